@@ -1,0 +1,78 @@
+//! The CloudTrail record model.
+//!
+//! Every other Trailhound crate consumes what this one defines. In the pipeline
+//!
+//! ```text
+//! sources ──► decode ──► enrich ──┬──► lake writer
+//!                                 ├──► live rules ──► findings ──► alert outbox ──► sinks
+//!                                 └──► insights
+//! ```
+//!
+//! a decoded record is a [`CloudTrailEvent`]: the original JSON text, kept byte-exact, plus a
+//! typed view of the fields every CloudTrail record shares (`eventTime`, `eventSource`,
+//! `eventName`, `userIdentity`, …). The typed view is lenient on purpose: CloudTrail records
+//! from eventVersion 1.0 to 1.11 differ, third-party tools produce records with missing or
+//! oddly typed fields, and none of that may cost a record. A field that is absent or of an
+//! unexpected type reads as `None`; anything not modelled here is still reachable through
+//! [`FieldPath`] lookups, because the original text is never dropped.
+//!
+//! # Example
+//!
+//! ```
+//! use trailhound_event::{CloudTrailEvent, EventType, FieldPath};
+//!
+//! let raw = r#"{"eventVersion":"1.08","eventTime":"2024-07-31T13:06:24Z",
+//!   "eventSource":"cloudtrail.amazonaws.com","eventName":"StopLogging",
+//!   "awsRegion":"us-east-1","eventType":"AwsApiCall",
+//!   "userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::111122223333:assumed-role/admin/alice",
+//!     "sessionContext":{"sessionIssuer":{"arn":"arn:aws:iam::111122223333:role/admin"}}},
+//!   "requestParameters":{"name":"main-trail"},
+//!   "resources":[{"ARN":"arn:aws:cloudtrail:us-east-1:111122223333:trail/main-trail"}]}"#;
+//! let event = CloudTrailEvent::parse(raw)?;
+//! assert_eq!(event.event_name(), Some("StopLogging"));
+//! assert_eq!(event.event_type(), Some(EventType::AwsApiCall));
+//! assert_eq!(event.iam_action().as_deref(), Some("cloudtrail:StopLogging"));
+//! let issuer = FieldPath::parse("userIdentity.sessionContext.sessionIssuer.arn")?;
+//! assert_eq!(event.get_str(&issuer).as_deref(), Some("arn:aws:iam::111122223333:role/admin"));
+//! let trail = FieldPath::parse("resources.0.ARN")?;
+//! assert!(event.get_str(&trail).is_some_and(|arn| arn.ends_with("trail/main-trail")));
+//! assert_eq!(event.raw(), raw); // byte-exact
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![deny(missing_docs)]
+
+mod action;
+mod error;
+mod identity;
+mod kind;
+pub mod layout;
+mod path;
+mod record;
+mod time;
+
+pub use action::iam_action;
+pub use error::EventError;
+pub use identity::{SessionIssuer, UserIdentity};
+pub use kind::{EventCategory, EventType};
+pub use path::FieldPath;
+pub use record::CloudTrailEvent;
+pub use time::parse_event_time;
+
+/// A lenient string accessor shared by the typed views: a JSON string reads as its text,
+/// anything else (absent, `null`, a number, an object) reads as `None`.
+pub(crate) fn lazy_str<'s>(value: &'s Option<sonic_rs::LazyValue<'_>>) -> Option<&'s str> {
+    use sonic_rs::JsonValueTrait;
+    value.as_ref().and_then(|v| v.as_str())
+}
+
+/// A lenient boolean accessor: CloudTrail writes `true`/`false`, older records and some
+/// tools write the strings `"true"`/`"false"`; both read as a bool.
+pub(crate) fn lazy_bool(value: &Option<sonic_rs::LazyValue<'_>>) -> Option<bool> {
+    use sonic_rs::JsonValueTrait;
+    let value = value.as_ref()?;
+    value.as_bool().or_else(|| match value.as_str()? {
+        s if s.eq_ignore_ascii_case("true") => Some(true),
+        s if s.eq_ignore_ascii_case("false") => Some(false),
+        _ => None,
+    })
+}

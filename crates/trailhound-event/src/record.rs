@@ -1,0 +1,337 @@
+use std::borrow::Cow;
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use sonic_rs::{JsonValueTrait, LazyValue};
+
+use crate::identity::UserIdentity;
+use crate::{
+    EventCategory, EventError, EventType, FieldPath, iam_action, lazy_bool, lazy_str,
+    parse_event_time,
+};
+
+/// One CloudTrail record: the original JSON text, byte-exact, and a typed view of its common
+/// fields.
+///
+/// The view borrows from the text, so building it copies nothing; fields are read lazily
+/// (a field is only unescaped or converted when asked for). Construction fails only when the
+/// text is not a JSON object: a record with missing or oddly typed fields is still a record.
+#[derive(Debug)]
+pub struct CloudTrailEvent<'a> {
+    raw: &'a str,
+    fields: CommonFields<'a>,
+    identity: Option<UserIdentity<'a>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CommonFields<'a> {
+    #[serde(borrow)]
+    event_version: Option<LazyValue<'a>>,
+    #[serde(borrow)]
+    event_time: Option<LazyValue<'a>>,
+    #[serde(borrow)]
+    event_source: Option<LazyValue<'a>>,
+    #[serde(borrow)]
+    event_name: Option<LazyValue<'a>>,
+    #[serde(borrow)]
+    aws_region: Option<LazyValue<'a>>,
+    #[serde(borrow, rename = "sourceIPAddress")]
+    source_ip_address: Option<LazyValue<'a>>,
+    #[serde(borrow)]
+    user_agent: Option<LazyValue<'a>>,
+    #[serde(borrow)]
+    error_code: Option<LazyValue<'a>>,
+    #[serde(borrow)]
+    error_message: Option<LazyValue<'a>>,
+    #[serde(borrow)]
+    read_only: Option<LazyValue<'a>>,
+    #[serde(borrow)]
+    event_type: Option<LazyValue<'a>>,
+    #[serde(borrow)]
+    event_category: Option<LazyValue<'a>>,
+    #[serde(borrow)]
+    management_event: Option<LazyValue<'a>>,
+    #[serde(borrow)]
+    recipient_account_id: Option<LazyValue<'a>>,
+    #[serde(borrow, rename = "requestID")]
+    request_id: Option<LazyValue<'a>>,
+    #[serde(borrow, rename = "eventID")]
+    event_id: Option<LazyValue<'a>>,
+    #[serde(borrow, rename = "sharedEventID")]
+    shared_event_id: Option<LazyValue<'a>>,
+    #[serde(borrow)]
+    vpc_endpoint_id: Option<LazyValue<'a>>,
+    #[serde(borrow)]
+    user_identity: Option<LazyValue<'a>>,
+}
+
+impl<'a> CloudTrailEvent<'a> {
+    /// Reads `raw` as one CloudTrail record.
+    ///
+    /// # Errors
+    ///
+    /// [`EventError::InvalidJson`] when `raw` is not valid JSON, [`EventError::NotAnObject`]
+    /// when it is JSON but not an object.
+    pub fn parse(raw: &'a str) -> Result<Self, EventError> {
+        let trimmed = raw.trim_start();
+        if !trimmed.starts_with('{') {
+            return Err(match sonic_rs::from_str::<sonic_rs::Value>(raw) {
+                Ok(value) => EventError::NotAnObject {
+                    found: json_type_name(&value),
+                },
+                Err(err) => EventError::InvalidJson {
+                    message: err.to_string(),
+                },
+            });
+        }
+        let fields: CommonFields<'a> =
+            sonic_rs::from_str(raw).map_err(|err| EventError::InvalidJson {
+                message: err.to_string(),
+            })?;
+        let identity = UserIdentity::from_value(raw, &fields.user_identity);
+        Ok(CloudTrailEvent {
+            raw,
+            fields,
+            identity,
+        })
+    }
+
+    /// The record exactly as it was read.
+    pub fn raw(&self) -> &'a str {
+        self.raw
+    }
+
+    /// `eventVersion`, e.g. `1.11`.
+    pub fn event_version(&self) -> Option<&str> {
+        lazy_str(&self.fields.event_version)
+    }
+    /// `eventTime` as written.
+    pub fn event_time_text(&self) -> Option<&str> {
+        lazy_str(&self.fields.event_time)
+    }
+    /// `eventTime` in UTC; `None` if absent or unreadable.
+    pub fn event_time(&self) -> Option<DateTime<Utc>> {
+        self.event_time_text().and_then(parse_event_time)
+    }
+    /// `eventSource`, e.g. `iam.amazonaws.com`.
+    pub fn event_source(&self) -> Option<&str> {
+        lazy_str(&self.fields.event_source)
+    }
+    /// `eventName`, e.g. `CreateUser`.
+    pub fn event_name(&self) -> Option<&str> {
+        lazy_str(&self.fields.event_name)
+    }
+    /// `awsRegion`.
+    pub fn aws_region(&self) -> Option<&str> {
+        lazy_str(&self.fields.aws_region)
+    }
+    /// `sourceIPAddress`: an IP address, or a service name for calls AWS made itself.
+    pub fn source_ip_address(&self) -> Option<&str> {
+        lazy_str(&self.fields.source_ip_address)
+    }
+    /// `userAgent`.
+    pub fn user_agent(&self) -> Option<&str> {
+        lazy_str(&self.fields.user_agent)
+    }
+    /// `errorCode`; present only on failed calls.
+    pub fn error_code(&self) -> Option<&str> {
+        lazy_str(&self.fields.error_code)
+    }
+    /// `errorMessage`.
+    pub fn error_message(&self) -> Option<&str> {
+        lazy_str(&self.fields.error_message)
+    }
+    /// `readOnly`, accepting both booleans and the strings older records carry.
+    pub fn read_only(&self) -> Option<bool> {
+        lazy_bool(&self.fields.read_only)
+    }
+    /// `eventType` as written.
+    pub fn event_type_text(&self) -> Option<&str> {
+        lazy_str(&self.fields.event_type)
+    }
+    /// `eventType`, if it is one CloudTrail documents.
+    pub fn event_type(&self) -> Option<EventType> {
+        self.event_type_text().and_then(EventType::parse)
+    }
+    /// `eventCategory` as written.
+    pub fn event_category_text(&self) -> Option<&str> {
+        lazy_str(&self.fields.event_category)
+    }
+    /// `eventCategory`, if it is one CloudTrail documents.
+    pub fn event_category(&self) -> Option<EventCategory> {
+        self.event_category_text().and_then(EventCategory::parse)
+    }
+    /// `managementEvent`.
+    pub fn management_event(&self) -> Option<bool> {
+        lazy_bool(&self.fields.management_event)
+    }
+    /// `recipientAccountId`: the account the record was delivered for.
+    pub fn recipient_account_id(&self) -> Option<&str> {
+        lazy_str(&self.fields.recipient_account_id)
+    }
+    /// `requestID`.
+    pub fn request_id(&self) -> Option<&str> {
+        lazy_str(&self.fields.request_id)
+    }
+    /// `eventID`: unique per record; CloudTrail may deliver the same one twice.
+    pub fn event_id(&self) -> Option<&str> {
+        lazy_str(&self.fields.event_id)
+    }
+    /// `sharedEventID`: ties cross-account copies and Insights start/end pairs together.
+    pub fn shared_event_id(&self) -> Option<&str> {
+        lazy_str(&self.fields.shared_event_id)
+    }
+    /// `vpcEndpointId`.
+    pub fn vpc_endpoint_id(&self) -> Option<&str> {
+        lazy_str(&self.fields.vpc_endpoint_id)
+    }
+    /// The typed `userIdentity`, if present and an object.
+    pub fn user_identity(&self) -> Option<&UserIdentity<'a>> {
+        self.identity.as_ref()
+    }
+    /// The account the record belongs to: `recipientAccountId`, else `userIdentity.accountId`.
+    pub fn account_id(&self) -> Option<&str> {
+        self.recipient_account_id()
+            .or_else(|| self.user_identity().and_then(UserIdentity::account_id))
+    }
+    /// The IAM action the call needs (`s3:GetObject`), see [`iam_action`].
+    pub fn iam_action(&self) -> Option<String> {
+        iam_action(self.event_source()?, self.event_name()?)
+    }
+
+    /// The raw JSON value at `path`, if every step exists.
+    pub fn get(&self, path: &FieldPath) -> Option<LazyValue<'a>> {
+        path.lookup(self.raw)
+    }
+
+    /// The value at `path` as text: strings unescaped, numbers and booleans as written,
+    /// `None` for absent values, `null`, objects and arrays.
+    pub fn get_str(&self, path: &FieldPath) -> Option<Cow<'a, str>> {
+        let value = self.get(path)?;
+        if let Some(text) = value.as_str() {
+            return Some(Cow::Owned(text.to_owned()));
+        }
+        if value.is_number() || value.is_boolean() {
+            return crate::identity::subslice(self.raw, value.as_raw_str()).map(Cow::Borrowed);
+        }
+        None
+    }
+}
+
+fn json_type_name(value: &sonic_rs::Value) -> &'static str {
+    if value.is_str() {
+        "string"
+    } else if value.is_number() {
+        "number"
+    } else if value.is_boolean() {
+        "boolean"
+    } else if value.is_null() {
+        "null"
+    } else if value.is_array() {
+        "array"
+    } else {
+        "object"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ASSUMED_ROLE: &str = r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AROAEXAMPLE:alice","arn":"arn:aws:sts::111122223333:assumed-role/admin/alice","accountId":"111122223333","accessKeyId":"ASIAEXAMPLE","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AROAEXAMPLE","arn":"arn:aws:iam::111122223333:role/admin","accountId":"111122223333","userName":"admin"},"attributes":{"creationDate":"2024-01-01T00:00:00Z","mfaAuthenticated":"true"},"sourceIdentity":"alice@example.com"}},"eventTime":"2024-01-01T00:05:00Z","eventSource":"iam.amazonaws.com","eventName":"CreateUser","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.7","userAgent":"aws-cli/2.15.0","errorCode":"AccessDenied","errorMessage":"not \"allowed\"","requestParameters":{"userName":"bob","tags":[{"key":"team","value":"red"}]},"responseElements":null,"requestID":"r-1","eventID":"e-1","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111122223333","eventCategory":"Management","futureField":{"x":1}}"#;
+
+    #[test]
+    fn typed_view_reads_common_fields() -> Result<(), EventError> {
+        let event = CloudTrailEvent::parse(ASSUMED_ROLE)?;
+        assert_eq!(event.event_version(), Some("1.08"));
+        assert_eq!(event.event_name(), Some("CreateUser"));
+        assert_eq!(event.event_source(), Some("iam.amazonaws.com"));
+        assert_eq!(event.aws_region(), Some("us-east-1"));
+        assert_eq!(event.source_ip_address(), Some("203.0.113.7"));
+        assert_eq!(event.error_code(), Some("AccessDenied"));
+        assert_eq!(event.error_message(), Some("not \"allowed\""));
+        assert_eq!(event.read_only(), Some(false));
+        assert_eq!(event.management_event(), Some(true));
+        assert_eq!(event.event_type(), Some(EventType::AwsApiCall));
+        assert_eq!(event.event_category(), Some(EventCategory::Management));
+        assert_eq!(event.event_id(), Some("e-1"));
+        assert_eq!(event.request_id(), Some("r-1"));
+        assert_eq!(event.account_id(), Some("111122223333"));
+        assert!(event.event_time().is_some());
+        let identity = event
+            .user_identity()
+            .ok_or(EventError::NotAnObject { found: "none" })?;
+        assert_eq!(identity.kind(), Some("AssumedRole"));
+        assert_eq!(identity.access_key_id(), Some("ASIAEXAMPLE"));
+        assert_eq!(identity.mfa_authenticated(), Some(true));
+        assert_eq!(identity.source_identity(), Some("alice@example.com"));
+        let issuer = identity
+            .session_issuer()
+            .ok_or(EventError::NotAnObject { found: "none" })?;
+        assert_eq!(issuer.arn(), Some("arn:aws:iam::111122223333:role/admin"));
+        assert_eq!(issuer.user_name(), Some("admin"));
+        assert_eq!(event.raw(), ASSUMED_ROLE);
+        Ok(())
+    }
+
+    #[test]
+    fn paths_reach_into_free_form_parts() -> Result<(), EventError> {
+        let event = CloudTrailEvent::parse(ASSUMED_ROLE)?;
+        let text =
+            |p: &str| FieldPath::parse(p).map(|path| event.get_str(&path).map(|c| c.into_owned()));
+        assert_eq!(text("requestParameters.userName")?.as_deref(), Some("bob"));
+        assert_eq!(
+            text("requestParameters.tags.0.value")?.as_deref(),
+            Some("red")
+        );
+        assert_eq!(text("futureField.x")?.as_deref(), Some("1"));
+        assert_eq!(text("readOnly")?.as_deref(), Some("false"));
+        assert_eq!(text("responseElements")?, None);
+        assert_eq!(text("requestParameters.missing")?, None);
+        assert_eq!(text("requestParameters.tags.7.value")?, None);
+        Ok(())
+    }
+
+    #[test]
+    fn oddly_typed_fields_read_as_none_not_errors() -> Result<(), EventError> {
+        let event = CloudTrailEvent::parse(
+            r#"{"eventName":42,"readOnly":"true","userIdentity":"nobody","eventTime":"eventTime","awsRegion":null}"#,
+        )?;
+        assert_eq!(event.event_name(), None);
+        assert_eq!(event.read_only(), Some(true));
+        assert!(event.user_identity().is_none());
+        assert_eq!(event.event_time(), None);
+        assert_eq!(event.aws_region(), None);
+        Ok(())
+    }
+
+    #[test]
+    fn non_objects_and_broken_json_are_errors() {
+        assert_eq!(
+            CloudTrailEvent::parse("[1,2]").err(),
+            Some(EventError::NotAnObject { found: "array" })
+        );
+        assert_eq!(
+            CloudTrailEvent::parse("\"x\"").err(),
+            Some(EventError::NotAnObject { found: "string" })
+        );
+        assert!(matches!(
+            CloudTrailEvent::parse(r#"{"eventName": "#),
+            Err(EventError::InvalidJson { .. })
+        ));
+    }
+
+    #[test]
+    fn escaped_strings_are_unescaped() -> Result<(), EventError> {
+        let event = CloudTrailEvent::parse(
+            r#"{"userAgent":"a\u0020b\\c","userIdentity":{"userName":"d\"e"}}"#,
+        )?;
+        assert_eq!(event.user_agent(), Some("a b\\c"));
+        assert_eq!(
+            event.user_identity().and_then(|u| u.user_name()),
+            Some("d\"e")
+        );
+        Ok(())
+    }
+}

@@ -1,0 +1,450 @@
+//! Recognising which shape a JSON document has and finding the records inside it.
+//!
+//! Shapes, detected by content:
+//! - a CloudTrail log file, `{"Records":[…]}` (also what Insights files hold);
+//! - a single record object;
+//! - a JSON array of records (or of the shapes below);
+//! - `aws cloudtrail lookup-events` output, `{"Events":[{"CloudTrailEvent":"<json>",…}]}`,
+//!   and its Insights variant whose `Events` are records themselves;
+//! - an EventBridge envelope, `{"detail-type":"AWS API Call via CloudTrail","detail":{…}}`;
+//! - a digest file, recognised and yielding no records.
+//!
+//! Records are located, not copied: a [`RecordSpan`] is a byte range of the document text.
+//! The one exception is `lookup-events`, whose records are JSON strings that must be unescaped.
+
+use std::ops::Range;
+
+use serde::Deserialize;
+use sonic_rs::{JsonValueTrait, LazyValue};
+
+use crate::SourceError;
+use crate::error::first_line;
+
+/// The shape a document was recognised as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DocumentShape {
+    /// `{"Records":[…]}`.
+    LogFile,
+    /// One record object.
+    Record,
+    /// A JSON array.
+    Array,
+    /// `lookup-events` output.
+    LookupEvents,
+    /// An EventBridge envelope.
+    Envelope,
+    /// A CloudTrail digest file.
+    Digest,
+}
+
+/// Where one record's text is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum RecordSpan {
+    /// A range of the document text.
+    InDocument(Range<usize>),
+    /// A range of [`Document::unescaped`].
+    Unescaped(Range<usize>),
+}
+
+/// The records found in one document.
+#[derive(Debug, Default)]
+pub(crate) struct Document {
+    pub(crate) shape: Option<DocumentShape>,
+    pub(crate) records: Vec<RecordSpan>,
+    /// Text of records that had to be unescaped out of JSON strings.
+    pub(crate) unescaped: String,
+    /// Records that could not be used: (position such as `record 3`, reason).
+    pub(crate) rejected: Vec<(String, String)>,
+}
+
+/// The top-level keys that tell the shapes apart. Everything else is skipped (and validated)
+/// by the parser without being materialised.
+#[derive(Deserialize)]
+struct Markers<'a> {
+    #[serde(borrow, rename = "Records")]
+    records: Option<LazyValue<'a>>,
+    #[serde(borrow, rename = "Events")]
+    events: Option<LazyValue<'a>>,
+    #[serde(borrow, rename = "CloudTrailEvent")]
+    cloudtrail_event: Option<LazyValue<'a>>,
+    #[serde(borrow)]
+    detail: Option<LazyValue<'a>>,
+    #[serde(borrow, rename = "detail-type")]
+    detail_type: Option<LazyValue<'a>>,
+    #[serde(borrow, rename = "digestStartTime")]
+    digest_start_time: Option<LazyValue<'a>>,
+    #[serde(borrow, rename = "digestSignatureAlgorithm")]
+    digest_signature_algorithm: Option<LazyValue<'a>>,
+    #[serde(borrow, rename = "eventVersion")]
+    event_version: Option<LazyValue<'a>>,
+    #[serde(borrow, rename = "eventTime")]
+    event_time: Option<LazyValue<'a>>,
+    #[serde(borrow, rename = "eventName")]
+    event_name: Option<LazyValue<'a>>,
+    #[serde(borrow, rename = "eventSource")]
+    event_source: Option<LazyValue<'a>>,
+    #[serde(borrow, rename = "eventID")]
+    event_id: Option<LazyValue<'a>>,
+    #[serde(borrow, rename = "eventType")]
+    event_type: Option<LazyValue<'a>>,
+}
+
+impl Markers<'_> {
+    fn looks_like_record(&self) -> bool {
+        self.event_version.is_some()
+            || self.event_time.is_some()
+            || self.event_name.is_some()
+            || self.event_source.is_some()
+            || self.event_id.is_some()
+            || self.event_type.is_some()
+    }
+
+    fn looks_like_digest(&self) -> bool {
+        self.digest_start_time.is_some() && self.digest_signature_algorithm.is_some()
+    }
+
+    fn is_envelope(&self) -> bool {
+        self.detail_type.is_some() && self.detail.as_ref().is_some_and(|d| d.is_object())
+    }
+}
+
+/// Finds the records in one JSON document.
+///
+/// # Errors
+///
+/// When the document is not JSON, malformed, or of no known shape. Problems confined to one
+/// record (an array element that is not an object, say) are collected in
+/// [`Document::rejected`] instead.
+pub(crate) fn decode(text: &str) -> Result<Document, SourceError> {
+    let mut document = Document::default();
+    match text.trim_start().as_bytes().first() {
+        Some(b'{') => {
+            let markers = parse_markers(text)?;
+            decode_object(text, text, &markers, &mut document)?;
+        }
+        Some(b'[') => {
+            document.shape = Some(DocumentShape::Array);
+            for (index, element) in sonic_rs::to_array_iter(text).enumerate() {
+                let element = element.map_err(invalid_json)?;
+                let position = format!("record {}", index + 1);
+                decode_element(text, &element, position, &mut document);
+            }
+        }
+        _ => {
+            return Err(SourceError::NotJson {
+                start: text.trim_start().chars().take(16).collect(),
+            });
+        }
+    }
+    Ok(document)
+}
+
+fn parse_markers(text: &str) -> Result<Markers<'_>, SourceError> {
+    sonic_rs::from_str(text).map_err(invalid_json)
+}
+
+fn invalid_json(err: sonic_rs::Error) -> SourceError {
+    SourceError::InvalidJson {
+        message: first_line(&err.to_string()),
+    }
+}
+
+/// Decodes a top-level object.
+fn decode_object<'a>(
+    text: &'a str,
+    object: &'a str,
+    markers: &Markers<'_>,
+    document: &mut Document,
+) -> Result<(), SourceError> {
+    if let Some(records) = &markers.records {
+        document.shape = Some(DocumentShape::LogFile);
+        for_each_element(
+            text,
+            records,
+            "Records",
+            document,
+            |text, element, position, document| {
+                if element.is_object() {
+                    push_span(text, element, position, document);
+                } else {
+                    document.rejected.push((position, not_an_object(element)));
+                }
+            },
+        )
+    } else if let Some(events) = &markers.events {
+        document.shape = Some(DocumentShape::LookupEvents);
+        for_each_element(text, events, "Events", document, decode_element)
+    } else if markers.looks_like_digest() {
+        document.shape = Some(DocumentShape::Digest);
+        Ok(())
+    } else if markers.is_envelope() {
+        document.shape = Some(DocumentShape::Envelope);
+        if let Some(detail) = &markers.detail {
+            push_span(text, detail, "detail".to_owned(), document);
+        }
+        Ok(())
+    } else if markers.looks_like_record() {
+        document.shape = Some(DocumentShape::Record);
+        if let Some(range) = span_of(text, object) {
+            document.records.push(RecordSpan::InDocument(range));
+        }
+        Ok(())
+    } else {
+        Err(SourceError::UnrecognisedShape {
+            keys: top_level_keys(object),
+        })
+    }
+}
+
+/// Calls `each` for every element of a JSON array value.
+fn for_each_element<'a>(
+    text: &'a str,
+    array: &LazyValue<'_>,
+    name: &str,
+    document: &mut Document,
+    mut each: impl FnMut(&'a str, &LazyValue<'a>, String, &mut Document),
+) -> Result<(), SourceError> {
+    if !array.is_array() {
+        return Err(SourceError::InvalidJson {
+            message: format!("\"{name}\" is not an array"),
+        });
+    }
+    let Some(array_text) = subslice(text, array.as_raw_str()) else {
+        return Err(SourceError::Internal(format!(
+            "\"{name}\" lies outside its document"
+        )));
+    };
+    for (index, element) in sonic_rs::to_array_iter(array_text).enumerate() {
+        let element = element.map_err(invalid_json)?;
+        each(text, &element, format!("record {}", index + 1), document);
+    }
+    Ok(())
+}
+
+/// Decodes one element of an array or of `lookup-events` output, which may itself be a
+/// record, an envelope, or a `lookup-events` item carrying the record as a JSON string.
+fn decode_element<'a>(
+    text: &'a str,
+    element: &LazyValue<'a>,
+    position: String,
+    document: &mut Document,
+) {
+    if !element.is_object() {
+        document.rejected.push((position, not_an_object(element)));
+        return;
+    }
+    let Some(element_text) = subslice(text, element.as_raw_str()) else {
+        document
+            .rejected
+            .push((position, "record lies outside its document".to_owned()));
+        return;
+    };
+    let markers = match parse_markers(element_text) {
+        Ok(markers) => markers,
+        Err(err) => {
+            document.rejected.push((position, err.to_string()));
+            return;
+        }
+    };
+    if let Some(embedded) = &markers.cloudtrail_event {
+        match embedded.as_str() {
+            Some(record) if record.trim_start().starts_with('{') => {
+                let start = document.unescaped.len();
+                document.unescaped.push_str(record);
+                document
+                    .records
+                    .push(RecordSpan::Unescaped(start..document.unescaped.len()));
+            }
+            _ => document.rejected.push((
+                position,
+                "CloudTrailEvent is not a JSON object encoded as a string".to_owned(),
+            )),
+        }
+    } else if markers.is_envelope() {
+        if let Some(detail) = &markers.detail {
+            push_span(text, detail, position, document);
+        }
+    } else if markers.looks_like_record() {
+        push_span(text, element, position, document);
+    } else {
+        document.rejected.push((
+            position,
+            format!(
+                "not a CloudTrail record (keys: {})",
+                top_level_keys(element_text)
+            ),
+        ));
+    }
+}
+
+fn push_span(text: &str, value: &LazyValue<'_>, position: String, document: &mut Document) {
+    match span_of(text, value.as_raw_str()) {
+        Some(range) => document.records.push(RecordSpan::InDocument(range)),
+        None => document
+            .rejected
+            .push((position, "record lies outside its document".to_owned())),
+    }
+}
+
+fn not_an_object(value: &LazyValue<'_>) -> String {
+    let kind = if value.is_array() {
+        "an array"
+    } else if value.is_str() {
+        "a string"
+    } else if value.is_number() {
+        "a number"
+    } else if value.is_boolean() {
+        "a boolean"
+    } else {
+        "null"
+    };
+    format!("record is {kind}, not a JSON object")
+}
+
+fn top_level_keys(object: &str) -> String {
+    let keys: Vec<String> = sonic_rs::to_object_iter(object)
+        .take(8)
+        .filter_map(Result::ok)
+        .map(|(key, _)| key.to_string())
+        .collect();
+    if keys.is_empty() {
+        "none".to_owned()
+    } else {
+        keys.join(", ")
+    }
+}
+
+/// The byte range `inner` occupies in `outer`, if it lies within it.
+fn span_of(outer: &str, inner: &str) -> Option<Range<usize>> {
+    let start = (inner.as_ptr() as usize).checked_sub(outer.as_ptr() as usize)?;
+    let end = start.checked_add(inner.len())?;
+    (end <= outer.len()).then_some(start..end)
+}
+
+fn subslice<'a>(outer: &'a str, inner: &str) -> Option<&'a str> {
+    span_of(outer, inner).and_then(|range| outer.get(range))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn records(
+        text: &str,
+    ) -> Result<(Option<DocumentShape>, Vec<String>, Vec<String>), SourceError> {
+        let document = decode(text)?;
+        let found = document
+            .records
+            .iter()
+            .map(|span| match span {
+                RecordSpan::InDocument(range) => text[range.clone()].to_owned(),
+                RecordSpan::Unescaped(range) => document.unescaped[range.clone()].to_owned(),
+            })
+            .collect();
+        let rejected = document
+            .rejected
+            .iter()
+            .map(|(p, r)| format!("{p}: {r}"))
+            .collect();
+        Ok((document.shape, found, rejected))
+    }
+
+    #[test]
+    fn log_files_yield_their_records_byte_exact() -> Result<(), SourceError> {
+        let text =
+            "{\"Records\": [ {\"eventName\" : \"A\"},\n {\"eventName\":\"B\", \"x\": [1, 2]} ]}";
+        let (shape, found, rejected) = records(text)?;
+        assert_eq!(shape, Some(DocumentShape::LogFile));
+        assert_eq!(
+            found,
+            [
+                "{\"eventName\" : \"A\"}",
+                "{\"eventName\":\"B\", \"x\": [1, 2]}"
+            ]
+        );
+        assert!(rejected.is_empty());
+        Ok(())
+    }
+
+    #[test]
+    fn non_object_records_are_rejected_one_by_one() -> Result<(), SourceError> {
+        let (_, found, rejected) = records(r#"{"Records":[1, {"eventName":"A"}, "x", null]}"#)?;
+        assert_eq!(found, [r#"{"eventName":"A"}"#]);
+        assert_eq!(
+            rejected,
+            [
+                "record 1: record is a number, not a JSON object",
+                "record 3: record is a string, not a JSON object",
+                "record 4: record is null, not a JSON object"
+            ]
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn lookup_events_output_is_unescaped() -> Result<(), SourceError> {
+        let text = r#"{"Events":[{"EventId":"1","EventName":"A","CloudTrailEvent":"{\"eventVersion\":\"1.08\",\"eventName\":\"A\",\"userAgent\":\"x\\\"y\"}"}],"NextToken":"t"}"#;
+        let (shape, found, _) = records(text)?;
+        assert_eq!(shape, Some(DocumentShape::LookupEvents));
+        assert_eq!(
+            found,
+            [r#"{"eventVersion":"1.08","eventName":"A","userAgent":"x\"y"}"#]
+        );
+        // The Insights variant carries records directly.
+        let (_, found, _) = records(
+            r#"{"NextToken":"t","Events":[{"eventVersion":"1.07","eventType":"AwsCloudTrailInsight"}]}"#,
+        )?;
+        assert_eq!(found.len(), 1);
+        Ok(())
+    }
+
+    #[test]
+    fn envelopes_yield_their_detail() -> Result<(), SourceError> {
+        let text = r#"{"version":"0","detail-type":"AWS API Call via CloudTrail","source":"aws.s3","detail":{"eventName":"PutObject"}}"#;
+        let (shape, found, _) = records(text)?;
+        assert_eq!(shape, Some(DocumentShape::Envelope));
+        assert_eq!(found, [r#"{"eventName":"PutObject"}"#]);
+        let (shape, found, _) = records(&format!("[{text}, {{\"eventName\":\"B\"}}]"))?;
+        assert_eq!(shape, Some(DocumentShape::Array));
+        assert_eq!(
+            found,
+            [r#"{"eventName":"PutObject"}"#, r#"{"eventName":"B"}"#]
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn single_records_and_digests_are_told_apart() -> Result<(), SourceError> {
+        let (shape, found, _) = records(r#"{"eventVersion":"1.0","eventName":"A"}"#)?;
+        assert_eq!((shape, found.len()), (Some(DocumentShape::Record), 1));
+        let digest = r#"{"awsAccountId":"111122223333","digestStartTime":"x","digestEndTime":"y","digestSignatureAlgorithm":"SHA256withRSA","logFiles":[]}"#;
+        let (shape, found, _) = records(digest)?;
+        assert_eq!((shape, found.len()), (Some(DocumentShape::Digest), 0));
+        Ok(())
+    }
+
+    #[test]
+    fn malformed_and_foreign_documents_are_errors() {
+        assert!(matches!(
+            decode(r#"{"Records":[{"a": tru}]}"#),
+            Err(SourceError::InvalidJson { .. })
+        ));
+        assert!(matches!(
+            decode(r#"{"Records":[]} trailing"#),
+            Err(SourceError::InvalidJson { .. })
+        ));
+        assert!(matches!(
+            decode(r#"{"Records":{}}"#),
+            Err(SourceError::InvalidJson { .. })
+        ));
+        assert!(matches!(
+            decode("PK\u{3}\u{4}binary"),
+            Err(SourceError::NotJson { .. })
+        ));
+        let err = decode(r#"{"name":"x","size":1}"#)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("top-level keys: name, size"), "{err}");
+    }
+}

@@ -1,0 +1,313 @@
+//! Turning what the user named (files, folders, globs, `-`) into a stream of objects to read.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::{LogKey, LogKind, Selection, SourceError};
+
+/// One input as named on the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InputSpec {
+    /// `-`: standard input.
+    Stdin,
+    /// A file, or a folder read recursively.
+    Path(PathBuf),
+    /// A glob pattern such as `logs/**/*.json.gz`, for shells that do not expand it.
+    Glob(String),
+}
+
+impl InputSpec {
+    /// Reads a command-line argument: `-` is stdin; an existing path is a path; text with
+    /// glob characters that is not an existing path is a pattern.
+    pub fn parse(arg: &str) -> InputSpec {
+        if arg == "-" {
+            InputSpec::Stdin
+        } else if !Path::new(arg).exists() && arg.contains(['*', '?', '[']) {
+            InputSpec::Glob(arg.to_owned())
+        } else {
+            InputSpec::Path(PathBuf::from(arg))
+        }
+    }
+}
+
+/// Where an object came from, carried with everything read from it so that every report can
+/// name it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    /// The path as the user would recognise it (`<stdin>` for standard input).
+    pub name: String,
+    /// What the path says under the `AWSLogs/` layout.
+    pub key: LogKey,
+}
+
+/// How to open an object's bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Location {
+    File(PathBuf),
+    Stdin,
+}
+
+/// One object to read.
+#[derive(Debug, Clone)]
+pub struct SourceObject {
+    /// Where it came from.
+    pub origin: Arc<Origin>,
+    pub(crate) location: Location,
+}
+
+/// What discovery yields, in a stable order (paths sorted by name within each folder).
+#[derive(Debug)]
+pub enum Discovered {
+    /// An object to read.
+    Object(SourceObject),
+    /// An object or whole folder the selection excludes by its key, never opened.
+    Pruned(Arc<Origin>),
+    /// A digest file, recognised by its key and not opened: digests hold no events.
+    Digest(Arc<Origin>),
+    /// An input that could not be expanded (missing path, bad pattern, empty folder).
+    Failed(SourceError),
+}
+
+/// Expands inputs lazily, pruning folders and files by key before anything is opened.
+pub fn discover(inputs: Vec<InputSpec>, selection: Selection) -> impl Iterator<Item = Discovered> {
+    inputs
+        .into_iter()
+        .flat_map(move |spec| expand(spec, selection.clone()))
+}
+
+fn expand(spec: InputSpec, selection: Selection) -> Box<dyn Iterator<Item = Discovered>> {
+    match spec {
+        InputSpec::Stdin => Box::new(std::iter::once(Discovered::Object(SourceObject {
+            origin: Arc::new(Origin {
+                name: "<stdin>".to_owned(),
+                key: LogKey::default(),
+            }),
+            location: Location::Stdin,
+        }))),
+        InputSpec::Path(path) => {
+            if path.is_dir() {
+                let what = path.display().to_string();
+                Box::new(require_some(walk(path, selection), what))
+            } else if path.exists() {
+                Box::new(std::iter::once(classify_file(path, &selection)))
+            } else {
+                Box::new(std::iter::once(Discovered::Failed(SourceError::NotFound {
+                    path,
+                })))
+            }
+        }
+        InputSpec::Glob(pattern) => match glob::glob(&pattern) {
+            Err(err) => Box::new(std::iter::once(Discovered::Failed(
+                SourceError::InvalidGlob {
+                    pattern,
+                    message: err.msg.to_owned(),
+                },
+            ))),
+            Ok(paths) => {
+                let selection_for_paths = selection.clone();
+                let found = paths.flat_map(move |entry| -> Box<dyn Iterator<Item = Discovered>> {
+                    match entry {
+                        Ok(path) if path.is_dir() => {
+                            Box::new(walk(path, selection_for_paths.clone()))
+                        }
+                        Ok(path) => {
+                            Box::new(std::iter::once(classify_file(path, &selection_for_paths)))
+                        }
+                        Err(err) => Box::new(std::iter::once(Discovered::Failed(SourceError::Io(
+                            err.into(),
+                        )))),
+                    }
+                });
+                Box::new(require_some(found, pattern))
+            }
+        },
+    }
+}
+
+/// Passes items through, and adds a [`SourceError::NothingFound`] if there were none: a
+/// folder or pattern with no files is almost always a mistake the user wants to hear about.
+fn require_some(
+    items: impl Iterator<Item = Discovered>,
+    what: String,
+) -> impl Iterator<Item = Discovered> {
+    let mut seen = false;
+    let mut what = Some(what);
+    items
+        .map(Some)
+        .chain(std::iter::once(None))
+        .filter_map(move |item| match item {
+            Some(item) => {
+                seen = true;
+                Some(item)
+            }
+            None if !seen => what
+                .take()
+                .map(|what| Discovered::Failed(SourceError::NothingFound { what })),
+            None => None,
+        })
+}
+
+fn walk(root: PathBuf, selection: Selection) -> impl Iterator<Item = Discovered> {
+    let prune_selection = selection.clone();
+    let root_for_filter = root.clone();
+    walkdir::WalkDir::new(&root)
+        .follow_links(true)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_entry(move |entry| {
+            if entry.path() == root_for_filter {
+                return true;
+            }
+            // Hidden files and folders (.git, .DS_Store, editor swap files) are never logs.
+            if entry.file_name().to_string_lossy().starts_with('.') {
+                return false;
+            }
+            // Whole folders outside the selection are skipped without being listed.
+            !entry.file_type().is_dir()
+                || prune_selection.admits_key(&LogKey::parse(&entry.path().to_string_lossy()))
+        })
+        .filter_map(move |entry| match entry {
+            Ok(entry) if entry.file_type().is_dir() => None,
+            Ok(entry) => Some(classify_file(entry.into_path(), &selection)),
+            Err(err) => Some(Discovered::Failed(SourceError::Io(std::io::Error::other(
+                err.to_string(),
+            )))),
+        })
+}
+
+fn classify_file(path: PathBuf, selection: &Selection) -> Discovered {
+    let name = path.display().to_string();
+    let key = LogKey::parse(&name);
+    let origin = Arc::new(Origin { name, key });
+    if !selection.admits_key(&origin.key) {
+        Discovered::Pruned(origin)
+    } else if origin.key.kind == Some(LogKind::Digest) {
+        Discovered::Digest(origin)
+    } else {
+        Discovered::Object(SourceObject {
+            origin,
+            location: Location::File(path),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(found: impl Iterator<Item = Discovered>) -> Vec<String> {
+        found
+            .map(|d| match d {
+                Discovered::Object(o) => format!("object {}", file_name(&o.origin.name)),
+                Discovered::Pruned(o) => format!("pruned {}", file_name(&o.name)),
+                Discovered::Digest(o) => format!("digest {}", file_name(&o.name)),
+                Discovered::Failed(e) => format!("failed {e}"),
+            })
+            .collect()
+    }
+
+    fn file_name(path: &str) -> String {
+        Path::new(path)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn walks_folders_in_order_skipping_hidden_and_pruning_by_key() -> std::io::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let day = |d: &str| {
+            dir.path().join(format!(
+                "AWSLogs/111122223333/CloudTrail/us-east-1/2024/07/{d}"
+            ))
+        };
+        std::fs::create_dir_all(day("30"))?;
+        std::fs::create_dir_all(day("31"))?;
+        std::fs::create_dir_all(dir.path().join(".git"))?;
+        std::fs::write(dir.path().join(".git/HEAD"), "x")?;
+        std::fs::write(
+            day("30").join("111122223333_CloudTrail_us-east-1_20240730T1200Z_a.json.gz"),
+            "x",
+        )?;
+        std::fs::write(
+            day("31").join("111122223333_CloudTrail_us-east-1_20240731T1200Z_b.json.gz"),
+            "x",
+        )?;
+        std::fs::write(
+            day("31").join("111122223333_CloudTrail_us-east-1_20240731T0900Z_c.json.gz"),
+            "x",
+        )?;
+        let digest_dir = dir
+            .path()
+            .join("AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2024/07/31");
+        std::fs::create_dir_all(&digest_dir)?;
+        std::fs::write(
+            digest_dir.join(
+                "111122223333_CloudTrail-Digest_us-east-1_t_us-east-1_20240731T120000Z.json.gz",
+            ),
+            "x",
+        )?;
+
+        let selection = Selection {
+            since: chrono::DateTime::parse_from_rfc3339("2024-07-31T10:00:00Z")
+                .ok()
+                .map(|t| t.to_utc()),
+            ..Selection::default()
+        };
+        let found = names(discover(
+            vec![InputSpec::Path(dir.path().to_path_buf())],
+            selection,
+        ));
+        assert_eq!(
+            found,
+            vec![
+                "pruned 111122223333_CloudTrail_us-east-1_20240731T0900Z_c.json.gz",
+                "object 111122223333_CloudTrail_us-east-1_20240731T1200Z_b.json.gz",
+                "digest 111122223333_CloudTrail-Digest_us-east-1_t_us-east-1_20240731T120000Z.json.gz",
+            ]
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn reports_missing_paths_empty_folders_and_unmatched_globs() -> std::io::Result<()> {
+        let dir = tempfile::tempdir()?;
+        let empty = dir.path().join("empty");
+        std::fs::create_dir(&empty)?;
+        let missing = dir.path().join("missing.json");
+        let pattern = format!("{}/*.nothing", dir.path().display());
+        let found = names(discover(
+            vec![
+                InputSpec::Path(missing.clone()),
+                InputSpec::Path(empty.clone()),
+                InputSpec::parse(&pattern),
+            ],
+            Selection::default(),
+        ));
+        assert_eq!(
+            found,
+            vec![
+                format!("failed {}: no such file or directory", missing.display()),
+                format!("failed {}: no CloudTrail log files found", empty.display()),
+                format!("failed {pattern}: no CloudTrail log files found"),
+            ]
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn globs_expand_to_files_and_folders() -> std::io::Result<()> {
+        let dir = tempfile::tempdir()?;
+        std::fs::write(dir.path().join("a.json"), "{}")?;
+        std::fs::write(dir.path().join("b.json"), "{}")?;
+        std::fs::write(dir.path().join("c.txt"), "{}")?;
+        let spec = InputSpec::parse(&format!("{}/*.json", dir.path().display()));
+        assert!(matches!(spec, InputSpec::Glob(_)));
+        assert_eq!(
+            names(discover(vec![spec], Selection::default())),
+            vec!["object a.json", "object b.json"]
+        );
+        assert_eq!(InputSpec::parse("-"), InputSpec::Stdin);
+        Ok(())
+    }
+}

@@ -1,0 +1,380 @@
+//! Reading objects in parallel while delivering their records in input order.
+//!
+//! ```text
+//!  discover ──► work queue ──► worker 1..N (open, inflate, decode, filter) ──► per-object queue
+//!      └──────────────► order queue (one receiver per object, in input order) ──► consumer
+//! ```
+//!
+//! Each object gets its own small bounded queue, and the consumer drains those queues in
+//! input order. Workers run ahead on later objects only until their own queue is full, so
+//! memory stays bounded, output is deterministic, and a slow consumer (a pipe into `jq`)
+//! applies back-pressure all the way to the disk.
+
+use std::ops::ControlFlow;
+use std::sync::Arc;
+
+use crossbeam_channel::{Sender, bounded};
+use trailhound_event::CloudTrailEvent;
+
+use crate::content::{Content, Line};
+use crate::document::{self, Document, DocumentShape, RecordSpan};
+use crate::input::{Discovered, Location, SourceObject, discover};
+use crate::{EventBatch, InputSpec, Origin, ReadLimits, RecordError, Selection, SourceError};
+
+/// Batches of line-oriented input are handed on once they hold this much text.
+const LINE_BATCH_BYTES: usize = 4 << 20;
+/// Messages buffered per object ahead of the consumer.
+const PER_OBJECT_QUEUE: usize = 2;
+
+/// How to read.
+#[derive(Debug, Clone, Default)]
+pub struct ReadOptions {
+    /// Size guards.
+    pub limits: ReadLimits,
+    /// Which events to keep; also prunes objects by key.
+    pub selection: Selection,
+    /// Worker threads; 0 means one per available core.
+    pub threads: usize,
+}
+
+/// What the reader reports to its consumer, in input order.
+#[derive(Debug)]
+pub enum ReadMessage {
+    /// Selected records from the current object.
+    Batch(EventBatch),
+    /// One record of the current object could not be used; the rest of the object goes on.
+    RecordRejected {
+        /// The object.
+        origin: Arc<Origin>,
+        /// Where and why.
+        error: RecordError,
+    },
+    /// An object is finished (or was skipped); always the last message about it.
+    ObjectDone(ObjectReport),
+    /// An input could not be expanded into objects (missing path, empty folder, bad glob).
+    InputFailed(SourceError),
+}
+
+/// How reading one object went.
+#[derive(Debug)]
+pub struct ObjectReport {
+    /// The object.
+    pub origin: Arc<Origin>,
+    /// The outcome.
+    pub status: ObjectStatus,
+    /// Records found (before the selection was applied).
+    pub records: u64,
+    /// Records kept by the selection.
+    pub selected: u64,
+    /// Records rejected as unusable.
+    pub rejected: u64,
+    /// Bytes of content read (after inflation).
+    pub bytes: u64,
+}
+
+/// The outcome for one object.
+#[derive(Debug)]
+pub enum ObjectStatus {
+    /// Read; the shape of its (first) document.
+    Read(Option<DocumentShape>),
+    /// A digest file (by key or content): no events by design.
+    Digest,
+    /// Outside the selection by key; never opened.
+    Pruned,
+    /// Could not be read; none of its records were delivered.
+    Failed(SourceError),
+}
+
+/// Reads `inputs`, calling `consume` with every message in input order. `consume` may return
+/// [`ControlFlow::Break`] to stop early (a closed pipe, a limit reached); workers then stop at
+/// their next record batch.
+pub fn read(
+    inputs: Vec<InputSpec>,
+    options: &ReadOptions,
+    mut consume: impl FnMut(ReadMessage) -> ControlFlow<()>,
+) {
+    let threads = if options.threads == 0 {
+        std::thread::available_parallelism().map_or(2, usize::from)
+    } else {
+        options.threads
+    };
+    std::thread::scope(|scope| {
+        let (work_tx, work_rx) = bounded::<(SourceObject, Sender<ReadMessage>)>(threads * 2);
+        let (order_tx, order_rx) = bounded(threads * 16);
+        let selection = options.selection.clone();
+        scope.spawn(move || {
+            for found in discover(inputs, selection) {
+                let (tx, rx) = bounded(PER_OBJECT_QUEUE);
+                if order_tx.send(rx).is_err() {
+                    return;
+                }
+                let sent = match found {
+                    Discovered::Object(object) => work_tx.send((object, tx)).is_ok(),
+                    Discovered::Pruned(origin) => {
+                        tx.send(skipped(origin, ObjectStatus::Pruned)).is_ok()
+                    }
+                    Discovered::Digest(origin) => {
+                        tx.send(skipped(origin, ObjectStatus::Digest)).is_ok()
+                    }
+                    Discovered::Failed(error) => tx.send(ReadMessage::InputFailed(error)).is_ok(),
+                };
+                if !sent {
+                    return;
+                }
+            }
+        });
+        for _ in 0..threads {
+            let work_rx = work_rx.clone();
+            scope.spawn(move || {
+                for (object, tx) in work_rx {
+                    let report = read_object(&object, options, &tx);
+                    // A closed queue means the consumer stopped; nothing is left to tell.
+                    let _ = tx.send(ReadMessage::ObjectDone(report));
+                }
+            });
+        }
+        drop(work_rx);
+        'objects: for rx in order_rx {
+            for message in rx {
+                if consume(message).is_break() {
+                    break 'objects;
+                }
+            }
+        }
+    });
+}
+
+fn skipped(origin: Arc<Origin>, status: ObjectStatus) -> ReadMessage {
+    ReadMessage::ObjectDone(ObjectReport {
+        origin,
+        status,
+        records: 0,
+        selected: 0,
+        rejected: 0,
+        bytes: 0,
+    })
+}
+
+/// Reads one object, sending its batches and rejected records to `tx`, and returns its report.
+fn read_object(
+    object: &SourceObject,
+    options: &ReadOptions,
+    tx: &Sender<ReadMessage>,
+) -> ObjectReport {
+    let mut reading = ObjectReading {
+        origin: &object.origin,
+        options,
+        tx,
+        report: ObjectReport {
+            origin: Arc::clone(&object.origin),
+            status: ObjectStatus::Read(None),
+            records: 0,
+            selected: 0,
+            rejected: 0,
+            bytes: 0,
+        },
+        stopped: false,
+    };
+    let result = match &object.location {
+        Location::File(path) => std::fs::File::open(path)
+            .map_err(SourceError::from)
+            .and_then(|file| reading.run(file)),
+        Location::Stdin => reading.run(std::io::stdin()),
+    };
+    if let Err(error) = result {
+        reading.report.status = ObjectStatus::Failed(error);
+    }
+    reading.report
+}
+
+struct ObjectReading<'o> {
+    origin: &'o Arc<Origin>,
+    options: &'o ReadOptions,
+    tx: &'o Sender<ReadMessage>,
+    report: ObjectReport,
+    /// The consumer went away; stop working.
+    stopped: bool,
+}
+
+impl ObjectReading<'_> {
+    /// Detects line-oriented versus whole-document input from the first non-blank line: if it
+    /// is a complete document on its own (NDJSON, or CloudTrail's own one-line files), every
+    /// line is read as a document; otherwise the whole content is one document (pretty-printed
+    /// JSON). Line mode streams, so inputs of any size stay within bounded memory.
+    fn run(&mut self, reader: impl std::io::Read + Send) -> Result<(), SourceError> {
+        let limit = self.options.limits.max_inflated_bytes;
+        let mut content = Content::open(reader)?;
+        let mut line = Vec::new();
+        let mut line_number = 0u64;
+        let first_line_start = loop {
+            let start = content.position();
+            line.clear();
+            if content.read_line(&mut line, limit)? == Line::End {
+                self.report.bytes = content.position();
+                return Err(SourceError::Empty);
+            }
+            line_number += 1;
+            if !is_blank(&line) {
+                break start;
+            }
+        };
+        let first = std::str::from_utf8(&line).ok().map(document::decode);
+        match first {
+            Some(Ok(document)) => {
+                let mut batch = self.new_batch();
+                let text = std::str::from_utf8(&line).unwrap_or_default();
+                self.add_line(&mut batch, text, document, line_number);
+                loop {
+                    if self.stopped {
+                        return Ok(());
+                    }
+                    let start = content.position();
+                    line.clear();
+                    if content.read_line(&mut line, limit)? == Line::End {
+                        break;
+                    }
+                    line_number += 1;
+                    if is_blank(&line) {
+                        continue;
+                    }
+                    match std::str::from_utf8(&line) {
+                        Ok(text) => match document::decode(text) {
+                            Ok(document) => self.add_line(&mut batch, text, document, line_number),
+                            Err(err) => self.reject(format!("line {line_number}"), err.to_string()),
+                        },
+                        Err(err) => self.reject(
+                            format!("line {line_number}"),
+                            SourceError::InvalidUtf8 {
+                                offset: start + err.valid_up_to() as u64,
+                            }
+                            .to_string(),
+                        ),
+                    }
+                    if batch.text.len() >= LINE_BATCH_BYTES {
+                        let full = std::mem::replace(&mut batch, self.new_batch());
+                        self.send_batch(full);
+                    }
+                }
+                self.report.bytes = content.position();
+                self.send_batch(batch);
+                Ok(())
+            }
+            _ => {
+                line.push(b'\n');
+                content.read_rest(&mut line, limit)?;
+                self.report.bytes = content.position();
+                let text = String::from_utf8(line).map_err(|err| SourceError::InvalidUtf8 {
+                    offset: first_line_start + err.utf8_error().valid_up_to() as u64,
+                })?;
+                let document = document::decode(&text)?;
+                let batch = self.document_batch(text, document);
+                self.send_batch(batch);
+                Ok(())
+            }
+        }
+    }
+
+    fn new_batch(&self) -> EventBatch {
+        EventBatch {
+            origin: Arc::clone(self.origin),
+            text: String::new(),
+            spans: Vec::new(),
+        }
+    }
+
+    /// Appends one line's records to a line-mode batch.
+    fn add_line(
+        &mut self,
+        batch: &mut EventBatch,
+        text: &str,
+        document: Document,
+        line_number: u64,
+    ) {
+        let base = batch.text.len();
+        batch.text.push_str(text);
+        let position = |p: &str| format!("line {line_number}, {p}");
+        self.collect(batch, base, document, Some(&position));
+    }
+
+    /// Makes a batch of a whole-document object, taking its text without copying.
+    fn document_batch(&mut self, text: String, document: Document) -> EventBatch {
+        let mut batch = self.new_batch();
+        batch.text = text;
+        self.collect(&mut batch, 0, document, None);
+        batch
+    }
+
+    /// Moves a document's record spans (offset by `base`) and rejections into the batch.
+    fn collect(
+        &mut self,
+        batch: &mut EventBatch,
+        base: usize,
+        document: Document,
+        position: Option<&dyn Fn(&str) -> String>,
+    ) {
+        if let ObjectStatus::Read(shape @ None) = &mut self.report.status {
+            *shape = document.shape;
+        }
+        if document.shape == Some(DocumentShape::Digest) && self.report.records == 0 {
+            self.report.status = ObjectStatus::Digest;
+        }
+        for (where_, reason) in document.rejected {
+            let where_ = position.map_or_else(|| where_.clone(), |p| p(&where_));
+            self.reject(where_, reason);
+        }
+        let unescaped_base = batch.text.len();
+        batch.text.push_str(&document.unescaped);
+        let max_record = self.options.limits.max_record_bytes;
+        for (index, span) in document.records.into_iter().enumerate() {
+            let range = match span {
+                RecordSpan::InDocument(r) => base + r.start..base + r.end,
+                RecordSpan::Unescaped(r) => unescaped_base + r.start..unescaped_base + r.end,
+            };
+            self.report.records += 1;
+            if range.len() > max_record {
+                let where_ = format!("record {}", index + 1);
+                let where_ = position.map_or_else(|| where_.clone(), |p| p(&where_));
+                self.reject(
+                    where_,
+                    format!(
+                        "record is {} bytes, over the {max_record}-byte limit (raise --max-record-size to read it)",
+                        range.len()
+                    ),
+                );
+                continue;
+            }
+            batch.spans.push(range);
+        }
+    }
+
+    fn reject(&mut self, position: String, reason: String) {
+        self.report.rejected += 1;
+        let message = ReadMessage::RecordRejected {
+            origin: Arc::clone(self.origin),
+            error: RecordError { position, reason },
+        };
+        if self.tx.send(message).is_err() {
+            self.stopped = true;
+        }
+    }
+
+    /// Applies the selection and hands the batch to the consumer.
+    fn send_batch(&mut self, mut batch: EventBatch) {
+        let selection = &self.options.selection;
+        if !selection.is_everything() {
+            let text = &batch.text;
+            batch.spans.retain(|span| {
+                CloudTrailEvent::parse(&text[span.clone()])
+                    .is_ok_and(|event| selection.admits_event(&event))
+            });
+        }
+        self.report.selected += batch.spans.len() as u64;
+        if !batch.is_empty() && self.tx.send(ReadMessage::Batch(batch)).is_err() {
+            self.stopped = true;
+        }
+    }
+}
+
+fn is_blank(line: &[u8]) -> bool {
+    line.iter().all(u8::is_ascii_whitespace)
+}

@@ -1,0 +1,178 @@
+//! What the user can ask for: clap definitions and the parsing of argument values. Parsed
+//! arguments are turned into library settings by the commands, not here.
+
+mod size;
+mod time;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use trailhound_source::ReadLimits;
+
+pub(crate) use size::parse_size;
+pub(crate) use time::{TimeBound, parse_time_bound};
+
+/// Fast, self-hosted AWS CloudTrail monitoring and analysis.
+///
+/// Reads every CloudTrail shape (log files, .json.gz, the AWSLogs/ S3 layout, NDJSON,
+/// lookup-events output, EventBridge envelopes) from files, folders, globs and stdin.
+#[derive(Debug, Parser)]
+#[command(
+    name = "trailhound",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) global: GlobalArgs,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Options every command accepts.
+#[derive(Debug, Args)]
+pub(crate) struct GlobalArgs {
+    /// More diagnostics on stderr (-v info, -vv debug, -vvv trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub(crate) verbose: u8,
+    /// Only errors on stderr: no progress, no summary, no warnings.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub(crate) quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Stream the events of any CloudTrail input as NDJSON (or pretty JSON) to stdout.
+    ///
+    /// Each event is printed exactly as AWS wrote it, one per line, ready for jq or any other
+    /// tool. Folders are read recursively in name order; digest files are recognised and
+    /// skipped. Files that cannot be read are reported on stderr with the reason, the rest
+    /// goes on, and the exit code is 2.
+    Cat(CatArgs),
+    /// Write realistic synthetic CloudTrail logs in the exact S3 layout CloudTrail uses.
+    ///
+    /// Gzipped {"Records":[…]} files per account, region and 5 minutes under
+    /// DIR/AWSLogs/…, with a realistic mix of services, identities, console sign-ins, errors
+    /// and data events. --scenarios plants labelled attack sequences and writes their
+    /// ground truth (eventID → technique) to DIR/ground-truth.jsonl. The same seed always
+    /// writes the same events.
+    Generate(GenerateArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(CompletionsArgs),
+}
+
+/// Which events to read, shared by every command that reads logs.
+#[derive(Debug, Args)]
+pub(crate) struct SelectionArgs {
+    /// Only events at or after this time: RFC 3339 (2024-07-31T13:00:00Z), a date
+    /// (2024-07-31, midnight UTC) or an age (90m, 24h, 7d, 2w).
+    #[arg(long, value_parser = parse_time_bound, value_name = "TIME")]
+    pub(crate) since: Option<TimeBound>,
+    /// Only events before this time (same forms as --since).
+    #[arg(long, value_parser = parse_time_bound, value_name = "TIME")]
+    pub(crate) until: Option<TimeBound>,
+    /// Only these accounts (recipientAccountId); repeat or separate with commas.
+    #[arg(long, value_delimiter = ',', value_name = "ID")]
+    pub(crate) account: Vec<String>,
+    /// Only these regions (awsRegion); repeat or separate with commas.
+    #[arg(long, value_delimiter = ',', value_name = "REGION")]
+    pub(crate) region: Vec<String>,
+}
+
+/// How to read, shared by every command that reads logs.
+#[derive(Debug, Args)]
+pub(crate) struct ReadArgs {
+    /// Largest size one file or document may inflate to (guards against gzip bombs), e.g.
+    /// 512MiB, 2GiB.
+    #[arg(long, value_parser = parse_size, default_value = "1GiB", value_name = "SIZE")]
+    pub(crate) max_inflated_size: u64,
+    /// Largest single record accepted; larger records are reported and skipped.
+    #[arg(long, value_parser = parse_size, default_value = "64MiB", value_name = "SIZE")]
+    pub(crate) max_record_size: u64,
+    /// Worker threads (default: one per core).
+    #[arg(long, default_value_t = 0, hide_default_value = true, value_name = "N")]
+    pub(crate) threads: usize,
+}
+
+impl ReadArgs {
+    pub(crate) fn limits(&self) -> ReadLimits {
+        ReadLimits {
+            max_inflated_bytes: self.max_inflated_size,
+            max_record_bytes: usize::try_from(self.max_record_size).unwrap_or(usize::MAX),
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CatArgs {
+    /// Files, folders, glob patterns, or - for stdin.
+    #[arg(required = true, value_name = "PATH")]
+    pub(crate) paths: Vec<String>,
+    /// Pretty-print each event (two-space indentation) instead of one line per event.
+    #[arg(long)]
+    pub(crate) pretty: bool,
+    #[command(flatten)]
+    pub(crate) selection: SelectionArgs,
+    #[command(flatten)]
+    pub(crate) read: ReadArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct GenerateArgs {
+    /// Folder to write into (created if missing); logs go under DIR/AWSLogs/.
+    #[arg(value_name = "DIR")]
+    pub(crate) dir: PathBuf,
+    /// Background events to write (planted scenario events come on top).
+    #[arg(long, default_value_t = 10_000, value_name = "N")]
+    pub(crate) events: u64,
+    /// Number of AWS accounts.
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub(crate) accounts: usize,
+    /// Regions, comma-separated; the first is the home region where global services
+    /// (IAM, sign-in) log.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "us-east-1,us-west-2,eu-west-1,ap-southeast-1"
+    )]
+    pub(crate) regions: Vec<String>,
+    /// Number of days to cover.
+    #[arg(long, default_value_t = 7, value_name = "N")]
+    pub(crate) days: u32,
+    /// First day (YYYY-MM-DD, UTC); default: DAYS days before today.
+    #[arg(long, value_name = "DATE")]
+    pub(crate) start: Option<String>,
+    /// Random seed: the same seed and options write the same events.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub(crate) seed: u64,
+    /// Plant labelled attack sequences: `all` (the default when the flag is given without a
+    /// value) or a comma-separated list; `--scenarios list` prints the names.
+    #[arg(long, num_args = 0..=1, default_missing_value = "all", value_delimiter = ',', value_name = "NAMES")]
+    pub(crate) scenarios: Option<Vec<String>>,
+    /// Write an organization trail layout (AWSLogs/o-…/ACCOUNT/…) with this organization id.
+    #[arg(long, value_name = "ORG_ID")]
+    pub(crate) org: Option<String>,
+    /// gzip level 0–9: 1 is fastest, 6 is what gzip uses by default.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(0..=9))]
+    pub(crate) compression_level: u32,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CompletionsArgs {
+    /// The shell to write completions for.
+    #[arg(value_enum)]
+    pub(crate) shell: clap_complete::Shell,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,5 @@
+//! One module per subcommand; each turns parsed arguments into library calls.
+
+pub(crate) mod cat;
+pub(crate) mod completions;
+pub(crate) mod generate;

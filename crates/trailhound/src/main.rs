@@ -1,0 +1,59 @@
+//! `trailhound`: the command-line face of Trailhound. This crate only wires the library crates
+//! together; everything it does is decided by `cli` (what the user asked) and done by the
+//! library crates.
+
+mod cli;
+mod commands;
+mod output;
+mod read_report;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+
+/// Exit codes, as DESIGN.md fixes them for every command.
+pub(crate) mod exit {
+    /// Everything went as asked.
+    pub const OK: u8 = 0;
+    /// Usage errors, and input that had to be skipped.
+    pub const INPUT_ERROR: u8 = 2;
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.global.verbose, cli.global.quiet);
+    let result = match cli.command {
+        Command::Cat(args) => commands::cat::run(args, &cli.global),
+        Command::Generate(args) => commands::generate::run(args, &cli.global),
+        Command::Completions(args) => commands::completions::run(args),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(exit::INPUT_ERROR)
+        }
+    }
+}
+
+/// Diagnostics go to stderr through `tracing`; `-v` raises the level, `--quiet` lowers it, and
+/// `TRAILHOUND_LOG` (an env-filter directive such as `trailhound_source=debug`) overrides both.
+fn init_logging(verbose: u8, quiet: bool) {
+    let level = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, 2) => "debug",
+        (false, _) => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TRAILHOUND_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .init();
+}
