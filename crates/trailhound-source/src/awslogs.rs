@@ -54,6 +54,9 @@ pub struct LogKey {
     pub day: Option<u32>,
     /// Delivery time from the file name (minute precision; seconds for digests).
     pub delivered: Option<DateTime<Utc>>,
+    /// Under `AWSLogs/<account>/` but in another service's folder (`Config`,
+    /// `elasticloadbalancing`, `vpcflowlogs`, …): not CloudTrail at all.
+    pub foreign: bool,
 }
 
 impl LogKey {
@@ -81,7 +84,9 @@ impl LogKey {
             return;
         };
         self.account = Some((*account).to_owned());
-        let Some(kind) = rest.get(1).and_then(|p| LogKind::parse(p)) else {
+        let Some(service) = rest.get(1) else { return };
+        let Some(kind) = LogKind::parse(service) else {
+            self.foreign = true;
             return;
         };
         self.kind = Some(kind);
@@ -253,6 +258,14 @@ mod tests {
         assert_eq!(key.account.as_deref(), Some("111111111111"));
         assert_eq!(key.region.as_deref(), Some("eu-central-1"));
         assert_eq!(key.delivered, utc("2017-12-11T15:05:00Z"));
+    }
+
+    #[test]
+    fn other_services_under_awslogs_are_foreign() {
+        assert!(LogKey::parse("AWSLogs/111122223333/Config/us-east-1/2024/1/2/ConfigSnapshot/x.json.gz").foreign);
+        assert!(LogKey::parse("AWSLogs/111122223333/elasticloadbalancing").foreign);
+        assert!(!LogKey::parse("AWSLogs/111122223333/CloudTrail/us-east-1").foreign);
+        assert!(!LogKey::parse("AWSLogs/111122223333").foreign);
     }
 
     #[test]

@@ -162,9 +162,13 @@ fn walk(root: PathBuf, selection: Selection) -> impl Iterator<Item = Discovered>
             if entry.file_name().to_string_lossy().starts_with('.') {
                 return false;
             }
-            // Whole folders outside the selection are skipped without being listed.
-            !entry.file_type().is_dir()
-                || prune_selection.admits_key(&LogKey::parse(&entry.path().to_string_lossy()))
+            if !entry.file_type().is_dir() {
+                return true;
+            }
+            // Whole folders outside the selection, or of other services that share the
+            // bucket (AWS Config, load balancer logs), are skipped without being listed.
+            let key = LogKey::parse(&entry.path().to_string_lossy());
+            !key.foreign && prune_selection.admits_key(&key)
         })
         .filter_map(move |entry| match entry {
             Ok(entry) if entry.file_type().is_dir() => None,

@@ -55,7 +55,7 @@ pub(crate) enum Command {
     /// Gzipped {"Records":[…]} files per account, region and 5 minutes under
     /// DIR/AWSLogs/…, with a realistic mix of services, identities, console sign-ins, errors
     /// and data events. --scenarios plants labelled attack sequences and writes their
-    /// ground truth (eventID → technique) to DIR/ground-truth.jsonl. The same seed always
+    /// ground truth (eventID → technique) to DIR/.trailhound/ground-truth.jsonl. The same seed always
     /// writes the same events.
     Generate(GenerateArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
