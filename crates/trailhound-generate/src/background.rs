@@ -29,7 +29,11 @@ impl Tables {
             Actor::Machine => 1,
             Actor::Service => 2,
         };
-        if home { &self.home[index] } else { &self.other[index] }
+        if home {
+            &self.home[index]
+        } else {
+            &self.other[index]
+        }
     }
 }
 
@@ -41,14 +45,23 @@ pub(crate) struct Place<'a> {
 }
 
 /// Renders one background event as CloudTrail JSON.
-pub(crate) fn event(place: &Place<'_>, time: DateTime<Utc>, tables: &Tables, rng: &mut Rng) -> String {
+pub(crate) fn event(
+    place: &Place<'_>,
+    time: DateTime<Utc>,
+    tables: &Tables,
+    rng: &mut Rng,
+) -> String {
     let principal = place.account.pick_principal(rng);
     // People sign in to the console a few times a day; those land in the home region.
     if principal.console && place.home && rng.u16(..1000) < 15 {
         return console_login(principal, &place.account.id, time, rng, true);
     }
     let api = tables.table(principal.actor, place.home).pick(rng);
-    let region = if api.global { "us-east-1" } else { place.region };
+    let region = if api.global {
+        "us-east-1"
+    } else {
+        place.region
+    };
     let account = place.account.id.as_str();
     let user_identity = identity(principal, account, time);
     let caller_arn = user_identity.arn.clone().unwrap_or_default();
@@ -79,7 +92,9 @@ pub(crate) fn event(place: &Place<'_>, time: DateTime<Utc>, tables: &Tables, rng
     let from_console = principal.actor == Actor::Human && user_agent.starts_with("Mozilla");
     let service = api.source.trim_end_matches(".amazonaws.com");
     let additional = if api.data && service == "s3" {
-        Some(json!({"SignatureVersion": "SigV4", "CipherSuite": "TLS_AES_128_GCM_SHA256", "bytesTransferredIn": 0, "AuthenticationMethod": "AuthHeader", "x-amz-id-2": "EXAMPLE+id2", "bytesTransferredOut": rng.u32(200..2_000_000)}))
+        Some(
+            json!({"SignatureVersion": "SigV4", "CipherSuite": "TLS_AES_128_GCM_SHA256", "bytesTransferredIn": 0, "AuthenticationMethod": "AuthHeader", "x-amz-id-2": "EXAMPLE+id2", "bytesTransferredOut": rng.u32(200..2_000_000)}),
+        )
     } else {
         None
     };
@@ -91,7 +106,11 @@ pub(crate) fn event(place: &Place<'_>, time: DateTime<Utc>, tables: &Tables, rng
         event_name: api.name,
         aws_region: region,
         source_ip_address: source_ip,
-        user_agent: if from_console { "AWS Internal" } else { user_agent },
+        user_agent: if from_console {
+            "AWS Internal"
+        } else {
+            user_agent
+        },
         error_code,
         error_message,
         request_parameters: request,
@@ -113,7 +132,13 @@ pub(crate) fn event(place: &Place<'_>, time: DateTime<Utc>, tables: &Tables, rng
 }
 
 /// A `ConsoleLogin` by an IAM user; `success` false writes the "Failed authentication" form.
-pub(crate) fn console_login(principal: &Principal, account: &str, time: DateTime<Utc>, rng: &mut Rng, success: bool) -> String {
+pub(crate) fn console_login(
+    principal: &Principal,
+    account: &str,
+    time: DateTime<Utc>,
+    rng: &mut Rng,
+    success: bool,
+) -> String {
     console_login_from(principal, account, time, rng, success, None)
 }
 
@@ -132,7 +157,11 @@ pub(crate) fn console_login_from(
         Some((ip, agent)) => (ip.to_owned(), agent),
         None => (
             principal.ips[rng.usize(..principal.ips.len())].clone(),
-            principal.user_agents.last().copied().unwrap_or("Mozilla/5.0"),
+            principal
+                .user_agents
+                .last()
+                .copied()
+                .unwrap_or("Mozilla/5.0"),
         ),
     };
     let mfa = principal.mfa && attacker.is_none();

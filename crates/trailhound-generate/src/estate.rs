@@ -16,9 +16,16 @@ pub(crate) enum Actor {
 /// How the principal appears in `userIdentity`.
 #[derive(Debug, Clone)]
 pub(crate) enum IdentityShape {
-    IamUser { user_name: String },
-    AssumedRole { role_name: String, session_name: String },
-    AwsService { invoked_by: &'static str },
+    IamUser {
+        user_name: String,
+    },
+    AssumedRole {
+        role_name: String,
+        session_name: String,
+    },
+    AwsService {
+        invoked_by: &'static str,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -88,12 +95,54 @@ pub(crate) fn build_accounts(count: usize, rng: &mut Rng) -> Vec<Account> {
                 human(rng, "bob", 10, true),
                 human(rng, "carol", 5, true),
                 iam_machine(rng, "ci-deploy", 20),
-                role(rng, "AWSReservedSSO_AdministratorAccess_4f0bd1e9a2c3d5e7", "alice@example.com", Actor::Human, 8, CONSOLE_AGENTS),
-                role(rng, "AWSReservedSSO_ReadOnlyAccess_9e8d7c6b5a4f3e2d", "carol@example.com", Actor::Human, 5, CONSOLE_AGENTS),
-                role(rng, "terraform-apply", "terraform-run", Actor::Machine, 14, MACHINE_AGENTS),
-                role(rng, "orders-api-lambda-role", "orders-api", Actor::Machine, 40, MACHINE_AGENTS),
-                role(rng, "eks-node-group-role", &node_session, Actor::Machine, 35, MACHINE_AGENTS),
-                role(rng, "AWSServiceRoleForAutoScaling", "AutoScaling", Actor::Service, 12, &["autoscaling.amazonaws.com"]),
+                role(
+                    rng,
+                    "AWSReservedSSO_AdministratorAccess_4f0bd1e9a2c3d5e7",
+                    "alice@example.com",
+                    Actor::Human,
+                    8,
+                    CONSOLE_AGENTS,
+                ),
+                role(
+                    rng,
+                    "AWSReservedSSO_ReadOnlyAccess_9e8d7c6b5a4f3e2d",
+                    "carol@example.com",
+                    Actor::Human,
+                    5,
+                    CONSOLE_AGENTS,
+                ),
+                role(
+                    rng,
+                    "terraform-apply",
+                    "terraform-run",
+                    Actor::Machine,
+                    14,
+                    MACHINE_AGENTS,
+                ),
+                role(
+                    rng,
+                    "orders-api-lambda-role",
+                    "orders-api",
+                    Actor::Machine,
+                    40,
+                    MACHINE_AGENTS,
+                ),
+                role(
+                    rng,
+                    "eks-node-group-role",
+                    &node_session,
+                    Actor::Machine,
+                    35,
+                    MACHINE_AGENTS,
+                ),
+                role(
+                    rng,
+                    "AWSServiceRoleForAutoScaling",
+                    "AutoScaling",
+                    Actor::Service,
+                    12,
+                    &["autoscaling.amazonaws.com"],
+                ),
                 service("ec2.amazonaws.com", 20),
                 service("lambda.amazonaws.com", 15),
                 service("cloudformation.amazonaws.com", 6),
@@ -101,7 +150,14 @@ pub(crate) fn build_accounts(count: usize, rng: &mut Rng) -> Vec<Account> {
             ];
             if index == 0 {
                 // The first account is the busy production one.
-                principals.push(role(rng, "payments-service-role", "payments", Actor::Machine, 30, MACHINE_AGENTS));
+                principals.push(role(
+                    rng,
+                    "payments-service-role",
+                    "payments",
+                    Actor::Machine,
+                    30,
+                    MACHINE_AGENTS,
+                ));
             }
             let cumulative = principals
                 .iter()
@@ -156,12 +212,32 @@ fn iam_machine(rng: &mut Rng, name: &str, weight: u32) -> Principal {
     }
 }
 
-fn role(rng: &mut Rng, role_name: &str, session: &str, actor: Actor, weight: u32, agents: &[&'static str]) -> Principal {
+fn role(
+    rng: &mut Rng,
+    role_name: &str,
+    session: &str,
+    actor: Actor,
+    weight: u32,
+    agents: &[&'static str],
+) -> Principal {
     let ips = match actor {
         Actor::Human => vec![format!("203.0.113.{}", rng.u8(10..250))],
-        Actor::Service => vec![agents.first().copied().unwrap_or("amazonaws.com").to_owned()],
+        Actor::Service => vec![
+            agents
+                .first()
+                .copied()
+                .unwrap_or("amazonaws.com")
+                .to_owned(),
+        ],
         Actor::Machine => (0..3)
-            .map(|_| format!("3.{}.{}.{}", rng.u8(80..240), rng.u8(0..255), rng.u8(1..255)))
+            .map(|_| {
+                format!(
+                    "3.{}.{}.{}",
+                    rng.u8(80..240),
+                    rng.u8(0..255),
+                    rng.u8(1..255)
+                )
+            })
             .collect(),
     };
     Principal {
@@ -197,5 +273,7 @@ fn service(invoked_by: &'static str, weight: u32) -> Principal {
 /// Upper-case letters and digits, as AWS key ids use.
 pub(crate) fn key_chars(rng: &mut Rng, len: usize) -> String {
     const CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    (0..len).map(|_| CHARS[rng.usize(..CHARS.len())] as char).collect()
+    (0..len)
+        .map(|_| CHARS[rng.usize(..CHARS.len())] as char)
+        .collect()
 }

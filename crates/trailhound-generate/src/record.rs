@@ -114,7 +114,11 @@ pub(crate) fn uuid(rng: &mut Rng) -> String {
 }
 
 /// The `userIdentity` of `principal` in `account`, as of `time`.
-pub(crate) fn identity<'a>(principal: &'a Principal, account: &'a str, time: DateTime<Utc>) -> Identity<'a> {
+pub(crate) fn identity<'a>(
+    principal: &'a Principal,
+    account: &'a str,
+    time: DateTime<Utc>,
+) -> Identity<'a> {
     match &principal.shape {
         IdentityShape::IamUser { user_name } => Identity {
             kind: "IAMUser",
@@ -131,11 +135,14 @@ pub(crate) fn identity<'a>(principal: &'a Principal, account: &'a str, time: Dat
             session_name,
         } => {
             // Sessions last an hour: the session began at the top of the event's hour.
-            let creation = time - chrono::Duration::seconds(i64::from(time.timestamp() as u32 % 3600));
+            let creation =
+                time - chrono::Duration::seconds(i64::from(time.timestamp() as u32 % 3600));
             Identity {
                 kind: "AssumedRole",
                 principal_id: Some(format!("{}:{session_name}", principal.principal_id)),
-                arn: Some(format!("arn:aws:sts::{account}:assumed-role/{role_name}/{session_name}")),
+                arn: Some(format!(
+                    "arn:aws:sts::{account}:assumed-role/{role_name}/{session_name}"
+                )),
                 account_id: Some(account),
                 access_key_id: Some(&principal.access_key_id),
                 user_name: None,

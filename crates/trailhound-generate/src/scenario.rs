@@ -76,16 +76,31 @@ impl Scenario {
     /// The MITRE ATT&CK technique id and name.
     pub fn technique(self) -> (&'static str, &'static str) {
         match self {
-            Scenario::ConsoleLoginWithoutMfa | Scenario::RootUsage => ("T1078.004", "Valid Accounts: Cloud Accounts"),
+            Scenario::ConsoleLoginWithoutMfa | Scenario::RootUsage => {
+                ("T1078.004", "Valid Accounts: Cloud Accounts")
+            }
             Scenario::StopLogging => ("T1562.008", "Impair Defenses: Disable or Modify Cloud Logs"),
-            Scenario::AdminPolicyAttached => ("T1098.003", "Account Manipulation: Additional Cloud Roles"),
-            Scenario::AccessKeyForOtherUser => ("T1098.001", "Account Manipulation: Additional Cloud Credentials"),
-            Scenario::SecurityGroupOpen => ("T1562.007", "Impair Defenses: Disable or Modify Cloud Firewall"),
+            Scenario::AdminPolicyAttached => {
+                ("T1098.003", "Account Manipulation: Additional Cloud Roles")
+            }
+            Scenario::AccessKeyForOtherUser => (
+                "T1098.001",
+                "Account Manipulation: Additional Cloud Credentials",
+            ),
+            Scenario::SecurityGroupOpen => (
+                "T1562.007",
+                "Impair Defenses: Disable or Modify Cloud Firewall",
+            ),
             Scenario::PublicBucketPolicy => ("T1530", "Data from Cloud Storage"),
-            Scenario::GuardDutyDisabled => ("T1562.001", "Impair Defenses: Disable or Modify Tools"),
+            Scenario::GuardDutyDisabled => {
+                ("T1562.001", "Impair Defenses: Disable or Modify Tools")
+            }
             Scenario::KmsKeyDeletion => ("T1485", "Data Destruction"),
             Scenario::AccessDeniedRecon => ("T1580", "Cloud Infrastructure Discovery"),
-            Scenario::BulkSecretReads => ("T1555.006", "Credentials from Password Stores: Cloud Secrets Management Stores"),
+            Scenario::BulkSecretReads => (
+                "T1555.006",
+                "Credentials from Password Stores: Cloud Secrets Management Stores",
+            ),
             Scenario::UnusualRegionInstances => ("T1535", "Unused/Unsupported Cloud Regions"),
         }
     }
@@ -131,8 +146,27 @@ pub struct GroundTruth {
     pub technique_name: &'static str,
 }
 
-const ATTACKER_AGENT: &str = "aws-cli/2.13.25 Python/3.11.5 Linux/6.5.0-kali2-amd64 exe/x86_64.kali.2023 prompt/off";
-const ATTACKER_BROWSER: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:109.0) Gecko/20100101 Firefox/115.0";
+const ATTACKER_AGENT: &str =
+    "aws-cli/2.13.25 Python/3.11.5 Linux/6.5.0-kali2-amd64 exe/x86_64.kali.2023 prompt/off";
+const ATTACKER_BROWSER: &str =
+    "Mozilla/5.0 (X11; Linux x86_64; rv:109.0) Gecko/20100101 Firefox/115.0";
+
+/// What one planted call sent and got back.
+struct Exchange {
+    request: Value,
+    response: Value,
+    error: Option<(&'static str, String)>,
+}
+
+impl Exchange {
+    fn ok(request: Value, response: Value) -> Exchange {
+        Exchange {
+            request,
+            response,
+            error: None,
+        }
+    }
+}
 
 /// Everything a scenario needs to write its events.
 pub(crate) struct Stage<'a> {
@@ -186,7 +220,14 @@ impl ScenarioWriter<'_> {
         match self.scenario {
             Scenario::ConsoleLoginWithoutMfa => {
                 if let Some(bob) = self.account.principal("bob") {
-                    let json = console_login_from(bob, &account, self.time, self.rng, true, Some((&self.ip, ATTACKER_BROWSER)));
+                    let json = console_login_from(
+                        bob,
+                        &account,
+                        self.time,
+                        self.rng,
+                        true,
+                        Some((&self.ip, ATTACKER_BROWSER)),
+                    );
                     self.push(home, "signin.amazonaws.com", "ConsoleLogin", json);
                 }
             }
@@ -194,16 +235,38 @@ impl ScenarioWriter<'_> {
                 let owner = self.account;
                 let login = console_root_login(&owner.id, self.time, &self.ip, self.rng);
                 self.push(home, "signin.amazonaws.com", "ConsoleLogin", login);
-                self.call(home, root_identity(&owner.id), "iam.amazonaws.com", "GetAccountSummary", json!(null), json!(null), None);
-                self.call(home, root_identity(&owner.id), "iam.amazonaws.com", "ListUsers", json!(null), json!(null), None);
+                self.call(
+                    home,
+                    root_identity(&owner.id),
+                    ("iam.amazonaws.com", "GetAccountSummary"),
+                    Exchange::ok(json!(null), json!(null)),
+                );
+                self.call(
+                    home,
+                    root_identity(&owner.id),
+                    ("iam.amazonaws.com", "ListUsers"),
+                    Exchange::ok(json!(null), json!(null)),
+                );
                 let key = format!("AKIA{}", crate::estate::key_chars(self.rng, 16));
-                self.call(home, root_identity(&owner.id), "iam.amazonaws.com", "CreateAccessKey", json!(null),
-                    json!({"accessKey": {"accessKeyId": key, "status": "Active", "createDate": "Jan 1, 2024, 12:00:00 AM"}}), None);
+                self.call(home, root_identity(&owner.id), ("iam.amazonaws.com", "CreateAccessKey"), Exchange::ok(json!(null),
+                    json!({"accessKey": {"accessKeyId": key, "status": "Active", "createDate": "Jan 1, 2024, 12:00:00 AM"}})));
             }
             Scenario::StopLogging => {
                 let trail = format!("arn:aws:cloudtrail:{home}:{account}:trail/management-events");
-                self.as_bob(home, "cloudtrail.amazonaws.com", "StopLogging", json!({"name": trail}), json!(null));
-                self.as_bob(home, "cloudtrail.amazonaws.com", "DeleteTrail", json!({"name": trail}), json!(null));
+                self.as_bob(
+                    home,
+                    "cloudtrail.amazonaws.com",
+                    "StopLogging",
+                    json!({"name": trail}),
+                    json!(null),
+                );
+                self.as_bob(
+                    home,
+                    "cloudtrail.amazonaws.com",
+                    "DeleteTrail",
+                    json!({"name": trail}),
+                    json!(null),
+                );
             }
             Scenario::AdminPolicyAttached => {
                 let user_id = format!("AIDA{}", crate::estate::key_chars(self.rng, 17));
@@ -234,43 +297,86 @@ impl ScenarioWriter<'_> {
             }
             Scenario::GuardDutyDisabled => {
                 let detector = format!("{:032x}", self.rng.u128(..));
-                self.as_bob(region, "guardduty.amazonaws.com", "DeleteDetector", json!({"detectorId": detector}), json!(null));
+                self.as_bob(
+                    region,
+                    "guardduty.amazonaws.com",
+                    "DeleteDetector",
+                    json!({"detectorId": detector}),
+                    json!(null),
+                );
             }
             Scenario::KmsKeyDeletion => {
                 let key = format!("arn:aws:kms:{region}:{account}:key/{}", uuid(self.rng));
-                self.as_bob(region, "kms.amazonaws.com", "DisableKey", json!({"keyId": key}), json!(null));
+                self.as_bob(
+                    region,
+                    "kms.amazonaws.com",
+                    "DisableKey",
+                    json!({"keyId": key}),
+                    json!(null),
+                );
                 self.as_bob(region, "kms.amazonaws.com", "ScheduleKeyDeletion", json!({"keyId": key, "pendingWindowInDays": 7}),
                     json!({"keyId": key, "deletionDate": "Jan 8, 2024, 12:00:00 AM", "keyState": "PendingDeletion", "pendingWindowInDays": 7}));
             }
             Scenario::AccessDeniedRecon => {
                 const PROBES: [(&str, &str); 10] = [
-                    ("iam.amazonaws.com", "ListUsers"), ("iam.amazonaws.com", "ListRoles"), ("iam.amazonaws.com", "GetAccountAuthorizationDetails"),
-                    ("s3.amazonaws.com", "ListBuckets"), ("ec2.amazonaws.com", "DescribeInstances"), ("secretsmanager.amazonaws.com", "ListSecrets"),
-                    ("lambda.amazonaws.com", "ListFunctions20150331"), ("rds.amazonaws.com", "DescribeDBInstances"),
-                    ("organizations.amazonaws.com", "DescribeOrganization"), ("ssm.amazonaws.com", "DescribeParameters"),
+                    ("iam.amazonaws.com", "ListUsers"),
+                    ("iam.amazonaws.com", "ListRoles"),
+                    ("iam.amazonaws.com", "GetAccountAuthorizationDetails"),
+                    ("s3.amazonaws.com", "ListBuckets"),
+                    ("ec2.amazonaws.com", "DescribeInstances"),
+                    ("secretsmanager.amazonaws.com", "ListSecrets"),
+                    ("lambda.amazonaws.com", "ListFunctions20150331"),
+                    ("rds.amazonaws.com", "DescribeDBInstances"),
+                    ("organizations.amazonaws.com", "DescribeOrganization"),
+                    ("ssm.amazonaws.com", "DescribeParameters"),
                 ];
                 for round in 0..4 {
                     for (source, name) in PROBES {
-                        let place = if source == "iam.amazonaws.com" || name == "ListBuckets" { home } else { region };
+                        let place = if source == "iam.amazonaws.com" || name == "ListBuckets" {
+                            home
+                        } else {
+                            region
+                        };
                         let role = compromised_role(self.account);
                         let arn = role.arn.clone().unwrap_or_default();
-                        let action = format!("{}:{}", source.trim_end_matches(".amazonaws.com"), name.trim_end_matches("20150331"));
+                        let action = format!(
+                            "{}:{}",
+                            source.trim_end_matches(".amazonaws.com"),
+                            name.trim_end_matches("20150331")
+                        );
                         self.time += Duration::seconds(self.rng.i64(1..5) + round);
-                        self.call(place, role, source, name, json!(null), json!(null),
-                            Some(("AccessDenied", format!("User: {arn} is not authorized to perform: {action} because no identity-based policy allows the {action} action"))));
+                        let message = format!(
+                            "User: {arn} is not authorized to perform: {action} because no identity-based policy allows the {action} action"
+                        );
+                        self.call(
+                            place,
+                            role,
+                            (source, name),
+                            Exchange {
+                                request: json!(null),
+                                response: json!(null),
+                                error: Some(("AccessDenied", message)),
+                            },
+                        );
                     }
                 }
             }
             Scenario::BulkSecretReads => {
                 for index in 0..25 {
                     let role = compromised_role(self.account);
-                    let secret = format!("arn:aws:secretsmanager:{region}:{account}:secret:prod/service-{index:02}/db-AbCdEf");
+                    let secret = format!(
+                        "arn:aws:secretsmanager:{region}:{account}:secret:prod/service-{index:02}/db-AbCdEf"
+                    );
                     self.time += Duration::seconds(self.rng.i64(1..4));
-                    self.call(region, role, "secretsmanager.amazonaws.com", "GetSecretValue", json!({"secretId": secret}), json!(null), None);
+                    self.call(
+                        region,
+                        role,
+                        ("secretsmanager.amazonaws.com", "GetSecretValue"),
+                        Exchange::ok(json!({"secretId": secret}), json!(null)),
+                    );
                 }
                 let role = compromised_role(self.account);
-                self.call(region, role, "secretsmanager.amazonaws.com", "BatchGetSecretValue",
-                    json!({"filters": [{"key": "name", "values": ["prod/"]}], "maxResults": 20}), json!(null), None);
+                self.call(region, role, ("secretsmanager.amazonaws.com", "BatchGetSecretValue"), Exchange::ok(json!({"filters": [{"key": "name", "values": ["prod/"]}], "maxResults": 20}), json!(null)));
             }
             Scenario::UnusualRegionInstances => {
                 for unused in unused_regions.iter().take(2) {
@@ -291,23 +397,31 @@ impl ScenarioWriter<'_> {
             return;
         };
         let user_identity = identity(bob, &owner.id, self.time);
-        self.call(region, user_identity, source, name, request, response, None);
+        self.call(
+            region,
+            user_identity,
+            (source, name),
+            Exchange::ok(request, response),
+        );
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn call(
         &mut self,
         region: &str,
         user_identity: Identity<'_>,
-        source: &str,
-        name: &str,
-        request: Value,
-        response: Value,
-        error: Option<(&str, String)>,
+        (source, name): (&str, &str),
+        exchange: Exchange,
     ) {
+        let Exchange {
+            request,
+            response,
+            error,
+        } = exchange;
         self.time += Duration::seconds(self.rng.i64(2..20));
         let service = source.trim_end_matches(".amazonaws.com");
-        let read_only = ["Get", "List", "Describe", "BatchGet"].iter().any(|p| name.starts_with(p));
+        let read_only = ["Get", "List", "Describe", "BatchGet"]
+            .iter()
+            .any(|p| name.starts_with(p));
         let record = Record {
             event_version: "1.11",
             user_identity,
@@ -320,7 +434,11 @@ impl ScenarioWriter<'_> {
             error_code: error.as_ref().map(|e| e.0),
             error_message: error.as_ref().map(|e| e.1.clone()),
             request_parameters: request,
-            response_elements: if error.is_some() { Value::Null } else { response },
+            response_elements: if error.is_some() {
+                Value::Null
+            } else {
+                response
+            },
             additional_event_data: None,
             request_id: uuid(self.rng),
             event_id: uuid(self.rng),
@@ -366,7 +484,10 @@ fn compromised_role(account: &Account) -> Identity<'_> {
     Identity {
         kind: "AssumedRole",
         principal_id: Some("AROAEKSNODEROLEEXAMPLE:i-0a1b2c3d4e5f67890".to_owned()),
-        arn: Some(format!("arn:aws:sts::{}:assumed-role/eks-node-group-role/i-0a1b2c3d4e5f67890", account.id)),
+        arn: Some(format!(
+            "arn:aws:sts::{}:assumed-role/eks-node-group-role/i-0a1b2c3d4e5f67890",
+            account.id
+        )),
         account_id: Some(&account.id),
         access_key_id: Some("ASIAEKSNODESTOLEN123"),
         user_name: None,
@@ -404,7 +525,9 @@ fn console_root_login(account: &str, time: DateTime<Utc>, ip: &str, rng: &mut Rn
         error_message: None,
         request_parameters: Value::Null,
         response_elements: json!({"ConsoleLogin": "Success"}),
-        additional_event_data: Some(json!({"LoginTo": "https://console.aws.amazon.com/console/home", "MobileVersion": "No", "MFAUsed": "No"})),
+        additional_event_data: Some(
+            json!({"LoginTo": "https://console.aws.amazon.com/console/home", "MobileVersion": "No", "MFAUsed": "No"}),
+        ),
         request_id: uuid(rng),
         event_id: uuid(rng),
         read_only: false,

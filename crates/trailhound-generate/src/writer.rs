@@ -17,7 +17,13 @@ use crate::{GenerateError, GeneratorConfig};
 /// CloudTrail delivers a file per account and region about every five minutes.
 const WINDOW: i64 = 300;
 /// Regions the estate never uses, for planting activity where it does not belong.
-const SELDOM_USED_REGIONS: [&str; 5] = ["ap-northeast-3", "sa-east-1", "me-south-1", "af-south-1", "eu-south-2"];
+const SELDOM_USED_REGIONS: [&str; 5] = [
+    "ap-northeast-3",
+    "sa-east-1",
+    "me-south-1",
+    "af-south-1",
+    "eu-south-2",
+];
 
 /// What a generation wrote.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -104,7 +110,10 @@ pub fn generate(config: &GeneratorConfig) -> Result<GenerateReport, GenerateErro
         .into_par_iter()
         .map(|slot| {
             let count = counts[slot as usize];
-            let planted = planted_by_slot.get(&slot).map(Vec::as_slice).unwrap_or_default();
+            let planted = planted_by_slot
+                .get(&slot)
+                .map(Vec::as_slice)
+                .unwrap_or_default();
             context.write_slot(slot, count, planted)
         })
         .try_reduce(GenerateReport::default, |a, b| Ok(a + b))?;
@@ -117,27 +126,40 @@ pub fn generate(config: &GeneratorConfig) -> Result<GenerateReport, GenerateErro
 fn validate(config: &GeneratorConfig) -> Result<(), GenerateError> {
     let fail = |message: String| Err(GenerateError::Config(message));
     if config.accounts == 0 || config.accounts > 1000 {
-        return fail(format!("--accounts must be between 1 and 1000, not {}", config.accounts));
+        return fail(format!(
+            "--accounts must be between 1 and 1000, not {}",
+            config.accounts
+        ));
     }
     if config.days == 0 || config.days > 3660 {
-        return fail(format!("--days must be between 1 and 3660, not {}", config.days));
+        return fail(format!(
+            "--days must be between 1 and 3660, not {}",
+            config.days
+        ));
     }
     if config.regions.is_empty() {
         return fail("give at least one region".to_owned());
     }
     for region in &config.regions {
         let valid = region.contains('-')
-            && region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            && region
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
         if !valid {
             return fail(format!("{region:?} is not a region name such as us-east-1"));
         }
     }
     if let Some(org) = &config.org_id {
         let valid = org.strip_prefix("o-").is_some_and(|id| {
-            (10..=32).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+            (10..=32).contains(&id.len())
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
         });
         if !valid {
-            return fail(format!("{org:?} is not an organization id (o- and 10 to 32 lowercase letters or digits)"));
+            return fail(format!(
+                "{org:?} is not an organization id (o- and 10 to 32 lowercase letters or digits)"
+            ));
         }
     }
     Ok(())
@@ -174,7 +196,8 @@ impl Grid {
     fn slot_of(&self, event: &Planted, regions: &[String]) -> Option<u64> {
         let window = u64::try_from((event.time - self.start).num_seconds() / WINDOW).ok()?;
         let region = regions.iter().position(|r| *r == event.region)? as u64;
-        (window < self.windows).then(|| (window * self.accounts + event.account as u64) * self.regions + region)
+        (window < self.windows)
+            .then(|| (window * self.accounts + event.account as u64) * self.regions + region)
     }
 
     /// A slot's share of activity: busier home region and first account, business hours
@@ -203,7 +226,11 @@ impl Grid {
             .iter()
             .map(|weight| {
                 cumulative += weight;
-                let target = if sum > 0.0 { (total as f64 * cumulative / sum).round() as u64 } else { 0 };
+                let target = if sum > 0.0 {
+                    (total as f64 * cumulative / sum).round() as u64
+                } else {
+                    0
+                };
                 let count = target.saturating_sub(assigned);
                 assigned = assigned.max(target);
                 u32::try_from(count).unwrap_or(u32::MAX)
@@ -221,7 +248,12 @@ struct SlotContext<'a> {
 }
 
 impl SlotContext<'_> {
-    fn write_slot(&self, slot: u64, count: u32, planted: &[Planted]) -> Result<GenerateReport, GenerateError> {
+    fn write_slot(
+        &self,
+        slot: u64,
+        count: u32,
+        planted: &[Planted],
+    ) -> Result<GenerateReport, GenerateError> {
         if count == 0 && planted.is_empty() {
             return Ok(GenerateReport::default());
         }
@@ -267,7 +299,13 @@ impl SlotContext<'_> {
         })
     }
 
-    fn file_path(&self, account: &str, region: &str, delivered: DateTime<Utc>, rng: &mut Rng) -> PathBuf {
+    fn file_path(
+        &self,
+        account: &str,
+        region: &str,
+        delivered: DateTime<Utc>,
+        rng: &mut Rng,
+    ) -> PathBuf {
         let mut path = self.config.dir.join("AWSLogs");
         if let Some(org) = &self.config.org_id {
             path.push(org);
@@ -277,7 +315,9 @@ impl SlotContext<'_> {
         path.push(region);
         path.push(delivered.format("%Y/%m/%d").to_string());
         const ID_CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-        let unique: String = (0..16).map(|_| ID_CHARS[rng.usize(..ID_CHARS.len())] as char).collect();
+        let unique: String = (0..16)
+            .map(|_| ID_CHARS[rng.usize(..ID_CHARS.len())] as char)
+            .collect();
         path.push(format!(
             "{account}_CloudTrail_{region}_{}_{unique}.json.gz",
             delivered.format("%Y%m%dT%H%MZ")
@@ -304,7 +344,7 @@ fn write_gzip(path: &Path, body: &[u8], level: u32) -> Result<u64, GenerateError
 }
 
 fn write_ground_truth(dir: &Path, mut planted: Vec<Planted>) -> Result<(), GenerateError> {
-    planted.sort_by(|a, b| a.time.cmp(&b.time));
+    planted.sort_by_key(|p| p.time);
     let folder = dir.join(".trailhound");
     std::fs::create_dir_all(&folder).map_err(|source| GenerateError::Io {
         path: folder.clone(),
@@ -325,4 +365,46 @@ fn splitmix(mut x: u64) -> u64 {
     x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     x ^ (x >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grid(days: u64) -> Grid {
+        Grid {
+            windows: days * 288,
+            accounts: 3,
+            regions: 5,
+            background_regions: 4,
+            start: Utc
+                .with_ymd_and_hms(2024, 7, 5, 0, 0, 0)
+                .single()
+                .unwrap_or_default(),
+        }
+    }
+
+    #[test]
+    fn allocation_is_exact_and_follows_the_weights() {
+        let grid = grid(7);
+        let counts = grid.allocate(2_000_000);
+        assert_eq!(counts.iter().map(|&c| u64::from(c)).sum::<u64>(), 2_000_000);
+        // The fifth region is planted-only: it gets no background at all.
+        let planted_only: u64 = (0..grid.slots())
+            .filter(|s| s % 5 == 4)
+            .map(|s| u64::from(counts[s as usize]))
+            .sum();
+        assert_eq!(planted_only, 0);
+        // 2024-07-05 is a Friday: Saturday's 15:00 window is quieter than Friday's.
+        let at = |day: u64| counts[((day * 288 + 180) * 15) as usize];
+        assert!(at(1) < at(0), "{} !< {}", at(1), at(0));
+        // Business hours are busier than the night.
+        assert!(counts[(180 * 15) as usize] > counts[(40 * 15) as usize]);
+    }
+
+    #[test]
+    fn splitmix_separates_neighbouring_streams() {
+        assert_ne!(splitmix(1), splitmix(2));
+        assert_ne!(splitmix(0), 0);
+    }
 }

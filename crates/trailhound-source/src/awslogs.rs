@@ -148,7 +148,7 @@ impl LogKey {
         let start = NaiveDate::from_ymd_opt(year, self.month.unwrap_or(1), self.day.unwrap_or(1))?;
         let end = match (self.month, self.day) {
             (Some(_), Some(_)) => start.succ_opt()?,
-            (Some(month), None) if month == 12 => NaiveDate::from_ymd_opt(year + 1, 1, 1)?,
+            (Some(12), None) => NaiveDate::from_ymd_opt(year + 1, 1, 1)?,
             (Some(month), None) => NaiveDate::from_ymd_opt(year, month + 1, 1)?,
             _ => NaiveDate::from_ymd_opt(start.year() + 1, 1, 1)?,
         };
@@ -262,7 +262,12 @@ mod tests {
 
     #[test]
     fn other_services_under_awslogs_are_foreign() {
-        assert!(LogKey::parse("AWSLogs/111122223333/Config/us-east-1/2024/1/2/ConfigSnapshot/x.json.gz").foreign);
+        assert!(
+            LogKey::parse(
+                "AWSLogs/111122223333/Config/us-east-1/2024/1/2/ConfigSnapshot/x.json.gz"
+            )
+            .foreign
+        );
         assert!(LogKey::parse("AWSLogs/111122223333/elasticloadbalancing").foreign);
         assert!(!LogKey::parse("AWSLogs/111122223333/CloudTrail/us-east-1").foreign);
         assert!(!LogKey::parse("AWSLogs/111122223333").foreign);

@@ -329,9 +329,10 @@ fn subslice<'a>(outer: &'a str, inner: &str) -> Option<&'a str> {
 mod tests {
     use super::*;
 
-    fn records(
-        text: &str,
-    ) -> Result<(Option<DocumentShape>, Vec<String>, Vec<String>), SourceError> {
+    /// The shape, the records' text and the rejections of a decoded document.
+    type Decoded = (Option<DocumentShape>, Vec<String>, Vec<String>);
+
+    fn records(text: &str) -> Result<Decoded, SourceError> {
         let document = decode(text)?;
         let found = document
             .records

@@ -33,15 +33,12 @@ impl Selection {
 
     /// Whether an object or folder with this key may hold selected events.
     pub fn admits_key(&self, key: &LogKey) -> bool {
-        if let (Some(account), false) = (&key.account, self.accounts.is_empty()) {
-            if !self.accounts.iter().any(|a| a == account) {
-                return false;
-            }
-        }
-        if let (Some(region), false) = (&key.region, self.regions.is_empty()) {
-            if !self.regions.iter().any(|r| r == region) {
-                return false;
-            }
+        let listed = |wanted: &[String], value: &Option<String>| match value {
+            Some(value) if !wanted.is_empty() => wanted.contains(value),
+            _ => true,
+        };
+        if !listed(&self.accounts, &key.account) || !listed(&self.regions, &key.region) {
+            return false;
         }
         if let Some((start, end)) = key.delivery_window() {
             // Events precede their delivery, so a window ending by `since` holds only older events.

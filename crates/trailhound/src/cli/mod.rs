@@ -146,9 +146,9 @@ pub(crate) struct GenerateArgs {
     /// Random seed: the same seed and options write the same events.
     #[arg(long, default_value_t = 1, value_name = "N")]
     pub(crate) seed: u64,
-    /// Plant labelled attack sequences: `all` (the default when the flag is given without a
-    /// value) or a comma-separated list; `--scenarios list` prints the names.
-    #[arg(long, num_args = 0..=1, default_missing_value = "all", value_delimiter = ',', value_name = "NAMES")]
+    /// Plant labelled attack sequences: all of them with a bare `--scenarios`, or some with
+    /// `--scenarios=stop-logging,root-usage`; `--scenarios=list` prints the names.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "all", value_delimiter = ',', value_name = "NAMES")]
     pub(crate) scenarios: Option<Vec<String>>,
     /// Write an organization trail layout (AWSLogs/o-…/ACCOUNT/…) with this organization id.
     #[arg(long, value_name = "ORG_ID")]

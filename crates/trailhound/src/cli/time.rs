@@ -33,10 +33,11 @@ pub(crate) fn parse_time_bound(text: &str) -> Result<TimeBound, String> {
             return Ok(TimeBound::At(time.and_utc()));
         }
     }
-    if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        if let Some(midnight) = date.and_hms_opt(0, 0, 0) {
-            return Ok(TimeBound::At(midnight.and_utc()));
-        }
+    if let Some(midnight) = NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .and_then(|date| date.and_hms_opt(0, 0, 0))
+    {
+        return Ok(TimeBound::At(midnight.and_utc()));
     }
     let split = text
         .find(|c: char| !c.is_ascii_digit())

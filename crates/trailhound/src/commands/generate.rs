@@ -22,7 +22,7 @@ pub(crate) fn run(args: GenerateArgs, global: &GlobalArgs) -> anyhow::Result<u8>
             .iter()
             .map(|name| {
                 Scenario::from_name(name).with_context(|| {
-                    format!("unknown scenario {name:?}; `trailhound generate --scenarios list DIR` shows them")
+                    format!("unknown scenario {name:?}; `trailhound generate --scenarios=list DIR` shows them")
                 })
             })
             .collect::<anyhow::Result<_>>()?,
@@ -61,7 +61,10 @@ pub(crate) fn run(args: GenerateArgs, global: &GlobalArgs) -> anyhow::Result<u8>
             (report.events + report.planted) as f64 / elapsed.max(1e-9),
         );
         if !config.scenarios.is_empty() {
-            eprintln!("ground truth: {}", args.dir.join(".trailhound/ground-truth.jsonl").display());
+            eprintln!(
+                "ground truth: {}",
+                args.dir.join(".trailhound/ground-truth.jsonl").display()
+            );
         }
     }
     Ok(exit::OK)

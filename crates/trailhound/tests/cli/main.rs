@@ -1,0 +1,19 @@
+//! Integration tests that drive the real `trailhound` binary, one module per area.
+
+/// Running the binary and building inputs.
+mod support;
+
+/// Every input shape, read by content.
+mod shapes;
+
+/// Broken, hostile and empty input: reported, skipped, never a panic.
+mod bad_input;
+
+/// --since/--until/--account/--region: pruning by key and filtering events.
+mod selection;
+
+/// `trailhound generate`, read back with `trailhound cat`.
+mod generate;
+
+/// --help, --version, completions, usage errors.
+mod conventions;
