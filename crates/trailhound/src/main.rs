@@ -28,6 +28,7 @@ fn main() -> ExitCode {
         Command::Cat(args) => commands::cat::run(args, &cli.global),
         Command::Generate(args) => commands::generate::run(args, &cli.global),
         Command::Completions(args) => commands::completions::run(args),
+        Command::Demo(args) => commands::demo::run(args, &cli.global),
     };
     match result {
         Ok(code) => ExitCode::from(code),

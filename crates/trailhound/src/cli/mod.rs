@@ -60,6 +60,19 @@ pub(crate) enum Command {
     Generate(GenerateArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(CompletionsArgs),
+    /// Run the pipeline end to end on built-in sample data: generate a small estate with
+    /// planted attacks, read it back, and show what is in it.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DemoArgs {
+    /// Where to write the sample data (default: trailhound-demo in the system's temp folder).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) dir: Option<PathBuf>,
+    /// Background events to generate.
+    #[arg(long, default_value_t = 50_000, value_name = "N")]
+    pub(crate) events: u64,
 }
 
 /// Which events to read, shared by every command that reads logs.

@@ -2,4 +2,5 @@
 
 pub(crate) mod cat;
 pub(crate) mod completions;
+pub(crate) mod demo;
 pub(crate) mod generate;

@@ -50,3 +50,31 @@ fn quiet_hides_the_summary_but_not_errors() -> TestResult {
     assert!(bad.stderr.contains("no such file"), "{}", bad.stderr);
     Ok(())
 }
+
+#[test]
+fn demo_runs_end_to_end_and_finds_every_planted_attack() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let run = run(&["demo", "--events", "3000", "--dir", &path_str(dir.path())])?;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let found = run
+        .stdout
+        .lines()
+        .find(|l| l.contains("found in the logs by their ground truth"))
+        .unwrap_or_default();
+    let counts: Vec<&str> = found
+        .split(['(', ')'])
+        .nth(1)
+        .unwrap_or_default()
+        .split(" of ")
+        .collect();
+    assert_eq!(counts.len(), 2, "{found}");
+    assert_eq!(counts[0], counts[1].trim_end_matches(" events"), "{found}");
+    for scenario in ["stop-logging", "root-usage", "unusual-region-instances"] {
+        assert!(
+            run.stdout.contains(scenario),
+            "{scenario} missing:\n{}",
+            run.stdout
+        );
+    }
+    Ok(())
+}
