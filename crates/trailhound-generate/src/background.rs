@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use crate::catalog::{ApiTable, CallContext, call_details, failure};
 use crate::estate::{Account, Actor, IdentityShape, Principal};
-use crate::record::{Record, identity, timestamp, tls, uuid};
+use crate::record::{Record, SignIn, identity, timestamp, tls, uuid};
 
 /// Per-actor API tables, for home-region slots (global APIs allowed) and the others.
 pub(crate) struct Tables {
@@ -116,7 +116,7 @@ pub(crate) fn event(
         request_parameters: request,
         response_elements: response,
         additional_event_data: additional,
-        request_id: uuid(rng),
+        request_id: Some(uuid(rng)),
         event_id: uuid(rng),
         read_only: api.read_only,
         resources,
@@ -151,8 +151,6 @@ pub(crate) fn console_login_from(
     success: bool,
     attacker: Option<(&str, &'static str)>,
 ) -> String {
-    let mut user_identity = identity(principal, account, time);
-    user_identity.access_key_id = None;
     let (ip, agent) = match attacker {
         Some((ip, agent)) => (ip.to_owned(), agent),
         None => (
@@ -164,38 +162,14 @@ pub(crate) fn console_login_from(
                 .unwrap_or("Mozilla/5.0"),
         ),
     };
-    let mfa = principal.mfa && attacker.is_none();
-    let record = Record {
-        event_version: "1.08",
-        user_identity,
-        event_time: timestamp(time),
-        event_source: "signin.amazonaws.com",
-        event_name: "ConsoleLogin",
-        aws_region: "us-east-1",
-        source_ip_address: &ip,
+    SignIn {
+        identity: identity(principal, account, time),
+        account,
+        time,
+        ip: &ip,
         user_agent: agent,
-        error_code: None,
-        error_message: (!success).then(|| "Failed authentication".to_owned()),
-        request_parameters: Value::Null,
-        response_elements: json!({"ConsoleLogin": if success { "Success" } else { "Failure" }}),
-        additional_event_data: Some(json!({
-            "LoginTo": "https://console.aws.amazon.com/console/home?state=hashArgs%23&isauthcode=true",
-            "MobileVersion": "No",
-            "MFAUsed": if mfa { "Yes" } else { "No" }
-        })),
-        request_id: String::new(),
-        event_id: uuid(rng),
-        read_only: false,
-        resources: None,
-        event_type: "AwsConsoleSignIn",
-        management_event: true,
-        recipient_account_id: account,
-        service_event_details: None,
-        event_category: "Management",
-        tls_details: None,
-        session_credential_from_console: None,
-    };
-    // Sign-in events carry no requestID; CloudTrail omits it rather than leaving it empty.
-    let text = serde_json::to_string(&record).unwrap_or_default();
-    text.replacen(",\"requestID\":\"\"", "", 1)
+        success,
+        mfa: principal.mfa && attacker.is_none(),
+    }
+    .render(rng)
 }

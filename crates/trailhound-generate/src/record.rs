@@ -3,7 +3,7 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use fastrand::Rng;
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::estate::{Actor, IdentityShape, Principal};
 
@@ -27,8 +27,9 @@ pub(crate) struct Record<'a> {
     pub(crate) response_elements: Value,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) additional_event_data: Option<Value>,
-    #[serde(rename = "requestID")]
-    pub(crate) request_id: String,
+    /// Absent on sign-in events, as CloudTrail writes them.
+    #[serde(rename = "requestID", skip_serializing_if = "Option::is_none")]
+    pub(crate) request_id: Option<String>,
     #[serde(rename = "eventID")]
     pub(crate) event_id: String,
     pub(crate) read_only: bool,
@@ -191,5 +192,55 @@ pub(crate) fn tls(service: &str, region: &str) -> TlsDetails {
         tls_version: "TLSv1.3",
         cipher_suite: "TLS_AES_128_GCM_SHA256",
         client_provided_host_header: format!("{service}.{region}.amazonaws.com"),
+    }
+}
+
+/// A `ConsoleLogin` as CloudTrail records it.
+pub(crate) struct SignIn<'a> {
+    pub(crate) identity: Identity<'a>,
+    pub(crate) account: &'a str,
+    pub(crate) time: DateTime<Utc>,
+    pub(crate) ip: &'a str,
+    pub(crate) user_agent: &'a str,
+    pub(crate) success: bool,
+    pub(crate) mfa: bool,
+}
+
+impl SignIn<'_> {
+    pub(crate) fn render(self, rng: &mut Rng) -> String {
+        let mut user_identity = self.identity;
+        // Console sessions are not signed with an access key.
+        user_identity.access_key_id = None;
+        let record = Record {
+            event_version: "1.08",
+            user_identity,
+            event_time: timestamp(self.time),
+            event_source: "signin.amazonaws.com",
+            event_name: "ConsoleLogin",
+            aws_region: "us-east-1",
+            source_ip_address: self.ip,
+            user_agent: self.user_agent,
+            error_code: None,
+            error_message: (!self.success).then(|| "Failed authentication".to_owned()),
+            request_parameters: Value::Null,
+            response_elements: json!({"ConsoleLogin": if self.success { "Success" } else { "Failure" }}),
+            additional_event_data: Some(json!({
+                "LoginTo": "https://console.aws.amazon.com/console/home?state=hashArgs%23&isauthcode=true",
+                "MobileVersion": "No",
+                "MFAUsed": if self.mfa { "Yes" } else { "No" }
+            })),
+            request_id: None,
+            event_id: uuid(rng),
+            read_only: false,
+            resources: None,
+            event_type: "AwsConsoleSignIn",
+            management_event: true,
+            recipient_account_id: self.account,
+            service_event_details: None,
+            event_category: "Management",
+            tls_details: None,
+            session_credential_from_console: None,
+        };
+        serde_json::to_string(&record).unwrap_or_default()
     }
 }

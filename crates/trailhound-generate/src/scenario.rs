@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::background::console_login_from;
 use crate::estate::Account;
-use crate::record::{Identity, Record, identity, timestamp, tls, uuid};
+use crate::record::{Identity, Record, SignIn, identity, timestamp, tls, uuid};
 
 /// An attack sequence `generate --scenarios` can plant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -440,7 +440,7 @@ impl ScenarioWriter<'_> {
                 response
             },
             additional_event_data: None,
-            request_id: uuid(self.rng),
+            request_id: Some(uuid(self.rng)),
             event_id: uuid(self.rng),
             read_only,
             resources: None,
@@ -510,37 +510,16 @@ fn root_identity(account: &str) -> Identity<'_> {
 }
 
 fn console_root_login(account: &str, time: DateTime<Utc>, ip: &str, rng: &mut Rng) -> String {
-    let mut user_identity = root_identity(account);
-    user_identity.access_key_id = None;
-    let record = Record {
-        event_version: "1.08",
-        user_identity,
-        event_time: timestamp(time),
-        event_source: "signin.amazonaws.com",
-        event_name: "ConsoleLogin",
-        aws_region: "us-east-1",
-        source_ip_address: ip,
+    SignIn {
+        identity: root_identity(account),
+        account,
+        time,
+        ip,
         user_agent: ATTACKER_BROWSER,
-        error_code: None,
-        error_message: None,
-        request_parameters: Value::Null,
-        response_elements: json!({"ConsoleLogin": "Success"}),
-        additional_event_data: Some(
-            json!({"LoginTo": "https://console.aws.amazon.com/console/home", "MobileVersion": "No", "MFAUsed": "No"}),
-        ),
-        request_id: uuid(rng),
-        event_id: uuid(rng),
-        read_only: false,
-        resources: None,
-        event_type: "AwsConsoleSignIn",
-        management_event: true,
-        recipient_account_id: account,
-        service_event_details: None,
-        event_category: "Management",
-        tls_details: None,
-        session_credential_from_console: None,
-    };
-    serde_json::to_string(&record).unwrap_or_default()
+        success: true,
+        mfa: false,
+    }
+    .render(rng)
 }
 
 fn event_id_of(json: &str) -> String {
