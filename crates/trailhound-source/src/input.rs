@@ -60,7 +60,7 @@ pub struct SourceObject {
 pub enum Discovered {
     /// An object to read.
     Object(SourceObject),
-    /// An object or whole folder the selection excludes by its key, never opened.
+    /// A file or a whole folder that the selection excludes by its key, never opened.
     Pruned(Arc<Origin>),
     /// A digest file, recognised by its key and not opened: digests hold no events.
     Digest(Arc<Origin>),
@@ -148,35 +148,64 @@ fn require_some(
 }
 
 fn walk(root: PathBuf, selection: Selection) -> impl Iterator<Item = Discovered> {
-    let prune_selection = selection.clone();
-    let root_for_filter = root.clone();
-    walkdir::WalkDir::new(&root)
-        .follow_links(true)
-        .sort_by_file_name()
-        .into_iter()
-        .filter_entry(move |entry| {
-            if entry.path() == root_for_filter {
-                return true;
+    FolderWalk {
+        entries: walkdir::WalkDir::new(&root)
+            .follow_links(true)
+            .sort_by_file_name()
+            .into_iter(),
+        root,
+        selection,
+    }
+}
+
+/// A recursive walk that prunes folders by key. Pruned folders are reported rather than
+/// silently dropped, so that a folder whose logs all fall outside the selection is not
+/// mistaken for one with no logs at all.
+struct FolderWalk {
+    entries: walkdir::IntoIter,
+    root: PathBuf,
+    selection: Selection,
+}
+
+impl Iterator for FolderWalk {
+    type Item = Discovered;
+
+    fn next(&mut self) -> Option<Discovered> {
+        loop {
+            let entry = match self.entries.next()? {
+                Ok(entry) => entry,
+                Err(err) => {
+                    return Some(Discovered::Failed(SourceError::Io(std::io::Error::other(
+                        err.to_string(),
+                    ))));
+                }
+            };
+            let is_dir = entry.file_type().is_dir();
+            if entry.path() == self.root {
+                continue;
             }
-            // Hidden files and folders (.git, .DS_Store, editor swap files) are never logs.
+            // Hidden files and folders (.git, .DS_Store, .trailhound) are never logs.
             if entry.file_name().to_string_lossy().starts_with('.') {
-                return false;
+                if is_dir {
+                    self.entries.skip_current_dir();
+                }
+                continue;
             }
-            if !entry.file_type().is_dir() {
-                return true;
+            if !is_dir {
+                return Some(classify_file(entry.into_path(), &self.selection));
             }
-            // Whole folders outside the selection, or of other services that share the
-            // bucket (AWS Config, load balancer logs), are skipped without being listed.
-            let key = LogKey::parse(&entry.path().to_string_lossy());
-            !key.foreign && prune_selection.admits_key(&key)
-        })
-        .filter_map(move |entry| match entry {
-            Ok(entry) if entry.file_type().is_dir() => None,
-            Ok(entry) => Some(classify_file(entry.into_path(), &selection)),
-            Err(err) => Some(Discovered::Failed(SourceError::Io(std::io::Error::other(
-                err.to_string(),
-            )))),
-        })
+            // Folders of other services that share the bucket (AWS Config, load balancer
+            // logs) are not CloudTrail; folders outside the selection are not listed.
+            let name = entry.path().display().to_string();
+            let key = LogKey::parse(&name);
+            if key.foreign {
+                self.entries.skip_current_dir();
+            } else if !self.selection.admits_key(&key) {
+                self.entries.skip_current_dir();
+                return Some(Discovered::Pruned(Arc::new(Origin { name, key })));
+            }
+        }
+    }
 }
 
 fn classify_file(path: PathBuf, selection: &Selection) -> Discovered {
@@ -265,6 +294,8 @@ mod tests {
         assert_eq!(
             found,
             vec![
+                // The whole day folder is pruned without being listed.
+                "pruned 30",
                 "pruned 111122223333_CloudTrail_us-east-1_20240731T0900Z_c.json.gz",
                 "object 111122223333_CloudTrail_us-east-1_20240731T1200Z_b.json.gz",
                 "digest 111122223333_CloudTrail-Digest_us-east-1_t_us-east-1_20240731T120000Z.json.gz",

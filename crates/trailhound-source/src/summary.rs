@@ -9,7 +9,7 @@ pub struct ReadSummary {
     pub objects_failed: u64,
     /// Digest files recognised and skipped.
     pub digests: u64,
-    /// Objects outside the selection, skipped unopened.
+    /// Files and folders outside the selection, skipped unopened.
     pub pruned: u64,
     /// Inputs that could not be expanded (missing paths, empty folders).
     pub inputs_failed: u64,

@@ -112,7 +112,7 @@ impl ReadReporter {
             }
             if s.pruned > 0 {
                 text.push_str(&format!(
-                    "; {} files outside the selection left unopened",
+                    "; {} files or folders outside the selection left unopened",
                     s.pruned
                 ));
             }

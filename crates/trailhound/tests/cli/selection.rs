@@ -120,3 +120,19 @@ fn bad_time_values_say_what_is_accepted() -> TestResult {
     assert!(run.stderr.contains("24h"), "{}", run.stderr);
     Ok(())
 }
+
+#[test]
+fn a_folder_whose_logs_all_fall_outside_the_selection_is_not_an_error() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    estate(dir.path(), |_, _, _| true)?;
+    let run = run(&["cat", "--account", "999999999999", &path_str(dir.path())])?;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.stdout, "");
+    assert!(
+        run.stderr
+            .contains("2 files or folders outside the selection left unopened"),
+        "{}",
+        run.stderr
+    );
+    Ok(())
+}
