@@ -64,6 +64,44 @@ struct CommonFields<'a> {
     vpc_endpoint_id: Option<LazyValue<'a>>,
     #[serde(borrow)]
     user_identity: Option<LazyValue<'a>>,
+    #[serde(borrow)]
+    request_parameters: Option<LazyValue<'a>>,
+    #[serde(borrow)]
+    response_elements: Option<LazyValue<'a>>,
+    #[serde(borrow)]
+    additional_event_data: Option<LazyValue<'a>>,
+    #[serde(borrow)]
+    service_event_details: Option<LazyValue<'a>>,
+    #[serde(borrow)]
+    resources: Option<LazyValue<'a>>,
+    #[serde(borrow)]
+    insight_details: Option<LazyValue<'a>>,
+    #[serde(borrow)]
+    tls_details: Option<LazyValue<'a>>,
+    #[serde(borrow)]
+    api_version: Option<LazyValue<'a>>,
+    #[serde(borrow)]
+    session_credential_from_console: Option<LazyValue<'a>>,
+}
+
+/// The free-form parts of a record, kept as JSON text because their shape depends on the
+/// API called.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JsonPart {
+    /// `requestParameters`.
+    RequestParameters,
+    /// `responseElements`.
+    ResponseElements,
+    /// `additionalEventData`.
+    AdditionalEventData,
+    /// `serviceEventDetails`.
+    ServiceEventDetails,
+    /// `resources`.
+    Resources,
+    /// `insightDetails` (Insights events).
+    InsightDetails,
+    /// `tlsDetails`.
+    TlsDetails,
 }
 
 impl<'a> CloudTrailEvent<'a> {
@@ -186,6 +224,37 @@ impl<'a> CloudTrailEvent<'a> {
     pub fn vpc_endpoint_id(&self) -> Option<&str> {
         lazy_str(&self.fields.vpc_endpoint_id)
     }
+    /// A free-form part as its JSON text, exactly as written; `None` when absent or `null`.
+    pub fn json_text(&self, part: JsonPart) -> Option<&str> {
+        let value = match part {
+            JsonPart::RequestParameters => &self.fields.request_parameters,
+            JsonPart::ResponseElements => &self.fields.response_elements,
+            JsonPart::AdditionalEventData => &self.fields.additional_event_data,
+            JsonPart::ServiceEventDetails => &self.fields.service_event_details,
+            JsonPart::Resources => &self.fields.resources,
+            JsonPart::InsightDetails => &self.fields.insight_details,
+            JsonPart::TlsDetails => &self.fields.tls_details,
+        };
+        value
+            .as_ref()
+            .filter(|v| !v.is_null())
+            .map(LazyValue::as_raw_str)
+    }
+    /// `apiVersion`.
+    pub fn api_version(&self) -> Option<&str> {
+        lazy_str(&self.fields.api_version)
+    }
+    /// `sessionCredentialFromConsole`, read as a bool (CloudTrail writes a string).
+    pub fn session_credential_from_console(&self) -> Option<bool> {
+        lazy_bool(&self.fields.session_credential_from_console)
+    }
+    /// A string field of `tlsDetails` (`tlsVersion`, `cipherSuite`,
+    /// `clientProvidedHostHeader`).
+    pub fn tls_detail(&self, field: &str) -> Option<String> {
+        let text = self.json_text(JsonPart::TlsDetails)?;
+        let value = sonic_rs::get(text, [field]).ok()?;
+        value.as_str().map(str::to_owned)
+    }
     /// The typed `userIdentity`, if present and an object.
     pub fn user_identity(&self) -> Option<&UserIdentity<'a>> {
         self.identity.as_ref()
@@ -290,6 +359,21 @@ mod tests {
         assert_eq!(text("responseElements")?, None);
         assert_eq!(text("requestParameters.missing")?, None);
         assert_eq!(text("requestParameters.tags.7.value")?, None);
+        Ok(())
+    }
+
+    #[test]
+    fn free_form_parts_are_raw_json_text() -> Result<(), EventError> {
+        let event = CloudTrailEvent::parse(
+            r#"{"requestParameters": {"userName" : "bob"},"responseElements":null,"tlsDetails":{"tlsVersion":"TLSv1.3"}}"#,
+        )?;
+        assert_eq!(
+            event.json_text(JsonPart::RequestParameters),
+            Some(r#"{"userName" : "bob"}"#)
+        );
+        assert_eq!(event.json_text(JsonPart::ResponseElements), None);
+        assert_eq!(event.json_text(JsonPart::Resources), None);
+        assert_eq!(event.tls_detail("tlsVersion").as_deref(), Some("TLSv1.3"));
         Ok(())
     }
 

@@ -38,6 +38,17 @@ pub struct Origin {
     pub name: String,
     /// What the path says under the `AWSLogs/` layout.
     pub key: LogKey,
+    /// Size and modification time, where the object has them (files do, stdin does not).
+    pub facts: Option<ObjectFacts>,
+}
+
+/// What is known about an object before it is opened, to tell whether it changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ObjectFacts {
+    /// Size in bytes, as stored (compressed).
+    pub size: u64,
+    /// Modification time, nanoseconds since the Unix epoch.
+    pub modified_ns: i64,
 }
 
 /// How to open an object's bytes.
@@ -81,6 +92,7 @@ fn expand(spec: InputSpec, selection: Selection) -> Box<dyn Iterator<Item = Disc
             origin: Arc::new(Origin {
                 name: "<stdin>".to_owned(),
                 key: LogKey::default(),
+                facts: None,
             }),
             location: Location::Stdin,
         }))),
@@ -202,7 +214,8 @@ impl Iterator for FolderWalk {
                 self.entries.skip_current_dir();
             } else if !self.selection.admits_key(&key) {
                 self.entries.skip_current_dir();
-                return Some(Discovered::Pruned(Arc::new(Origin { name, key })));
+                let facts = None;
+                return Some(Discovered::Pruned(Arc::new(Origin { name, key, facts })));
             }
         }
     }
@@ -211,7 +224,16 @@ impl Iterator for FolderWalk {
 fn classify_file(path: PathBuf, selection: &Selection) -> Discovered {
     let name = path.display().to_string();
     let key = LogKey::parse(&name);
-    let origin = Arc::new(Origin { name, key });
+    let facts = std::fs::metadata(&path).ok().map(|meta| ObjectFacts {
+        size: meta.len(),
+        modified_ns: meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .and_then(|d| i64::try_from(d.as_nanos()).ok())
+            .unwrap_or(0),
+    });
+    let origin = Arc::new(Origin { name, key, facts });
     if !selection.admits_key(&origin.key) {
         Discovered::Pruned(origin)
     } else if origin.key.kind == Some(LogKind::Digest) {

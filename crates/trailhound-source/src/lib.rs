@@ -60,8 +60,10 @@ pub use awslogs::{LogKey, LogKind};
 pub use batch::EventBatch;
 pub use document::DocumentShape;
 pub use error::{RecordError, SourceError};
-pub use input::{Discovered, InputSpec, Origin, SourceObject, discover};
+pub use input::{Discovered, InputSpec, ObjectFacts, Origin, SourceObject, discover};
 pub use limits::ReadLimits;
-pub use reader::{ObjectReport, ObjectStatus, ReadMessage, ReadOptions, read};
+pub use reader::{
+    ObjectReport, ObjectStatus, ReadMessage, ReadOptions, SkipUnchanged, read, read_map,
+};
 pub use selection::Selection;
 pub use summary::ReadSummary;

@@ -26,8 +26,11 @@ const LINE_BATCH_BYTES: usize = 4 << 20;
 /// Messages buffered per object ahead of the consumer.
 const PER_OBJECT_QUEUE: usize = 2;
 
+/// Decides, before an object is opened, that it was read before and has not changed.
+pub type SkipUnchanged = Arc<dyn Fn(&Origin) -> bool + Send + Sync>;
+
 /// How to read.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct ReadOptions {
     /// Size guards.
     pub limits: ReadLimits,
@@ -35,13 +38,28 @@ pub struct ReadOptions {
     pub selection: Selection,
     /// Worker threads; 0 means one per available core.
     pub threads: usize,
+    /// Objects for which this returns true are reported as [`ObjectStatus::Unchanged`] and
+    /// not opened (incremental ingest).
+    pub skip_unchanged: Option<SkipUnchanged>,
 }
 
-/// What the reader reports to its consumer, in input order.
+impl std::fmt::Debug for ReadOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReadOptions")
+            .field("limits", &self.limits)
+            .field("selection", &self.selection)
+            .field("threads", &self.threads)
+            .field("skip_unchanged", &self.skip_unchanged.is_some())
+            .finish()
+    }
+}
+
+/// What the reader reports to its consumer, in input order. `B` is what the workers made of
+/// each [`EventBatch`] (see [`read_map`]).
 #[derive(Debug)]
-pub enum ReadMessage {
+pub enum ReadMessage<B = EventBatch> {
     /// Selected records from the current object.
-    Batch(EventBatch),
+    Batch(B),
     /// One record of the current object could not be used; the rest of the object goes on.
     RecordRejected {
         /// The object.
@@ -70,6 +88,8 @@ pub struct ObjectReport {
     pub rejected: u64,
     /// Bytes of content read (after inflation).
     pub bytes: u64,
+    /// Bytes of the object as stored, and their xxh3-64 hash, when it was read to the end.
+    pub stored: Option<(u64, u64)>,
 }
 
 /// The outcome for one object.
@@ -81,6 +101,8 @@ pub enum ObjectStatus {
     Digest,
     /// Outside the selection by key; never opened.
     Pruned,
+    /// Read before and unchanged since (see [`ReadOptions::skip_unchanged`]); never opened.
+    Unchanged,
     /// Could not be read; none of its records were delivered.
     Failed(SourceError),
 }
@@ -91,7 +113,19 @@ pub enum ObjectStatus {
 pub fn read(
     inputs: Vec<InputSpec>,
     options: &ReadOptions,
-    mut consume: impl FnMut(ReadMessage) -> ControlFlow<()>,
+    consume: impl FnMut(ReadMessage) -> ControlFlow<()>,
+) {
+    read_map(inputs, options, &|batch| batch, consume);
+}
+
+/// Like [`read`], but each batch is first turned into a `B` by `map` on the worker threads, so
+/// that per-record work (parsing, conversion to columns) runs on every core rather than in the
+/// consumer.
+pub fn read_map<B: Send>(
+    inputs: Vec<InputSpec>,
+    options: &ReadOptions,
+    map: &(dyn Fn(EventBatch) -> B + Sync),
+    mut consume: impl FnMut(ReadMessage<B>) -> ControlFlow<()>,
 ) {
     let threads = if options.threads == 0 {
         std::thread::available_parallelism().map_or(2, usize::from)
@@ -99,9 +133,10 @@ pub fn read(
         options.threads
     };
     std::thread::scope(|scope| {
-        let (work_tx, work_rx) = bounded::<(SourceObject, Sender<ReadMessage>)>(threads * 2);
+        let (work_tx, work_rx) = bounded::<(SourceObject, Sender<ReadMessage<B>>)>(threads * 2);
         let (order_tx, order_rx) = bounded(threads * 16);
         let selection = options.selection.clone();
+        let skip_unchanged = options.skip_unchanged.clone();
         scope.spawn(move || {
             for found in discover(inputs, selection) {
                 let (tx, rx) = bounded(PER_OBJECT_QUEUE);
@@ -109,6 +144,14 @@ pub fn read(
                     return;
                 }
                 let sent = match found {
+                    Discovered::Object(object)
+                        if skip_unchanged
+                            .as_ref()
+                            .is_some_and(|skip| skip(&object.origin)) =>
+                    {
+                        tx.send(skipped(object.origin, ObjectStatus::Unchanged))
+                            .is_ok()
+                    }
                     Discovered::Object(object) => work_tx.send((object, tx)).is_ok(),
                     Discovered::Pruned(origin) => {
                         tx.send(skipped(origin, ObjectStatus::Pruned)).is_ok()
@@ -127,7 +170,7 @@ pub fn read(
             let work_rx = work_rx.clone();
             scope.spawn(move || {
                 for (object, tx) in work_rx {
-                    let report = read_object(&object, options, &tx);
+                    let report = read_object(&object, options, map, &tx);
                     // A closed queue means the consumer stopped; nothing is left to tell.
                     let _ = tx.send(ReadMessage::ObjectDone(report));
                 }
@@ -144,7 +187,7 @@ pub fn read(
     });
 }
 
-fn skipped(origin: Arc<Origin>, status: ObjectStatus) -> ReadMessage {
+fn skipped<B>(origin: Arc<Origin>, status: ObjectStatus) -> ReadMessage<B> {
     ReadMessage::ObjectDone(ObjectReport {
         origin,
         status,
@@ -152,18 +195,21 @@ fn skipped(origin: Arc<Origin>, status: ObjectStatus) -> ReadMessage {
         selected: 0,
         rejected: 0,
         bytes: 0,
+        stored: None,
     })
 }
 
 /// Reads one object, sending its batches and rejected records to `tx`, and returns its report.
-fn read_object(
+fn read_object<B>(
     object: &SourceObject,
     options: &ReadOptions,
-    tx: &Sender<ReadMessage>,
+    map: &(dyn Fn(EventBatch) -> B + Sync),
+    tx: &Sender<ReadMessage<B>>,
 ) -> ObjectReport {
     let mut reading = ObjectReading {
         origin: &object.origin,
         options,
+        map,
         tx,
         report: ObjectReport {
             origin: Arc::clone(&object.origin),
@@ -172,31 +218,73 @@ fn read_object(
             selected: 0,
             rejected: 0,
             bytes: 0,
+            stored: None,
         },
         stopped: false,
     };
+    let hashed = HashState::default();
     let result = match &object.location {
         Location::File(path) => std::fs::File::open(path)
             .map_err(SourceError::from)
-            .and_then(|file| reading.run(file)),
-        Location::Stdin => reading.run(std::io::stdin()),
+            .and_then(|file| reading.run(Hashing::new(file, &hashed))),
+        Location::Stdin => reading.run(Hashing::new(std::io::stdin(), &hashed)),
     };
-    if let Err(error) = result {
-        reading.report.status = ObjectStatus::Failed(error);
+    match result {
+        Err(error) => reading.report.status = ObjectStatus::Failed(error),
+        Ok(()) => reading.report.stored = hashed.finish(),
     }
     reading.report
 }
 
-struct ObjectReading<'o> {
+/// The running hash of an object's stored bytes, shared with the reader that feeds it.
+#[derive(Default)]
+struct HashState {
+    inner: std::sync::Mutex<(xxhash_rust::xxh3::Xxh3, u64, bool)>,
+}
+
+impl HashState {
+    /// Size and hash, if the object was read to its end.
+    fn finish(&self) -> Option<(u64, u64)> {
+        let inner = self.inner.lock().ok()?;
+        inner.2.then(|| (inner.1, inner.0.digest()))
+    }
+}
+
+/// Hashes bytes as they are read, so identifying an object costs no second pass.
+struct Hashing<'h, R> {
+    inner: R,
+    state: &'h HashState,
+}
+
+impl<'h, R> Hashing<'h, R> {
+    fn new(inner: R, state: &'h HashState) -> Self {
+        Hashing { inner, state }
+    }
+}
+
+impl<R: std::io::Read> std::io::Read for Hashing<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Ok(mut state) = self.state.inner.lock() {
+            state.0.update(&buf[..n]);
+            state.1 += n as u64;
+            state.2 |= n == 0 && !buf.is_empty();
+        }
+        Ok(n)
+    }
+}
+
+struct ObjectReading<'o, B> {
     origin: &'o Arc<Origin>,
     options: &'o ReadOptions,
-    tx: &'o Sender<ReadMessage>,
+    map: &'o (dyn Fn(EventBatch) -> B + Sync),
+    tx: &'o Sender<ReadMessage<B>>,
     report: ObjectReport,
     /// The consumer went away; stop working.
     stopped: bool,
 }
 
-impl ObjectReading<'_> {
+impl<B> ObjectReading<'_, B> {
     /// Detects line-oriented versus whole-document input from the first non-blank line: if it
     /// is a complete document on its own (NDJSON, or CloudTrail's own one-line files), every
     /// line is read as a document; otherwise the whole content is one document (pretty-printed
@@ -369,7 +457,7 @@ impl ObjectReading<'_> {
             });
         }
         self.report.selected += batch.spans.len() as u64;
-        if !batch.is_empty() && self.tx.send(ReadMessage::Batch(batch)).is_err() {
+        if !batch.is_empty() && self.tx.send(ReadMessage::Batch((self.map)(batch))).is_err() {
             self.stopped = true;
         }
     }

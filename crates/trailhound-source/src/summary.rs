@@ -11,6 +11,8 @@ pub struct ReadSummary {
     pub digests: u64,
     /// Files and folders outside the selection, skipped unopened.
     pub pruned: u64,
+    /// Objects skipped because they were read before and have not changed.
+    pub unchanged: u64,
     /// Inputs that could not be expanded (missing paths, empty folders).
     pub inputs_failed: u64,
     /// Records found.
@@ -25,13 +27,14 @@ pub struct ReadSummary {
 
 impl ReadSummary {
     /// Counts one message.
-    pub fn add(&mut self, message: &ReadMessage) {
+    pub fn add<B>(&mut self, message: &ReadMessage<B>) {
         match message {
             ReadMessage::ObjectDone(report) => {
                 match report.status {
                     ObjectStatus::Read(_) => self.objects_read += 1,
                     ObjectStatus::Digest => self.digests += 1,
                     ObjectStatus::Pruned => self.pruned += 1,
+                    ObjectStatus::Unchanged => self.unchanged += 1,
                     ObjectStatus::Failed(_) => self.objects_failed += 1,
                 }
                 self.records += report.records;

@@ -6,6 +6,7 @@ mod cli;
 mod commands;
 mod output;
 mod read_report;
+mod table;
 
 use std::process::ExitCode;
 
@@ -27,6 +28,14 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Cat(args) => commands::cat::run(args, &cli.global),
         Command::Generate(args) => commands::generate::run(args, &cli.global),
+        Command::Ingest(args) => commands::ingest::run(args, &cli.global),
+        Command::Sources(args) => commands::ingest::sources(args, &cli.global),
+        Command::Query(args) => commands::query::query(args, &cli.global),
+        Command::Search(args) => commands::query::search(args, &cli.global),
+        Command::Stats(args) => commands::query::stats(args, &cli.global),
+        Command::Show(args) => commands::query::show(args, &cli.global),
+        Command::Ddl(args) => commands::query::ddl(args, &cli.global),
+        Command::Compact => commands::ingest::compact(&cli.global),
         Command::Completions(args) => commands::completions::run(args),
         Command::Demo(args) => commands::demo::run(args, &cli.global),
     };

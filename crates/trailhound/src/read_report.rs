@@ -42,7 +42,7 @@ impl ReadReporter {
     }
 
     /// Counts a message and reports any problem it carries.
-    pub(crate) fn observe(&mut self, message: &ReadMessage) {
+    pub(crate) fn observe<B>(&mut self, message: &ReadMessage<B>) {
         self.summary.add(message);
         match message {
             ReadMessage::InputFailed(error) => self.error(&format!("{error}")),
@@ -108,6 +108,12 @@ impl ReadReporter {
                 text.push_str(&format!(
                     "; {} digest files skipped (no events by design)",
                     s.digests
+                ));
+            }
+            if s.unchanged > 0 {
+                text.push_str(&format!(
+                    "; {} files unchanged since they were last read",
+                    s.unchanged
                 ));
             }
             if s.pruned > 0 {

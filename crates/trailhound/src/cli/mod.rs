@@ -39,6 +39,29 @@ pub(crate) struct GlobalArgs {
     /// Only errors on stderr: no progress, no summary, no warnings.
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub(crate) quiet: bool,
+    /// Where the lake and its catalog live [default: $XDG_DATA_HOME/trailhound, else
+    /// ~/.local/share/trailhound].
+    #[arg(long, global = true, env = "TRAILHOUND_DATA_DIR", value_name = "DIR")]
+    pub(crate) data_dir: Option<PathBuf>,
+}
+
+impl GlobalArgs {
+    /// The data directory: the flag or environment, else the platform's data folder.
+    pub(crate) fn data_dir(&self) -> PathBuf {
+        if let Some(dir) = &self.data_dir {
+            return dir.clone();
+        }
+        let base = std::env::var_os("XDG_DATA_HOME")
+            .map(PathBuf::from)
+            .filter(|p| p.is_absolute())
+            .or_else(|| {
+                std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".local/share"))
+            });
+        base.map_or_else(
+            || PathBuf::from("trailhound-data"),
+            |base| base.join("trailhound"),
+        )
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -58,6 +81,40 @@ pub(crate) enum Command {
     /// ground truth (eventID → technique) to DIR/.trailhound/ground-truth.jsonl. The same seed always
     /// writes the same events.
     Generate(GenerateArgs),
+    /// Ingest CloudTrail into the lake: partitioned Parquet with a catalog, deduplicated by
+    /// eventID.
+    ///
+    /// Takes the same inputs and filters as `cat`. Re-ingesting adds nothing: unchanged files
+    /// are skipped, and an event already in the lake is stored once. An interrupted ingest
+    /// (even killed) can simply be run again. Bad files are recorded with their reason
+    /// (`trailhound sources --failed`) and the rest goes on.
+    Ingest(IngestArgs),
+    /// Run read-only SQL over the lake (CloudTrail Lake / Athena style).
+    ///
+    /// Tables: events. Column names are CloudTrail's own and case-sensitive:
+    /// `SELECT eventName, userIdentity.arn FROM events WHERE errorCode = 'AccessDenied'`.
+    /// JSON functions reach into the free-form parts: `requestParameters->>'bucketName'`,
+    /// `json_get_str(requestParameters, 'policyArn')`. Partition columns `account`, `region`
+    /// and `date` (YYYY-MM-DD) skip whole folders when filtered on.
+    Query(QueryArgs),
+    /// Find events with quick filters, over the lake or directly over files.
+    ///
+    /// Patterns are globs (`Delete*`, `*Policy*`) matched without regard to case; --user
+    /// matches anywhere in the principal's ARN, name or session issuer unless it has
+    /// wildcards.
+    Search(SearchArgs),
+    /// Summarise the lake at a glance: time range, events per day, top principals, APIs,
+    /// errors, regions and source IPs.
+    Stats(StatsArgs),
+    /// Print one event, exactly as AWS wrote it, by its eventID.
+    Show(ShowArgs),
+    /// Print the table definition over the lake for Athena, Trino, Spark or DuckDB.
+    Ddl(DdlArgs),
+    /// List the source files ingested into the lake, with their outcome.
+    Sources(SourcesArgs),
+    /// Merge small lake files into larger ones (ingest also does this on its own once small
+    /// files pile up). Queries give the same answers before and after.
+    Compact,
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(CompletionsArgs),
     /// Run the pipeline end to end on built-in sample data: generate a small estate with
@@ -129,6 +186,131 @@ pub(crate) struct CatArgs {
     pub(crate) selection: SelectionArgs,
     #[command(flatten)]
     pub(crate) read: ReadArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct IngestArgs {
+    /// Files, folders, glob patterns, or - for stdin.
+    #[arg(required = true, value_name = "SOURCE")]
+    pub(crate) sources: Vec<String>,
+    /// Do not compact small files after ingesting.
+    #[arg(long)]
+    pub(crate) no_compact: bool,
+    /// Read every source again, even those ingested before and unchanged since (events
+    /// already in the lake are still stored once).
+    #[arg(long)]
+    pub(crate) force: bool,
+    #[command(flatten)]
+    pub(crate) selection: SelectionArgs,
+    #[command(flatten)]
+    pub(crate) read: ReadArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct QueryArgs {
+    /// One SQL statement (SELECT, WITH, …); `-` reads it from stdin.
+    #[arg(value_name = "SQL")]
+    pub(crate) sql: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub(crate) format: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SearchArgs {
+    /// Search these files or folders instead of the lake.
+    #[arg(value_name = "PATH")]
+    pub(crate) paths: Vec<String>,
+    /// eventName glob, e.g. 'Delete*'.
+    #[arg(long, value_name = "GLOB")]
+    pub(crate) event: Option<String>,
+    /// Principal: ARN, user name, principal id or session issuer (substring unless a glob).
+    #[arg(long, value_name = "GLOB")]
+    pub(crate) user: Option<String>,
+    /// eventSource glob, e.g. 'iam*' or 's3.amazonaws.com'.
+    #[arg(long, value_name = "GLOB")]
+    pub(crate) source: Option<String>,
+    /// sourceIPAddress glob, e.g. '203.0.113.*'.
+    #[arg(long, value_name = "GLOB")]
+    pub(crate) ip: Option<String>,
+    /// Only failed calls; with a value, only those whose errorCode matches.
+    #[arg(long, num_args = 0..=1, require_equals = true, default_missing_value = "*", value_name = "GLOB")]
+    pub(crate) error: Option<String>,
+    /// At most this many events (0 for all).
+    #[arg(long, default_value_t = 100)]
+    pub(crate) limit: usize,
+    /// Output format: a table of key fields, or the whole events as JSON lines.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub(crate) format: OutputFormat,
+    #[command(flatten)]
+    pub(crate) selection: SelectionArgs,
+    #[command(flatten)]
+    pub(crate) read: ReadArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct StatsArgs {
+    /// Rows in each top-N list.
+    #[arg(long, default_value_t = 10)]
+    pub(crate) top: usize,
+    #[command(flatten)]
+    pub(crate) selection: SelectionArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ShowArgs {
+    /// The eventID.
+    #[arg(value_name = "EVENT_ID")]
+    pub(crate) event_id: String,
+    /// One line instead of indented JSON.
+    #[arg(long)]
+    pub(crate) compact: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DdlArgs {
+    /// The engine to write the definition for.
+    #[arg(long, value_enum)]
+    pub(crate) engine: DdlEngine,
+    /// Table name.
+    #[arg(long, default_value = "cloudtrail_events")]
+    pub(crate) table: String,
+    /// Where the engine finds the events folder [default: this lake's, e.g. for DuckDB; give
+    /// s3://bucket/prefix/lake/events for Athena].
+    #[arg(long, value_name = "URL")]
+    pub(crate) location: Option<String>,
+}
+
+/// Engines `ddl` writes for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum DdlEngine {
+    Athena,
+    Trino,
+    Spark,
+    Duckdb,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SourcesArgs {
+    /// Only sources that failed or had records rejected.
+    #[arg(long)]
+    pub(crate) failed: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub(crate) format: OutputFormat,
+}
+
+/// How tabular results are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum OutputFormat {
+    /// Aligned columns for people.
+    Table,
+    /// One JSON array.
+    Json,
+    /// One JSON object per line.
+    Jsonl,
+    /// Comma-separated values with a header line.
+    Csv,
 }
 
 #[derive(Debug, Args)]

@@ -19,6 +19,7 @@ pub(crate) fn run(args: CatArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
         limits: args.read.limits(),
         selection: selection(&args.selection)?,
         threads: args.read.threads,
+        skip_unchanged: None,
     };
     let mut writer = EventWriter::new(std::io::stdout().lock(), args.pretty);
     let mut reporter = ReadReporter::new(global.quiet);

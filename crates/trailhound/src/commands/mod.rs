@@ -4,3 +4,5 @@ pub(crate) mod cat;
 pub(crate) mod completions;
 pub(crate) mod demo;
 pub(crate) mod generate;
+pub(crate) mod ingest;
+pub(crate) mod query;

@@ -1,0 +1,273 @@
+//! The catalog: a SQLite database beside the lake recording what was ingested and which lake
+//! files exist. A lake file is visible only once its row is committed here.
+
+use std::path::Path;
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::LakeError;
+
+/// Bumped whenever the tables change; older catalogs are migrated on open.
+const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS sources (
+    location      TEXT PRIMARY KEY,
+    size          INTEGER,
+    modified_ns   INTEGER,
+    content_hash  TEXT,
+    events_read   INTEGER NOT NULL,
+    events_new    INTEGER NOT NULL,
+    rejected      INTEGER NOT NULL,
+    outcome       TEXT NOT NULL,  -- ok | failed | digest
+    error         TEXT,
+    ingested_at   TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS lake_files (
+    path          TEXT PRIMARY KEY,  -- relative to the lake root
+    account       TEXT NOT NULL,
+    region        TEXT NOT NULL,
+    date          TEXT NOT NULL,
+    rows          INTEGER NOT NULL,
+    bytes         INTEGER NOT NULL,
+    min_time_us   INTEGER,
+    max_time_us   INTEGER,
+    staged_as     TEXT,              -- staging name until moved into place
+    created_at    TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS lake_files_partition ON lake_files (account, region, date);
+";
+
+/// One ingested source object, as recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceRecord {
+    /// Path or key.
+    pub location: String,
+    /// Stored size, if known.
+    pub size: Option<u64>,
+    /// Modification time (ns since the epoch), if known.
+    pub modified_ns: Option<i64>,
+    /// xxh3-64 of the stored bytes, hex, if read to the end.
+    pub content_hash: Option<String>,
+    /// Records found.
+    pub events_read: u64,
+    /// Records that were new to the lake.
+    pub events_new: u64,
+    /// Records rejected.
+    pub rejected: u64,
+    /// `ok`, `failed` or `digest`.
+    pub outcome: String,
+    /// Why it failed.
+    pub error: Option<String>,
+    /// When (RFC 3339).
+    pub ingested_at: String,
+}
+
+/// One lake file, as recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LakeFileRecord {
+    /// Path relative to the lake root (`events/account=…/…/part-….parquet`).
+    pub path: String,
+    /// Partition values.
+    pub account: String,
+    /// Partition values.
+    pub region: String,
+    /// Partition values.
+    pub date: String,
+    /// Rows in the file.
+    pub rows: u64,
+    /// Size in bytes.
+    pub bytes: u64,
+    /// Earliest and latest `eventTime` in microseconds.
+    pub min_time_us: Option<i64>,
+    /// See `min_time_us`.
+    pub max_time_us: Option<i64>,
+    /// Name in the staging folder while not yet moved into place.
+    pub staged_as: Option<String>,
+}
+
+/// The catalog connection.
+pub struct Catalog {
+    connection: Connection,
+}
+
+impl Catalog {
+    /// Opens (creating if needed) the catalog at `path`.
+    pub fn open(path: &Path) -> Result<Catalog, LakeError> {
+        let connection = Connection::open(path)?;
+        // WAL lets queries read while an ingest writes; FULL sync makes a commit durable
+        // before its files are moved into place.
+        connection.pragma_update(None, "journal_mode", "WAL")?;
+        connection.pragma_update(None, "synchronous", "FULL")?;
+        connection.busy_timeout(std::time::Duration::from_secs(30))?;
+        connection.execute_batch(SCHEMA)?;
+        let version: i64 = connection.pragma_query_value(None, "user_version", |row| row.get(0))?;
+        if version > SCHEMA_VERSION {
+            return Err(LakeError::Config(format!(
+                "the catalog at {} was written by a newer Trailhound (schema {version}); upgrade Trailhound to use it",
+                path.display()
+            )));
+        }
+        connection.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        Ok(Catalog { connection })
+    }
+
+    /// The recorded source at `location`, if any.
+    pub fn source(&self, location: &str) -> Result<Option<SourceRecord>, LakeError> {
+        Ok(self
+            .connection
+            .query_row(
+                "SELECT location, size, modified_ns, content_hash, events_read, events_new, rejected, outcome, error, ingested_at
+                 FROM sources WHERE location = ?1",
+                [location],
+                source_from_row,
+            )
+            .optional()?)
+    }
+
+    /// All recorded sources, failed ones only if asked.
+    pub fn sources(&self, failed_only: bool) -> Result<Vec<SourceRecord>, LakeError> {
+        let sql = if failed_only {
+            "SELECT location, size, modified_ns, content_hash, events_read, events_new, rejected, outcome, error, ingested_at
+             FROM sources WHERE outcome = 'failed' OR rejected > 0 ORDER BY location"
+        } else {
+            "SELECT location, size, modified_ns, content_hash, events_read, events_new, rejected, outcome, error, ingested_at
+             FROM sources ORDER BY location"
+        };
+        let mut statement = self.connection.prepare(sql)?;
+        let rows = statement.query_map([], source_from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Sources that were read completely and successfully: (location → (size, modified_ns)).
+    pub fn unchanged_index(
+        &self,
+    ) -> Result<std::collections::HashMap<String, (u64, i64)>, LakeError> {
+        let mut statement = self.connection.prepare(
+            "SELECT location, size, modified_ns FROM sources
+             WHERE outcome IN ('ok', 'digest') AND size IS NOT NULL AND modified_ns IS NOT NULL",
+        )?;
+        let rows = statement.query_map([], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                (row.get::<_, i64>(1)? as u64, row.get::<_, i64>(2)?),
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Lake files, optionally of one partition.
+    pub fn lake_files(
+        &self,
+        partition: Option<(&str, &str, &str)>,
+    ) -> Result<Vec<LakeFileRecord>, LakeError> {
+        let mut statement = self.connection.prepare(
+            "SELECT path, account, region, date, rows, bytes, min_time_us, max_time_us, staged_as
+             FROM lake_files
+             WHERE (?1 IS NULL OR (account = ?1 AND region = ?2 AND date = ?3))
+             ORDER BY path",
+        )?;
+        let (account, region, date) = match partition {
+            Some((a, r, d)) => (Some(a), Some(r), Some(d)),
+            None => (None, None, None),
+        };
+        let rows = statement.query_map(params![account, region, date], |row| {
+            Ok(LakeFileRecord {
+                path: row.get(0)?,
+                account: row.get(1)?,
+                region: row.get(2)?,
+                date: row.get(3)?,
+                rows: row.get::<_, i64>(4)? as u64,
+                bytes: row.get::<_, i64>(5)? as u64,
+                min_time_us: row.get(6)?,
+                max_time_us: row.get(7)?,
+                staged_as: row.get(8)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Records new lake files and finished sources, and retires replaced files, in one
+    /// transaction: either all of it is visible afterwards or none of it.
+    pub fn commit(
+        &mut self,
+        files: &[LakeFileRecord],
+        retired: &[String],
+        sources: &[SourceRecord],
+    ) -> Result<(), LakeError> {
+        let now = chrono::Utc::now().to_rfc3339();
+        let transaction = self.connection.transaction()?;
+        {
+            let mut insert_file = transaction.prepare(
+                "INSERT INTO lake_files (path, account, region, date, rows, bytes, min_time_us, max_time_us, staged_as, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?;
+            for file in files {
+                insert_file.execute(params![
+                    file.path,
+                    file.account,
+                    file.region,
+                    file.date,
+                    file.rows as i64,
+                    file.bytes as i64,
+                    file.min_time_us,
+                    file.max_time_us,
+                    file.staged_as,
+                    now
+                ])?;
+            }
+            let mut retire = transaction.prepare("DELETE FROM lake_files WHERE path = ?1")?;
+            for path in retired {
+                retire.execute([path])?;
+            }
+            let mut upsert = transaction.prepare(
+                "INSERT INTO sources (location, size, modified_ns, content_hash, events_read, events_new, rejected, outcome, error, ingested_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                 ON CONFLICT (location) DO UPDATE SET
+                   size = excluded.size, modified_ns = excluded.modified_ns, content_hash = excluded.content_hash,
+                   events_read = excluded.events_read, events_new = excluded.events_new, rejected = excluded.rejected,
+                   outcome = excluded.outcome, error = excluded.error, ingested_at = excluded.ingested_at",
+            )?;
+            for source in sources {
+                upsert.execute(params![
+                    source.location,
+                    source.size.map(|s| s as i64),
+                    source.modified_ns,
+                    source.content_hash,
+                    source.events_read as i64,
+                    source.events_new as i64,
+                    source.rejected as i64,
+                    source.outcome,
+                    source.error,
+                    source.ingested_at
+                ])?;
+            }
+        }
+        transaction.commit()?;
+        Ok(())
+    }
+
+    /// Marks a file as moved into place.
+    pub fn mark_in_place(&self, path: &str) -> Result<(), LakeError> {
+        self.connection.execute(
+            "UPDATE lake_files SET staged_as = NULL WHERE path = ?1",
+            [path],
+        )?;
+        Ok(())
+    }
+}
+
+fn source_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<SourceRecord> {
+    Ok(SourceRecord {
+        location: row.get(0)?,
+        size: row.get::<_, Option<i64>>(1)?.map(|s| s as u64),
+        modified_ns: row.get(2)?,
+        content_hash: row.get(3)?,
+        events_read: row.get::<_, i64>(4)? as u64,
+        events_new: row.get::<_, i64>(5)? as u64,
+        rejected: row.get::<_, i64>(6)? as u64,
+        outcome: row.get(7)?,
+        error: row.get(8)?,
+        ingested_at: row.get(9)?,
+    })
+}

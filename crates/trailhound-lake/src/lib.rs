@@ -1,0 +1,40 @@
+//! The lake: an open, Hive-partitioned Parquet table of CloudTrail events with a SQLite
+//! catalog beside it. This is the *lake writer* branch of Trailhound's pipeline, and what the
+//! query side reads.
+//!
+//! ```text
+//! <data-dir>/catalog.sqlite                      sources ingested, lake files
+//! <data-dir>/lake/events/account=…/region=…/date=YYYY-MM-DD/part-….parquet
+//! <data-dir>/lake/.staging/                      files written but not yet committed
+//! ```
+//!
+//! - Columns are CloudTrail's own names, nested as CloudTrail nests them ([`file_schema`]);
+//!   the free-form parts are JSON text and the original record is kept byte-exact in
+//!   `eventJson`. Files are zstd-compressed, sorted by `eventTime`, with page statistics and an
+//!   `eventID` bloom filter, so DuckDB, Athena, Trino and Spark read the same files.
+//! - [`convert`] turns decoded records into Arrow columns on the reader's worker threads;
+//!   [`LakeWriter`] drops events whose `eventID` the lake already holds, buffers by partition
+//!   and commits whole source objects at a time.
+//! - **Crash safety.** A file is written to `.staging`, its catalog row committed, and only then
+//!   moved into place; [`Lake::open`] for writing finishes or discards whatever a crash
+//!   interrupted. Re-running an interrupted ingest therefore stores every event exactly once.
+//! - [`Lake::compact`] merges small files, one atomic commit per merge.
+#![deny(missing_docs)]
+
+mod catalog;
+mod compact;
+mod convert;
+mod error;
+mod partition;
+mod schema;
+mod store;
+mod writer;
+
+pub use catalog::{Catalog, LakeFileRecord, SourceRecord};
+pub use compact::{CompactOptions, CompactReport};
+pub use convert::{ConvertedBatch, PartitionRows, convert};
+pub use error::LakeError;
+pub use partition::PartitionKey;
+pub use schema::{PARTITION_COLUMNS, file_schema};
+pub use store::{Access, Lake};
+pub use writer::{IngestReport, LakeWriter, WriteOptions, source_location};

@@ -1,0 +1,164 @@
+//! The data directory: where the lake and the catalog live, who may write, and recovery after
+//! a crash.
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use crate::LakeError;
+use crate::catalog::Catalog;
+
+/// Folder names under the data directory.
+const LAKE: &str = "lake";
+const EVENTS: &str = "events";
+const STAGING: &str = ".staging";
+const CATALOG: &str = "catalog.sqlite";
+const LOCK: &str = ".write.lock";
+
+/// A Trailhound data directory: `catalog.sqlite` and `lake/events/account=…/region=…/date=…/`.
+pub struct Lake {
+    root: PathBuf,
+    pub(crate) catalog: Catalog,
+    /// Held while this handle may write; released on drop.
+    _lock: Option<File>,
+}
+
+/// How a lake is opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Queries only. Does not wait for or block writers.
+    Read,
+    /// Ingest and compaction. One writer at a time; opening repairs what a crash left behind.
+    Write,
+}
+
+impl Lake {
+    /// Opens the data directory at `root`, creating it if needed.
+    ///
+    /// # Errors
+    ///
+    /// [`LakeError::Busy`] if `access` is [`Access::Write`] and another process writes;
+    /// [`LakeError::Io`] / [`LakeError::Catalog`] if the directory or catalog cannot be used.
+    pub fn open(root: &Path, access: Access) -> Result<Lake, LakeError> {
+        let events = root.join(LAKE).join(EVENTS);
+        let staging = root.join(LAKE).join(STAGING);
+        for dir in [&events, &staging] {
+            std::fs::create_dir_all(dir).map_err(LakeError::io(dir.as_path()))?;
+        }
+        let lock = match access {
+            Access::Read => None,
+            Access::Write => {
+                let path = root.join(LOCK);
+                let file = File::create(&path).map_err(LakeError::io(&path))?;
+                match file.try_lock() {
+                    Ok(()) => Some(file),
+                    Err(std::fs::TryLockError::WouldBlock) => {
+                        return Err(LakeError::Busy(root.to_path_buf()));
+                    }
+                    Err(std::fs::TryLockError::Error(source)) => {
+                        return Err(LakeError::Io { path, source });
+                    }
+                }
+            }
+        };
+        let catalog = Catalog::open(&root.join(CATALOG))?;
+        let mut lake = Lake {
+            root: root.to_path_buf(),
+            catalog,
+            _lock: lock,
+        };
+        if access == Access::Write {
+            lake.recover()?;
+        }
+        Ok(lake)
+    }
+
+    /// The data directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The `events` table's folder, the root of its Hive partitions.
+    pub fn events_dir(&self) -> PathBuf {
+        self.root.join(LAKE).join(EVENTS)
+    }
+
+    /// The catalog.
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    pub(crate) fn lake_dir(&self) -> PathBuf {
+        self.root.join(LAKE)
+    }
+
+    pub(crate) fn staging_dir(&self) -> PathBuf {
+        self.root.join(LAKE).join(STAGING)
+    }
+
+    /// Moves committed files into place and deletes what no commit covers.
+    ///
+    /// The write protocol is: write a file to staging, commit its catalog row, then move it into
+    /// place. A crash can therefore leave (a) committed files still in staging, which are moved
+    /// now; (b) staged files never committed, which are deleted now; (c) files retired by a
+    /// committed compaction but not yet deleted, which are deleted now. Afterwards the folder
+    /// holds exactly what the catalog lists, which is what other engines reading the folder see.
+    fn recover(&mut self) -> Result<(), LakeError> {
+        let files = self.catalog.lake_files(None)?;
+        let mut keep_staged = HashSet::new();
+        for file in &files {
+            let target = self.lake_dir().join(&file.path);
+            if let Some(staged) = &file.staged_as {
+                let source = self.staging_dir().join(staged);
+                if source.exists() {
+                    if let Some(parent) = target.parent() {
+                        std::fs::create_dir_all(parent).map_err(LakeError::io(parent))?;
+                    }
+                    std::fs::rename(&source, &target).map_err(LakeError::io(&source))?;
+                    tracing::info!(file = %file.path, "recovery: moved a committed file into place");
+                } else if !target.exists() {
+                    keep_staged.insert(staged.clone());
+                    tracing::error!(file = %file.path, "recovery: a committed lake file is missing");
+                }
+                self.catalog.mark_in_place(&file.path)?;
+            }
+        }
+        let staging = self.staging_dir();
+        for entry in std::fs::read_dir(&staging).map_err(LakeError::io(&staging))? {
+            let entry = entry.map_err(LakeError::io(&staging))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !keep_staged.contains(&name) {
+                std::fs::remove_file(entry.path()).map_err(LakeError::io(entry.path()))?;
+                tracing::info!(file = %name, "recovery: removed an uncommitted staged file");
+            }
+        }
+        let listed: HashSet<PathBuf> = files
+            .iter()
+            .map(|f| self.lake_dir().join(&f.path))
+            .collect();
+        remove_unlisted(&self.events_dir(), &listed)?;
+        Ok(())
+    }
+}
+
+/// Deletes Parquet files under `dir` that the catalog does not list (leftovers of a crash
+/// between a compaction's commit and its clean-up), and folders left empty.
+fn remove_unlisted(dir: &Path, listed: &HashSet<PathBuf>) -> Result<bool, LakeError> {
+    let mut empty = true;
+    for entry in std::fs::read_dir(dir).map_err(LakeError::io(dir))? {
+        let path = entry.map_err(LakeError::io(dir))?.path();
+        if path.is_dir() {
+            if remove_unlisted(&path, listed)? {
+                std::fs::remove_dir(&path).map_err(LakeError::io(&path))?;
+            } else {
+                empty = false;
+            }
+        } else if path.extension().is_some_and(|e| e == "parquet") && !listed.contains(&path) {
+            std::fs::remove_file(&path).map_err(LakeError::io(&path))?;
+            tracing::info!(file = %path.display(), "recovery: removed a file no longer in the catalog");
+        } else {
+            empty = false;
+        }
+    }
+    Ok(empty)
+}

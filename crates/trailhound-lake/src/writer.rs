@@ -1,0 +1,366 @@
+//! Writing ingested rows into the lake: deduplication by `eventID`, buffering by partition,
+//! sorted zstd Parquet files, and commits that make files and source records visible together.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fs::File;
+use std::path::Path;
+
+use arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
+use arrow::compute::{
+    SortOptions, concat_batches, filter_record_batch, sort_to_indices, take_record_batch,
+};
+use arrow::datatypes::TimestampMicrosecondType;
+use parquet::arrow::ArrowWriter;
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
+use trailhound_source::{ObjectReport, ObjectStatus};
+
+use crate::catalog::{LakeFileRecord, SourceRecord};
+use crate::convert::{ConvertedBatch, identity_hash};
+use crate::schema::{EVENT_ID_COLUMN, EVENT_TIME_COLUMN, file_schema};
+use crate::{Lake, LakeError, PartitionKey};
+
+/// How an ingest writes.
+#[derive(Debug, Clone, Copy)]
+pub struct WriteOptions {
+    /// Commit once this much Arrow data is buffered (bounds memory; fewer commits make fewer,
+    /// larger files).
+    pub commit_bytes: usize,
+}
+
+impl Default for WriteOptions {
+    fn default() -> Self {
+        WriteOptions {
+            commit_bytes: 384 << 20,
+        }
+    }
+}
+
+/// What an ingest did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IngestReport {
+    /// Source objects ingested (read successfully).
+    pub objects: u64,
+    /// Source objects that failed.
+    pub failed: u64,
+    /// Source objects skipped as unchanged since the last ingest.
+    pub unchanged: u64,
+    /// Events read from the sources.
+    pub events_read: u64,
+    /// Events new to the lake.
+    pub events_new: u64,
+    /// Events already in the lake (or twice in the input).
+    pub duplicates: u64,
+    /// Lake files written.
+    pub files: u64,
+    /// Bytes of Parquet written.
+    pub bytes: u64,
+    /// Catalog commits.
+    pub commits: u64,
+}
+
+/// Writes into a lake opened for writing. Call [`LakeWriter::add`] for the rows of the current
+/// object, [`LakeWriter::object_done`] when it ends, and [`LakeWriter::finish`] at the end;
+/// nothing is visible before a commit, and a commit covers whole objects only.
+pub struct LakeWriter<'l> {
+    lake: &'l mut Lake,
+    options: WriteOptions,
+    buffers: BTreeMap<PartitionKey, Vec<RecordBatch>>,
+    buffered_bytes: usize,
+    seen: HashMap<PartitionKey, HashSet<u128>>,
+    pending: Vec<SourceRecord>,
+    current_new: u64,
+    report: IngestReport,
+}
+
+impl Lake {
+    /// Starts writing.
+    pub fn writer(&mut self, options: WriteOptions) -> LakeWriter<'_> {
+        LakeWriter {
+            lake: self,
+            options,
+            buffers: BTreeMap::new(),
+            buffered_bytes: 0,
+            seen: HashMap::new(),
+            pending: Vec::new(),
+            current_new: 0,
+            report: IngestReport::default(),
+        }
+    }
+}
+
+impl LakeWriter<'_> {
+    /// Adds the rows of the current object, dropping events the lake already holds.
+    pub fn add(&mut self, converted: ConvertedBatch) -> Result<(), LakeError> {
+        for rows in converted.partitions {
+            let seen = self.seen_for(&rows.key)?;
+            let keep: Vec<bool> = rows.ids.iter().map(|id| seen.insert(*id)).collect();
+            let new = keep.iter().filter(|k| **k).count();
+            self.report.duplicates += (keep.len() - new) as u64;
+            if new == 0 {
+                continue;
+            }
+            let batch = if new == keep.len() {
+                rows.batch
+            } else {
+                filter_record_batch(&rows.batch, &BooleanArray::from(keep))?
+            };
+            self.buffered_bytes += batch.get_array_memory_size();
+            self.buffers.entry(rows.key).or_default().push(batch);
+            self.current_new += new as u64;
+        }
+        Ok(())
+    }
+
+    /// Records that the current object is finished; commits if enough is buffered.
+    pub fn object_done(&mut self, report: &ObjectReport) -> Result<(), LakeError> {
+        let (outcome, error) = match &report.status {
+            ObjectStatus::Read(_) => ("ok", None),
+            ObjectStatus::Digest => ("digest", None),
+            ObjectStatus::Failed(err) => ("failed", Some(err.to_string())),
+            ObjectStatus::Pruned => return Ok(()),
+            ObjectStatus::Unchanged => {
+                self.report.unchanged += 1;
+                return Ok(());
+            }
+        };
+        if outcome == "failed" {
+            self.report.failed += 1;
+        } else {
+            self.report.objects += 1;
+        }
+        self.report.events_read += report.records;
+        self.pending.push(SourceRecord {
+            location: source_location(&report.origin.name),
+            size: report
+                .stored
+                .map(|s| s.0)
+                .or(report.origin.facts.map(|f| f.size)),
+            // Only a completely read object may be skipped next time.
+            modified_ns: report
+                .stored
+                .and(report.origin.facts.map(|f| f.modified_ns)),
+            content_hash: report.stored.map(|s| format!("{:016x}", s.1)),
+            events_read: report.records,
+            events_new: std::mem::take(&mut self.current_new),
+            rejected: report.rejected,
+            outcome: outcome.to_owned(),
+            error,
+            ingested_at: chrono::Utc::now().to_rfc3339(),
+        });
+        if self.buffered_bytes >= self.options.commit_bytes {
+            self.commit()?;
+        }
+        Ok(())
+    }
+
+    /// Commits everything still buffered and returns what the ingest did.
+    pub fn finish(mut self) -> Result<IngestReport, LakeError> {
+        self.commit()?;
+        Ok(self.report)
+    }
+
+    /// Writes every buffer to a staged file, commits the files and the finished sources in one
+    /// transaction, then moves the files into place.
+    fn commit(&mut self) -> Result<(), LakeError> {
+        if self.buffers.is_empty() && self.pending.is_empty() {
+            return Ok(());
+        }
+        let buffers = std::mem::take(&mut self.buffers);
+        self.buffered_bytes = 0;
+        let staging = self.lake.staging_dir();
+        // Encoding and compression dominate; do partitions in parallel.
+        let written: Vec<Result<LakeFileRecord, LakeError>> = std::thread::scope(|scope| {
+            let work: Vec<(PartitionKey, Vec<RecordBatch>)> = buffers.into_iter().collect();
+            let threads = std::thread::available_parallelism()
+                .map_or(2, usize::from)
+                .max(1);
+            let chunks: Vec<Vec<(PartitionKey, Vec<RecordBatch>)>> = split(work, threads);
+            let handles: Vec<_> = chunks
+                .into_iter()
+                .map(|chunk| {
+                    let staging = staging.clone();
+                    scope.spawn(move || {
+                        chunk
+                            .into_iter()
+                            .map(|(key, batches)| stage_partition(&staging, &key, &batches))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        vec![Err(LakeError::Internal("a writer thread panicked".into()))]
+                    })
+                })
+                .collect()
+        });
+        let files: Vec<LakeFileRecord> = written.into_iter().collect::<Result<_, _>>()?;
+        self.lake.catalog.commit(&files, &[], &self.pending)?;
+        self.pending.clear();
+        self.report.commits += 1;
+        for file in &files {
+            move_into_place(self.lake, file)?;
+            self.report.files += 1;
+            self.report.bytes += file.bytes;
+            self.report.events_new += file.rows;
+        }
+        Ok(())
+    }
+
+    /// The eventIDs the lake already holds in a partition, loaded on first use.
+    fn seen_for(&mut self, key: &PartitionKey) -> Result<&mut HashSet<u128>, LakeError> {
+        if !self.seen.contains_key(key) {
+            let mut ids = HashSet::new();
+            let files =
+                self.lake
+                    .catalog
+                    .lake_files(Some((&key.account, &key.region, &key.date)))?;
+            for file in files {
+                read_identities(&self.lake.lake_dir().join(&file.path), &mut ids)?;
+            }
+            self.seen.insert(key.clone(), ids);
+        }
+        self.seen
+            .get_mut(key)
+            .ok_or_else(|| LakeError::Internal("dedup set vanished".to_owned()))
+    }
+}
+
+/// How a source is recorded in the catalog: files by absolute path, so that the same file is
+/// recognised whatever the working directory of the next ingest; anything else as named.
+pub fn source_location(name: &str) -> String {
+    std::fs::canonicalize(Path::new(name))
+        .map_or_else(|_| name.to_owned(), |p| p.display().to_string())
+}
+
+fn split<T>(items: Vec<T>, parts: usize) -> Vec<Vec<T>> {
+    let mut out: Vec<Vec<T>> = (0..parts).map(|_| Vec::new()).collect();
+    for (index, item) in items.into_iter().enumerate() {
+        out[index % parts].push(item);
+    }
+    out.retain(|chunk| !chunk.is_empty());
+    out
+}
+
+/// Moves a committed file from staging into its partition folder.
+pub(crate) fn move_into_place(lake: &Lake, file: &LakeFileRecord) -> Result<(), LakeError> {
+    let Some(staged) = &file.staged_as else {
+        return Ok(());
+    };
+    let source = lake.staging_dir().join(staged);
+    let target = lake.lake_dir().join(&file.path);
+    if let Some(parent) = target.parent() {
+        std::fs::create_dir_all(parent).map_err(LakeError::io(parent))?;
+    }
+    std::fs::rename(&source, &target).map_err(LakeError::io(&source))?;
+    lake.catalog.mark_in_place(&file.path)
+}
+
+/// Sorts a partition's rows by `eventTime` and writes them to a staged Parquet file.
+pub(crate) fn stage_partition(
+    staging: &Path,
+    key: &PartitionKey,
+    batches: &[RecordBatch],
+) -> Result<LakeFileRecord, LakeError> {
+    let schema = file_schema();
+    let all = concat_batches(&schema, batches)?;
+    let order = sort_to_indices(
+        all.column(EVENT_TIME_COLUMN),
+        Some(SortOptions {
+            descending: false,
+            nulls_first: false,
+        }),
+        None,
+    )?;
+    let sorted = take_record_batch(&all, &order)?;
+    drop(all);
+    let times = sorted
+        .column(EVENT_TIME_COLUMN)
+        .as_primitive::<TimestampMicrosecondType>();
+    let valid: Vec<i64> = times.iter().flatten().collect();
+    let (min_time_us, max_time_us) = (valid.first().copied(), valid.last().copied());
+
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let staged_as = format!("{id}.parquet");
+    let path = staging.join(&staged_as);
+    let bytes = write_parquet(&path, &sorted)?;
+    Ok(LakeFileRecord {
+        path: format!("events/{}/part-{id}.parquet", key.relative_dir()),
+        account: key.account.clone(),
+        region: key.region.clone(),
+        date: key.date.clone(),
+        rows: sorted.num_rows() as u64,
+        bytes,
+        min_time_us,
+        max_time_us,
+        staged_as: Some(staged_as),
+    })
+}
+
+/// zstd, page statistics (for time-range pruning) and a bloom filter on `eventID` (for
+/// single-event look-ups), durable on disk before it returns.
+fn write_parquet(path: &Path, batch: &RecordBatch) -> Result<u64, LakeError> {
+    let properties = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::try_new(1)?))
+        .set_max_row_group_row_count(Some(128 * 1024))
+        .set_statistics_enabled(EnabledStatistics::Page)
+        .set_column_bloom_filter_enabled(ColumnPath::from("eventID"), true)
+        .set_column_bloom_filter_fpp(ColumnPath::from("eventID"), 0.01)
+        // The original records are long and unique: dictionaries would only cost time.
+        .set_column_dictionary_enabled(ColumnPath::from("eventJson"), false)
+        .set_created_by(format!("trailhound {}", env!("CARGO_PKG_VERSION")))
+        .build();
+    let file = File::create(path).map_err(LakeError::io(path))?;
+    let mut writer = ArrowWriter::try_new(file, file_schema(), Some(properties))?;
+    writer.write(batch)?;
+    let file = writer.into_inner()?;
+    file.sync_all().map_err(LakeError::io(path))?;
+    Ok(file.metadata().map_err(LakeError::io(path))?.len())
+}
+
+/// Adds the identities of every row of a lake file to `ids`. Only the `eventID` column is
+/// read, unless some rows have none and must be identified by their whole record.
+fn read_identities(path: &Path, ids: &mut HashSet<u128>) -> Result<(), LakeError> {
+    let open = || -> Result<ParquetRecordBatchReaderBuilder<File>, LakeError> {
+        let file = File::open(path).map_err(LakeError::io(path))?;
+        Ok(ParquetRecordBatchReaderBuilder::try_new(file)?)
+    };
+    let builder = open()?;
+    let mask = ProjectionMask::roots(builder.parquet_schema(), [EVENT_ID_COLUMN]);
+    let mut anonymous = false;
+    for batch in builder.with_projection(mask).build()? {
+        let batch = batch?;
+        let event_ids = batch.column(0).as_string::<i32>();
+        anonymous |= event_ids.null_count() > 0;
+        for event_id in event_ids.iter().flatten() {
+            ids.insert(identity_hash(Some(event_id), ""));
+        }
+    }
+    if anonymous {
+        let builder = open()?;
+        let json_column = file_schema().index_of("eventJson")?;
+        let mask = ProjectionMask::roots(builder.parquet_schema(), [EVENT_ID_COLUMN, json_column]);
+        for batch in builder.with_projection(mask).build()? {
+            let batch = batch?;
+            let event_ids = batch.column(0).as_string::<i32>();
+            let raw = batch.column(1).as_string::<i32>();
+            for row in (0..batch.num_rows()).filter(|row| event_ids.is_null(*row)) {
+                ids.insert(identity_hash(None, raw.value(row)));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Reads a whole lake file.
+pub(crate) fn read_file(path: &Path) -> Result<Vec<RecordBatch>, LakeError> {
+    let file = File::open(path).map_err(LakeError::io(path))?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)?.build()?;
+    Ok(reader.collect::<Result<Vec<_>, _>>()?)
+}

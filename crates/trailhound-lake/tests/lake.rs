@@ -1,0 +1,309 @@
+//! The lake through its library API: what ingest stores, what re-ingest adds, what a crash
+//! leaves and how opening repairs it, and compaction.
+
+use std::collections::HashSet;
+use std::ops::ControlFlow;
+use std::path::Path;
+
+use arrow::array::{Array, AsArray};
+use trailhound_lake::{Access, CompactOptions, IngestReport, Lake, WriteOptions, convert};
+use trailhound_source::{InputSpec, ReadMessage, ReadOptions, read_map};
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+fn ingest(
+    data: &Path,
+    inputs: Vec<InputSpec>,
+    options: WriteOptions,
+) -> Result<IngestReport, Box<dyn std::error::Error>> {
+    let mut lake = Lake::open(data, Access::Write)?;
+    let mut writer = lake.writer(options);
+    let mut failure = None;
+    read_map(
+        inputs,
+        &ReadOptions::default(),
+        &|batch| convert(&batch),
+        |message| {
+            let result = match message {
+                ReadMessage::Batch(rows) => writer.add(rows),
+                ReadMessage::ObjectDone(report) => writer.object_done(&report),
+                _ => Ok(()),
+            };
+            match result {
+                Ok(()) => ControlFlow::Continue(()),
+                Err(err) => {
+                    failure = Some(err);
+                    ControlFlow::Break(())
+                }
+            }
+        },
+    );
+    if let Some(err) = failure {
+        return Err(err.into());
+    }
+    Ok(writer.finish()?)
+}
+
+/// Every eventID stored in the lake's files, with repeats.
+fn stored_ids(data: &Path) -> Result<Vec<String>, Box<dyn std::error::Error>> {
+    let lake = Lake::open(data, Access::Read)?;
+    let mut ids = Vec::new();
+    for file in lake.catalog().lake_files(None)? {
+        let path = data.join("lake").join(&file.path);
+        let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+            std::fs::File::open(path)?,
+        )?
+        .build()?;
+        for batch in reader {
+            let batch = batch?;
+            let column = batch
+                .column_by_name("eventID")
+                .ok_or("no eventID column")?
+                .as_string::<i32>();
+            ids.extend((0..column.len()).map(|i| column.value(i).to_owned()));
+        }
+    }
+    Ok(ids)
+}
+
+fn write_records(path: &Path, ids: &[&str]) -> std::io::Result<()> {
+    let records: Vec<String> = ids
+        .iter()
+        .map(|id| format!(r#"{{"eventVersion":"1.08","eventTime":"2024-07-01T12:00:00Z","eventName":"GetObject","awsRegion":"us-east-1","recipientAccountId":"111122223333","eventID":"{id}"}}"#))
+        .collect();
+    std::fs::write(path, format!("{{\"Records\":[{}]}}", records.join(",")))
+}
+
+#[test]
+fn ingest_is_idempotent_and_dedups_by_event_id() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs)?;
+    write_records(&logs.join("a.json"), &["e1", "e2", "e3"])?;
+    // CloudTrail sometimes delivers an event twice, in another file.
+    write_records(&logs.join("b.json"), &["e3", "e4", "e4"])?;
+    let data = dir.path().join("data");
+    let first = ingest(
+        &data,
+        vec![InputSpec::Path(logs.clone())],
+        WriteOptions::default(),
+    )?;
+    assert_eq!(
+        (first.events_read, first.events_new, first.duplicates),
+        (6, 4, 2)
+    );
+    let again = ingest(
+        &data,
+        vec![InputSpec::Path(logs.clone())],
+        WriteOptions::default(),
+    )?;
+    assert_eq!((again.events_new, again.duplicates), (0, 6));
+    let mut ids = stored_ids(&data)?;
+    ids.sort();
+    assert_eq!(ids, ["e1", "e2", "e3", "e4"]);
+    let lake = Lake::open(&data, Access::Read)?;
+    let sources = lake.catalog().sources(false)?;
+    assert_eq!(sources.len(), 2);
+    assert!(
+        sources
+            .iter()
+            .all(|s| s.outcome == "ok" && s.content_hash.is_some())
+    );
+    Ok(())
+}
+
+#[test]
+fn bad_files_are_recorded_with_their_reason() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs)?;
+    write_records(&logs.join("good.json"), &["g1"])?;
+    std::fs::write(logs.join("bad.json"), "{\"Records\": [ {\"eventID\": ")?;
+    let data = dir.path().join("data");
+    let report = ingest(&data, vec![InputSpec::Path(logs)], WriteOptions::default())?;
+    assert_eq!(
+        (report.objects, report.failed, report.events_new),
+        (1, 1, 1)
+    );
+    let lake = Lake::open(&data, Access::Read)?;
+    let failed = lake.catalog().sources(true)?;
+    assert_eq!(failed.len(), 1);
+    assert!(failed[0].location.ends_with("bad.json"));
+    assert!(
+        failed[0]
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("invalid JSON")),
+        "{failed:?}"
+    );
+    Ok(())
+}
+
+#[test]
+fn files_are_partitioned_sorted_and_readable() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs)?;
+    std::fs::write(
+        logs.join("mixed.ndjson"),
+        concat!(
+            r#"{"eventTime":"2024-07-02T10:00:00Z","awsRegion":"eu-west-1","recipientAccountId":"111122223333","eventID":"late","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/alice","sessionContext":{"attributes":{"mfaAuthenticated":"true"}}},"requestParameters":{"bucketName":"b"}}"#,
+            "\n",
+            r#"{"eventTime":"2024-07-02T09:00:00Z","awsRegion":"eu-west-1","recipientAccountId":"111122223333","eventID":"early"}"#,
+            "\n",
+            r#"{"eventTime":"2024-07-03T09:00:00Z","awsRegion":"us-east-1","recipientAccountId":"444455556666","eventID":"other"}"#,
+            "\n",
+        ),
+    )?;
+    let data = dir.path().join("data");
+    ingest(&data, vec![InputSpec::Path(logs)], WriteOptions::default())?;
+    let lake = Lake::open(&data, Access::Read)?;
+    let files = lake.catalog().lake_files(None)?;
+    let dirs: HashSet<String> = files
+        .iter()
+        .map(|f| {
+            f.path
+                .rsplit_once('/')
+                .map(|p| p.0.to_owned())
+                .unwrap_or_default()
+        })
+        .collect();
+    assert_eq!(
+        dirs,
+        HashSet::from([
+            "events/account=111122223333/region=eu-west-1/date=2024-07-02".to_owned(),
+            "events/account=444455556666/region=us-east-1/date=2024-07-03".to_owned(),
+        ])
+    );
+    for file in &files {
+        assert!(
+            data.join("lake").join(&file.path).is_file(),
+            "{} not in place",
+            file.path
+        );
+        assert!(file.staged_as.is_none());
+    }
+    assert_eq!(
+        stored_ids(&data)?,
+        ["early", "late", "other"],
+        "sorted by eventTime within each file"
+    );
+    Ok(())
+}
+
+#[test]
+fn opening_for_writing_repairs_what_a_crash_left() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs)?;
+    write_records(&logs.join("a.json"), &["c1", "c2"])?;
+    let data = dir.path().join("data");
+    ingest(
+        &data,
+        vec![InputSpec::Path(logs.clone())],
+        WriteOptions::default(),
+    )?;
+    let lake_dir = data.join("lake");
+    let committed = Lake::open(&data, Access::Read)?
+        .catalog()
+        .lake_files(None)?;
+    assert_eq!(committed.len(), 1);
+    let in_place = lake_dir.join(&committed[0].path);
+
+    // (a) An uncommitted staged file and (b) an unlisted file in the table folder: both go.
+    std::fs::write(lake_dir.join(".staging/deadbeef.parquet"), "partial")?;
+    let stray = in_place.with_file_name("part-stray.parquet");
+    std::fs::copy(&in_place, &stray)?;
+    drop(Lake::open(&data, Access::Write)?);
+    assert!(!lake_dir.join(".staging/deadbeef.parquet").exists());
+    assert!(!stray.exists());
+    assert!(in_place.exists());
+    assert_eq!(stored_ids(&data)?.len(), 2);
+    Ok(())
+}
+
+#[test]
+fn one_writer_at_a_time() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let _first = Lake::open(dir.path(), Access::Write)?;
+    let second = Lake::open(dir.path(), Access::Write);
+    assert!(matches!(second, Err(trailhound_lake::LakeError::Busy(_))));
+    // Readers are never blocked.
+    Lake::open(dir.path(), Access::Read)?;
+    Ok(())
+}
+
+#[test]
+fn compaction_merges_small_files_without_changing_the_data() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let data = dir.path().join("data");
+    for round in 0..5 {
+        let logs = dir.path().join(format!("logs{round}"));
+        std::fs::create_dir(&logs)?;
+        let ids: Vec<String> = (0..10).map(|i| format!("r{round}-{i}")).collect();
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        write_records(&logs.join("f.json"), &ids)?;
+        ingest(&data, vec![InputSpec::Path(logs)], WriteOptions::default())?;
+    }
+    let mut before = stored_ids(&data)?;
+    assert_eq!(
+        Lake::open(&data, Access::Read)?
+            .catalog()
+            .lake_files(None)?
+            .len(),
+        5
+    );
+    let report = Lake::open(&data, Access::Write)?.compact(CompactOptions::manual())?;
+    assert_eq!(
+        (report.files_before, report.files_after, report.rows),
+        (5, 1, 50)
+    );
+    let files = Lake::open(&data, Access::Read)?
+        .catalog()
+        .lake_files(None)?;
+    assert_eq!(files.len(), 1);
+    let parquet_files = std::fs::read_dir(
+        data.join("lake/events/account=111122223333/region=us-east-1/date=2024-07-01"),
+    )?
+    .count();
+    assert_eq!(parquet_files, 1, "replaced files are deleted");
+    let mut after = stored_ids(&data)?;
+    before.sort();
+    after.sort();
+    assert_eq!(before, after);
+    // Nothing more to do.
+    let again = Lake::open(&data, Access::Write)?.compact(CompactOptions::manual())?;
+    assert_eq!(again.files_before, 0);
+    Ok(())
+}
+
+#[test]
+fn small_commit_budgets_split_files_but_store_everything_once() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let logs = dir.path().join("logs");
+    trailhound_generate::generate(&trailhound_generate::GeneratorConfig {
+        dir: logs.clone(),
+        events: 3000,
+        accounts: 2,
+        regions: vec!["us-east-1".into(), "eu-west-1".into()],
+        days: 1,
+        start: chrono::NaiveDate::from_ymd_opt(2024, 7, 1).ok_or("date")?,
+        seed: 3,
+        scenarios: vec![],
+        org_id: None,
+        compression_level: 1,
+    })?;
+    let data = dir.path().join("data");
+    let report = ingest(
+        &data,
+        vec![InputSpec::Path(logs)],
+        WriteOptions {
+            commit_bytes: 256 << 10,
+        },
+    )?;
+    assert!(report.commits > 3, "{report:?}");
+    let ids = stored_ids(&data)?;
+    assert_eq!(ids.len(), 3000);
+    assert_eq!(ids.iter().collect::<HashSet<_>>().len(), 3000);
+    Ok(())
+}

@@ -1,0 +1,41 @@
+use thiserror::Error;
+
+/// What can go wrong with a query, sorted by who is at fault.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum QueryError {
+    /// The statement is not a read-only query (DDL, DML, COPY, SET, …).
+    #[error(
+        "only read-only queries are allowed: {0}. Use SELECT (with WITH, JOIN, UNION, …) over \
+         the events table; ingest changes the lake"
+    )]
+    NotReadOnly(String),
+    /// The SQL is malformed, or names a table, column or function that does not exist.
+    #[error("{0}")]
+    Plan(String),
+    /// The query failed while running.
+    #[error("query failed: {0}")]
+    Execution(String),
+    /// The lake could not be opened.
+    #[error(transparent)]
+    Lake(#[from] trailhound_lake::LakeError),
+    /// Writing results failed.
+    #[error("writing results: {0}")]
+    Output(String),
+    /// A broken invariant: a bug in Trailhound.
+    #[error("internal error, please report it as a bug: {0}")]
+    Internal(String),
+}
+
+impl From<datafusion::error::DataFusionError> for QueryError {
+    fn from(err: datafusion::error::DataFusionError) -> Self {
+        use datafusion::error::DataFusionError as E;
+        match err.find_root() {
+            E::SQL(..) | E::Plan(..) | E::SchemaError(..) | E::NotImplemented(..) => {
+                QueryError::Plan(err.find_root().to_string())
+            }
+            E::Internal(message) => QueryError::Internal(message.clone()),
+            _ => QueryError::Execution(err.to_string()),
+        }
+    }
+}

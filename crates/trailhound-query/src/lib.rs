@@ -1,0 +1,28 @@
+//! SQL over the lake: the query side of Trailhound. Everything a user can see (search,
+//! statistics, findings, insights, the dashboard) is answerable by SQL over the lake, so the
+//! CLI, the HTTP API and the dashboard share this one engine and never disagree.
+//!
+//! - [`QueryEngine`] is a DataFusion session with the `events` table registered over the
+//!   lake's Parquet files. Identifiers are case-sensitive, so CloudTrail's names work as
+//!   written: `SELECT eventName, userIdentity.arn FROM events WHERE errorCode = 'AccessDenied'`.
+//!   JSON functions reach into the free-form parts: `requestParameters->>'bucketName'`,
+//!   `json_get_str(requestParameters, 'policyArn')`.
+//! - Queries are read-only: DDL, DML, `COPY` and `SET` are refused with
+//!   [`QueryError::NotReadOnly`], and no table reads outside the lake.
+//! - [`QuickFilter`] turns `search`-style flags into SQL, or matches events read directly from
+//!   files.
+//! - [`write_batches`] prints results as a table, JSON, JSON lines or CSV; [`ddl`] writes the
+//!   table definition for Athena, Trino, Spark and DuckDB over the same files.
+#![deny(missing_docs)]
+
+mod ddl;
+mod engine;
+mod error;
+mod output;
+mod quick_filter;
+
+pub use ddl::{Engine, ddl};
+pub use engine::QueryEngine;
+pub use error::QueryError;
+pub use output::{Format, write_batches};
+pub use quick_filter::{ErrorFilter, Pattern, QuickFilter, SEARCH_COLUMNS};

@@ -1,0 +1,152 @@
+//! `ingest`, `sources` and `compact`: writing to the lake and what it records.
+
+use std::collections::HashMap;
+use std::ops::ControlFlow;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context;
+use trailhound_lake::{Access, CompactOptions, Lake, WriteOptions, convert, source_location};
+use trailhound_source::{InputSpec, ReadMessage, ReadOptions, SkipUnchanged};
+
+use crate::cli::{GlobalArgs, IngestArgs, SourcesArgs};
+use crate::commands::cat::selection;
+use crate::exit;
+use crate::read_report::ReadReporter;
+use crate::table::{Table, print_table};
+
+pub(crate) fn run(args: IngestArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
+    let started = Instant::now();
+    let data_dir = global.data_dir();
+    let mut lake = Lake::open(&data_dir, Access::Write)
+        .with_context(|| format!("cannot open the lake in {}", data_dir.display()))?;
+    let inputs: Vec<InputSpec> = args.sources.iter().map(|p| InputSpec::parse(p)).collect();
+    let skip_unchanged = if args.force {
+        None
+    } else {
+        Some(unchanged_filter(lake.catalog().unchanged_index()?))
+    };
+    let options = ReadOptions {
+        limits: args.read.limits(),
+        selection: selection(&args.selection)?,
+        threads: args.read.threads,
+        skip_unchanged,
+    };
+    let mut reporter = ReadReporter::new(global.quiet);
+    let mut writer = lake.writer(WriteOptions::default());
+    let mut failure = None;
+    trailhound_source::read_map(inputs, &options, &|batch| convert(&batch), |message| {
+        reporter.observe(&message);
+        let result = match message {
+            ReadMessage::Batch(converted) => {
+                for problem in &converted.failures {
+                    tracing::warn!("{problem}; record skipped");
+                }
+                writer.add(converted)
+            }
+            ReadMessage::ObjectDone(report) => writer.object_done(&report),
+            ReadMessage::RecordRejected { .. } | ReadMessage::InputFailed(_) => Ok(()),
+        };
+        match result {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(err) => {
+                failure = Some(err);
+                ControlFlow::Break(())
+            }
+        }
+    });
+    if let Some(err) = failure {
+        return Err(err)
+            .context("ingest stopped; run it again to resume (nothing is lost or stored twice)");
+    }
+    let report = writer
+        .finish()
+        .context("the final commit failed; run ingest again to resume")?;
+    let summary = reporter.finish(started.elapsed());
+    let compacted = if args.no_compact {
+        None
+    } else {
+        Some(lake.compact(CompactOptions::automatic())?)
+    };
+    if !global.quiet {
+        eprintln!(
+            "lake {}: {} new events, {} already present; {} files ({:.1} MiB) in {} commits; {:.0} events/s",
+            data_dir.display(),
+            report.events_new,
+            report.duplicates,
+            report.files,
+            report.bytes as f64 / (1 << 20) as f64,
+            report.commits,
+            summary.records as f64 / started.elapsed().as_secs_f64().max(1e-9),
+        );
+        if let Some(compacted) = compacted.filter(|c| c.files_before > 0) {
+            eprintln!(
+                "compacted {} small files into {} in {} partitions",
+                compacted.files_before, compacted.files_after, compacted.partitions
+            );
+        }
+    }
+    Ok(if summary.anything_skipped() {
+        exit::INPUT_ERROR
+    } else {
+        exit::OK
+    })
+}
+
+/// Skips files recorded as fully read whose size and modification time have not changed.
+fn unchanged_filter(index: HashMap<String, (u64, i64)>) -> SkipUnchanged {
+    Arc::new(move |origin| {
+        let Some(facts) = origin.facts else {
+            return false;
+        };
+        index.get(&source_location(&origin.name)) == Some(&(facts.size, facts.modified_ns))
+    })
+}
+
+pub(crate) fn sources(args: SourcesArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
+    let lake = Lake::open(&global.data_dir(), Access::Read)?;
+    let sources = lake.catalog().sources(args.failed)?;
+    let mut table = Table::new(&[
+        "location",
+        "outcome",
+        "events_read",
+        "events_new",
+        "rejected",
+        "ingested_at",
+        "error",
+    ]);
+    for source in &sources {
+        table.row(vec![
+            source.location.clone(),
+            source.outcome.clone(),
+            source.events_read.to_string(),
+            source.events_new.to_string(),
+            source.rejected.to_string(),
+            source.ingested_at.clone(),
+            source.error.clone().unwrap_or_default(),
+        ]);
+    }
+    print_table(&table, args.format)?;
+    Ok(if args.failed && !sources.is_empty() {
+        1
+    } else {
+        exit::OK
+    })
+}
+
+pub(crate) fn compact(global: &GlobalArgs) -> anyhow::Result<u8> {
+    let started = Instant::now();
+    let mut lake = Lake::open(&global.data_dir(), Access::Write)?;
+    let report = lake.compact(CompactOptions::manual())?;
+    if !global.quiet {
+        eprintln!(
+            "compacted {} files into {} in {} partitions ({} rows) in {:.2}s",
+            report.files_before,
+            report.files_after,
+            report.partitions,
+            report.rows,
+            started.elapsed().as_secs_f64()
+        );
+    }
+    Ok(exit::OK)
+}
