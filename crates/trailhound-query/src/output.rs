@@ -41,10 +41,6 @@ pub fn write_batches(
             let refs: Vec<&RecordBatch> = batches.iter().collect();
             writer.write_batches(&refs).map_err(|e| fail(&e))?;
             writer.finish().map_err(|e| fail(&e))?;
-            if batches.iter().all(|b| b.num_rows() == 0) {
-                // The writer prints nothing at all for no rows; an empty array is clearer.
-                write!(out, "[]").map_err(|e| fail(&e))?;
-            }
             writeln!(out).map_err(|e| fail(&e))?;
         }
         Format::Jsonl => {

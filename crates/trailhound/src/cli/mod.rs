@@ -200,6 +200,10 @@ pub(crate) struct IngestArgs {
     /// already in the lake are still stored once).
     #[arg(long)]
     pub(crate) force: bool,
+    /// Commit to the lake whenever this much data is buffered: bounds memory; smaller values
+    /// make smaller files and lose less work to an interruption.
+    #[arg(long, value_parser = parse_size, default_value = "384MiB", value_name = "SIZE")]
+    pub(crate) commit_size: u64,
     #[command(flatten)]
     pub(crate) selection: SelectionArgs,
     #[command(flatten)]

@@ -33,7 +33,9 @@ pub(crate) fn run(args: IngestArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
         skip_unchanged,
     };
     let mut reporter = ReadReporter::new(global.quiet);
-    let mut writer = lake.writer(WriteOptions::default());
+    let mut writer = lake.writer(WriteOptions {
+        commit_bytes: usize::try_from(args.commit_size).unwrap_or(usize::MAX),
+    });
     let mut failure = None;
     trailhound_source::read_map(inputs, &options, &|batch| convert(&batch), |message| {
         reporter.observe(&message);

@@ -17,3 +17,9 @@ mod generate;
 
 /// --help, --version, completions, usage errors.
 mod conventions;
+
+/// ingest, sources, compact: the lake and its catalog, crash safety.
+mod lake;
+
+/// query, search, stats, show, ddl: reading the lake, and other engines reading it.
+mod query;

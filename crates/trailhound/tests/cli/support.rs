@@ -89,3 +89,40 @@ pub fn gzip(data: &[u8]) -> std::io::Result<Vec<u8>> {
 pub fn path_str(path: &Path) -> String {
     path.display().to_string()
 }
+
+/// Runs the binary with a data directory.
+pub fn lake_run(data: &Path, args: &[&str]) -> std::io::Result<Run> {
+    let data = path_str(data);
+    let mut all = vec!["--data-dir", &data];
+    all.extend_from_slice(args);
+    run(&all)
+}
+
+/// A small generated estate (two days, two accounts, two regions) with every scenario.
+pub fn generated(dir: &Path, events: u64) -> std::io::Result<u64> {
+    let out = run(&[
+        "generate",
+        "--start",
+        "2024-07-01",
+        "--days",
+        "2",
+        "--accounts",
+        "2",
+        "--regions",
+        "us-east-1,eu-west-1",
+        "--events",
+        &events.to_string(),
+        "--scenarios",
+        &path_str(dir),
+    ])?;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let truth = std::fs::read_to_string(dir.join(".trailhound/ground-truth.jsonl"))?;
+    Ok(events + truth.lines().count() as u64)
+}
+
+/// The single number a one-cell query prints as CSV.
+pub fn scalar(data: &Path, sql: &str) -> Result<String, Box<dyn std::error::Error>> {
+    let out = lake_run(data, &["query", "--format", "csv", sql])?;
+    assert_eq!(out.code, 0, "{sql}: {}", out.stderr);
+    Ok(out.stdout.lines().nth(1).unwrap_or_default().to_owned())
+}
