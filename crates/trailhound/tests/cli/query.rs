@@ -255,7 +255,7 @@ fn duckdb_reads_the_lake_with_the_printed_ddl_and_agrees() -> TestResult {
     let output = std::process::Command::new("python3")
         .args([
             "-c",
-            &script,
+            script,
             &ddl.stdout,
             &serde_json::to_string(&questions)?,
         ])
