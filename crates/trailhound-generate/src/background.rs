@@ -54,7 +54,9 @@ pub(crate) fn event(
     let principal = place.account.pick_principal(rng);
     // People sign in to the console a few times a day; those land in the home region.
     if principal.console && place.home && rng.u16(..1000) < 15 {
-        return console_login(principal, &place.account.id, time, rng, true);
+        // Mistyped passwords happen: about one sign-in in eight fails.
+        let success = rng.u8(..8) != 0;
+        return console_login(principal, &place.account.id, time, rng, success);
     }
     let api = tables.table(principal.actor, place.home).pick(rng);
     let region = if api.global {

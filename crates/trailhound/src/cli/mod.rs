@@ -215,6 +215,9 @@ pub(crate) struct QueryArgs {
     /// One SQL statement (SELECT, WITH, …); `-` reads it from stdin.
     #[arg(value_name = "SQL")]
     pub(crate) sql: String,
+    /// Print how long planning and running the query took (on stderr).
+    #[arg(long)]
+    pub(crate) timing: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub(crate) format: OutputFormat,

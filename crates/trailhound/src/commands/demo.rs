@@ -11,8 +11,13 @@ use trailhound_event::CloudTrailEvent;
 use trailhound_generate::{GeneratorConfig, Scenario, generate};
 use trailhound_source::{InputSpec, ReadMessage, ReadOptions, ReadSummary};
 
+use trailhound_lake::{Access, Lake, WriteOptions};
+use trailhound_query::{Format, QueryEngine, write_batches};
+
 use crate::cli::{DemoArgs, GlobalArgs};
+use crate::commands::ingest::ingest_into;
 use crate::exit;
+use crate::read_report::ReadReporter;
 
 pub(crate) fn run(args: DemoArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
     let dir = args
@@ -64,7 +69,7 @@ pub(crate) fn run(args: DemoArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
     let mut errors = 0u64;
     let mut found: Vec<(String, String)> = Vec::new();
     trailhound_source::read(
-        vec![InputSpec::Path(dir.clone())],
+        vec![InputSpec::Path(dir.join("AWSLogs"))],
         &ReadOptions::default(),
         |message| {
             summary.add(&message);
@@ -143,15 +148,62 @@ pub(crate) fn run(args: DemoArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
         println!("   {time:<20} {line}");
         last_scenario = scenario;
     }
+
+    // 4. Into the lake, in a data directory of its own so the user's lake is never touched.
+    let data_dir = dir.join("lake-data");
+    if data_dir.exists() {
+        std::fs::remove_dir_all(&data_dir).with_context(|| {
+            format!(
+                "cannot clear the previous demo lake in {}",
+                data_dir.display()
+            )
+        })?;
+    }
+    let started = Instant::now();
+    let mut lake = Lake::open(&data_dir, Access::Write)?;
+    let mut reporter = ReadReporter::new(true);
+    let report = ingest_into(
+        &mut lake,
+        vec![InputSpec::Path(dir.join("AWSLogs"))],
+        &ReadOptions::default(),
+        WriteOptions::default(),
+        &mut reporter,
+    )?;
+    drop(lake);
     println!(
-        "\nNext: `trailhound cat {} --since 1d --region us-east-1 | jq .eventName` streams any slice of it.",
-        dir.display()
+        "\n4. Ingested into a partitioned Parquet lake with a catalog: {} events in {} files under {} ({:.2}s)",
+        report.events_new,
+        report.files,
+        data_dir.join("lake/events").display(),
+        started.elapsed().as_secs_f64()
     );
-    Ok(
-        if found.len() == planted.len() && !summary.anything_skipped() {
-            exit::OK
-        } else {
-            exit::INPUT_ERROR
-        },
-    )
+    let engine = QueryEngine::open(&data_dir)?;
+    let sql = "SELECT eventTime, eventName, userIdentity.arn AS principal, sourceIPAddress \
+               FROM events WHERE eventName IN ('StopLogging', 'DeleteTrail', 'AttachUserPolicy', \
+               'DeleteDetector', 'ScheduleKeyDeletion') ORDER BY eventTime";
+    let started = Instant::now();
+    let batches = engine.sql(sql)?;
+    println!(
+        "   and asked in SQL ({:.0} ms): {sql}",
+        started.elapsed().as_secs_f64() * 1000.0
+    );
+    write_batches(&batches, Format::Table, &mut std::io::stdout().lock())?;
+
+    let data = data_dir.display();
+    println!("\nNext:");
+    println!(
+        "  trailhound cat {} --since 1d --region us-east-1 | jq .eventName",
+        dir.join("AWSLogs").display()
+    );
+    println!("  trailhound --data-dir {data} stats");
+    println!("  trailhound --data-dir {data} search --event 'Delete*' --user bob");
+    println!(
+        "  trailhound --data-dir {data} query \"SELECT errorCode, count(*) AS n FROM events GROUP BY errorCode ORDER BY n DESC\""
+    );
+    let complete = found.len() == planted.len() && !summary.anything_skipped();
+    Ok(if complete {
+        exit::OK
+    } else {
+        exit::INPUT_ERROR
+    })
 }

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
-use trailhound_lake::{Access, CompactOptions, Lake, WriteOptions, convert, source_location};
+use trailhound_lake::{
+    Access, CompactOptions, IngestReport, Lake, WriteOptions, convert, source_location,
+};
 use trailhound_source::{InputSpec, ReadMessage, ReadOptions, SkipUnchanged};
 
 use crate::cli::{GlobalArgs, IngestArgs, SourcesArgs};
@@ -33,37 +35,10 @@ pub(crate) fn run(args: IngestArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
         skip_unchanged,
     };
     let mut reporter = ReadReporter::new(global.quiet);
-    let mut writer = lake.writer(WriteOptions {
+    let write = WriteOptions {
         commit_bytes: usize::try_from(args.commit_size).unwrap_or(usize::MAX),
-    });
-    let mut failure = None;
-    trailhound_source::read_map(inputs, &options, &|batch| convert(&batch), |message| {
-        reporter.observe(&message);
-        let result = match message {
-            ReadMessage::Batch(converted) => {
-                for problem in &converted.failures {
-                    tracing::warn!("{problem}; record skipped");
-                }
-                writer.add(converted)
-            }
-            ReadMessage::ObjectDone(report) => writer.object_done(&report),
-            ReadMessage::RecordRejected { .. } | ReadMessage::InputFailed(_) => Ok(()),
-        };
-        match result {
-            Ok(()) => ControlFlow::Continue(()),
-            Err(err) => {
-                failure = Some(err);
-                ControlFlow::Break(())
-            }
-        }
-    });
-    if let Some(err) = failure {
-        return Err(err)
-            .context("ingest stopped; run it again to resume (nothing is lost or stored twice)");
-    }
-    let report = writer
-        .finish()
-        .context("the final commit failed; run ingest again to resume")?;
+    };
+    let report = ingest_into(&mut lake, inputs, &options, write, &mut reporter)?;
     let summary = reporter.finish(started.elapsed());
     let compacted = if args.no_compact {
         None
@@ -93,6 +68,46 @@ pub(crate) fn run(args: IngestArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
     } else {
         exit::OK
     })
+}
+
+/// Reads `inputs` into the lake: conversion to columns on the reader's workers, deduplication
+/// and commits in the lake writer.
+pub(crate) fn ingest_into(
+    lake: &mut Lake,
+    inputs: Vec<InputSpec>,
+    options: &ReadOptions,
+    write: WriteOptions,
+    reporter: &mut ReadReporter,
+) -> anyhow::Result<IngestReport> {
+    let mut writer = lake.writer(write);
+    let mut failure = None;
+    trailhound_source::read_map(inputs, options, &|batch| convert(&batch), |message| {
+        reporter.observe(&message);
+        let result = match message {
+            ReadMessage::Batch(converted) => {
+                for problem in &converted.failures {
+                    tracing::warn!("{problem}; record skipped");
+                }
+                writer.add(converted)
+            }
+            ReadMessage::ObjectDone(report) => writer.object_done(&report),
+            ReadMessage::RecordRejected { .. } | ReadMessage::InputFailed(_) => Ok(()),
+        };
+        match result {
+            Ok(()) => ControlFlow::Continue(()),
+            Err(err) => {
+                failure = Some(err);
+                ControlFlow::Break(())
+            }
+        }
+    });
+    if let Some(err) = failure {
+        return Err(err)
+            .context("ingest stopped; run it again to resume (nothing is lost or stored twice)");
+    }
+    writer
+        .finish()
+        .context("the final commit failed; run ingest again to resume")
 }
 
 /// Skips files recorded as fully read whose size and modification time have not changed.

@@ -54,8 +54,14 @@ pub(crate) fn query(args: QueryArgs, global: &GlobalArgs) -> anyhow::Result<u8> 
         args.sql
     };
     let engine = engine(global)?;
+    let started = std::time::Instant::now();
     let batches = run_sql(&engine, &sql)?;
+    let elapsed = started.elapsed();
     write_batches(&batches, format(args.format), &mut std::io::stdout().lock())?;
+    if args.timing {
+        let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+        eprintln!("{rows} rows in {:.1} ms", elapsed.as_secs_f64() * 1000.0);
+    }
     Ok(exit::OK)
 }
 
