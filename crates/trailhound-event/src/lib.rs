@@ -55,7 +55,7 @@ pub use error::EventError;
 pub use identity::{SessionIssuer, UserIdentity};
 pub use kind::{EventCategory, EventType};
 pub use path::FieldPath;
-pub use record::{CloudTrailEvent, JsonPart};
+pub use record::{CloudTrailEvent, JsonPart, TlsDetails};
 pub use time::parse_event_time;
 
 /// A lenient string accessor shared by the typed views: a JSON string reads as its text,

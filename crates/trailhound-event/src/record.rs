@@ -84,6 +84,33 @@ struct CommonFields<'a> {
     session_credential_from_console: Option<LazyValue<'a>>,
 }
 
+/// `tlsDetails`: how the caller's TLS connection was made.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TlsDetails<'a> {
+    #[serde(borrow)]
+    tls_version: Option<LazyValue<'a>>,
+    #[serde(borrow)]
+    cipher_suite: Option<LazyValue<'a>>,
+    #[serde(borrow)]
+    client_provided_host_header: Option<LazyValue<'a>>,
+}
+
+impl TlsDetails<'_> {
+    /// `tlsVersion`, e.g. `TLSv1.3`.
+    pub fn tls_version(&self) -> Option<&str> {
+        lazy_str(&self.tls_version)
+    }
+    /// `cipherSuite`.
+    pub fn cipher_suite(&self) -> Option<&str> {
+        lazy_str(&self.cipher_suite)
+    }
+    /// `clientProvidedHostHeader`: the endpoint the caller asked for.
+    pub fn client_provided_host_header(&self) -> Option<&str> {
+        lazy_str(&self.client_provided_host_header)
+    }
+}
+
 /// The free-form parts of a record, kept as JSON text because their shape depends on the
 /// API called.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -248,12 +275,9 @@ impl<'a> CloudTrailEvent<'a> {
     pub fn session_credential_from_console(&self) -> Option<bool> {
         lazy_bool(&self.fields.session_credential_from_console)
     }
-    /// A string field of `tlsDetails` (`tlsVersion`, `cipherSuite`,
-    /// `clientProvidedHostHeader`).
-    pub fn tls_detail(&self, field: &str) -> Option<String> {
-        let text = self.json_text(JsonPart::TlsDetails)?;
-        let value = sonic_rs::get(text, [field]).ok()?;
-        value.as_str().map(str::to_owned)
+    /// The typed `tlsDetails` (eventVersion 1.08+), if present and an object.
+    pub fn tls_details(&self) -> Option<TlsDetails<'a>> {
+        crate::identity::nested_object(self.raw, &self.fields.tls_details)
     }
     /// The typed `userIdentity`, if present and an object.
     pub fn user_identity(&self) -> Option<&UserIdentity<'a>> {
@@ -373,7 +397,11 @@ mod tests {
         );
         assert_eq!(event.json_text(JsonPart::ResponseElements), None);
         assert_eq!(event.json_text(JsonPart::Resources), None);
-        assert_eq!(event.tls_detail("tlsVersion").as_deref(), Some("TLSv1.3"));
+        let tls = event
+            .tls_details()
+            .ok_or(EventError::NotAnObject { found: "none" })?;
+        assert_eq!(tls.tls_version(), Some("TLSv1.3"));
+        assert_eq!(tls.cipher_suite(), None);
         Ok(())
     }
 

@@ -209,13 +209,16 @@ impl Columns {
             .append_option(event.management_event());
         self.from_console
             .append_option(event.session_credential_from_console());
-        let tls: Vec<Option<String>> = ["tlsVersion", "cipherSuite", "clientProvidedHostHeader"]
-            .iter()
-            .map(|field| event.tls_detail(field))
-            .collect();
-        let tls: Vec<Option<&str>> = tls.iter().map(Option::as_deref).collect();
-        self.tls
-            .push(&tls, event.json_text(JsonPart::TlsDetails).is_some());
+        let tls = event.tls_details();
+        let tls = tls.as_ref();
+        self.tls.push(
+            &[
+                tls.and_then(|t| t.tls_version()),
+                tls.and_then(|t| t.cipher_suite()),
+                tls.and_then(|t| t.client_provided_host_header()),
+            ],
+            tls.is_some(),
+        );
         self.ids.push(identity_hash(event.event_id(), event.raw()));
     }
 

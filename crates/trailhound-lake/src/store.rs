@@ -26,20 +26,27 @@ pub struct Lake {
 /// How a lake is opened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
-    /// Queries only. Does not wait for or block writers.
+    /// Queries only. Does not wait for or block writers; the lake must exist.
     Read,
     /// Ingest and compaction. One writer at a time; opening repairs what a crash left behind.
     Write,
 }
 
 impl Lake {
-    /// Opens the data directory at `root`, creating it if needed.
+    /// Opens the data directory at `root`; for writing, creates it if needed.
     ///
     /// # Errors
     ///
     /// [`LakeError::Busy`] if `access` is [`Access::Write`] and another process writes;
     /// [`LakeError::Io`] / [`LakeError::Catalog`] if the directory or catalog cannot be used.
     pub fn open(root: &Path, access: Access) -> Result<Lake, LakeError> {
+        if access == Access::Read && !root.join(CATALOG).is_file() {
+            return Err(LakeError::Config(format!(
+                "there is no lake in {}: ingest some CloudTrail first (`trailhound ingest PATH`), \
+                 or point --data-dir / TRAILHOUND_DATA_DIR at an existing one",
+                root.display()
+            )));
+        }
         let events = root.join(LAKE).join(EVENTS);
         let staging = root.join(LAKE).join(STAGING);
         for dir in [&events, &staging] {

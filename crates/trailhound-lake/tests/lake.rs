@@ -225,6 +225,12 @@ fn opening_for_writing_repairs_what_a_crash_left() -> TestResult {
 #[test]
 fn one_writer_at_a_time() -> TestResult {
     let dir = tempfile::tempdir()?;
+    // Reading a lake that does not exist is an error that says what to do, and creates nothing.
+    let missing = Lake::open(&dir.path().join("nowhere"), Access::Read)
+        .err()
+        .map(|e| e.to_string());
+    assert!(missing.is_some_and(|m| m.contains("trailhound ingest")));
+    assert!(!dir.path().join("nowhere").exists());
     let _first = Lake::open(dir.path(), Access::Write)?;
     let second = Lake::open(dir.path(), Access::Write);
     assert!(matches!(second, Err(trailhound_lake::LakeError::Busy(_))));

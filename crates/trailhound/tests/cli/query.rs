@@ -288,6 +288,19 @@ fn duckdb_reads_the_lake_with_the_printed_ddl_and_agrees() -> TestResult {
 }
 
 #[test]
+fn querying_a_missing_lake_says_how_to_make_one() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let run = lake_run(&dir.path().join("typo"), &["query", "SELECT 1"])?;
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("there is no lake in") && run.stderr.contains("trailhound ingest"),
+        "{}",
+        run.stderr
+    );
+    Ok(())
+}
+
+#[test]
 fn ddl_for_the_other_engines() -> TestResult {
     let dir = tempfile::tempdir()?;
     for engine in ["athena", "trino", "spark"] {
