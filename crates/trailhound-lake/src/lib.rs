@@ -12,7 +12,7 @@
 //!   the free-form parts are JSON text and the original record is kept byte-exact in
 //!   `eventJson`. Files are zstd-compressed, sorted by `eventTime`, with page statistics and an
 //!   `eventID` bloom filter, so DuckDB, Athena, Trino and Spark read the same files.
-//! - [`convert`] turns decoded records into Arrow columns on the reader's worker threads;
+//! - [`Lake::ingest`] runs one ingest: [`convert`] turns decoded records into Arrow columns on the reader's worker threads;
 //!   [`LakeWriter`] drops events whose `eventID` the lake already holds, buffers by partition
 //!   and commits whole source objects at a time.
 //! - **Crash safety.** A file is written to `.staging`, its catalog row committed, and only then
@@ -25,6 +25,7 @@ mod catalog;
 mod compact;
 mod convert;
 mod error;
+mod ingest;
 mod partition;
 mod schema;
 mod store;

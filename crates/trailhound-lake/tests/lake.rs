@@ -2,12 +2,11 @@
 //! leaves and how opening repairs it, and compaction.
 
 use std::collections::HashSet;
-use std::ops::ControlFlow;
 use std::path::Path;
 
 use arrow::array::{Array, AsArray};
-use trailhound_lake::{Access, CompactOptions, IngestReport, Lake, WriteOptions, convert};
-use trailhound_source::{InputSpec, ReadMessage, ReadOptions, read_map};
+use trailhound_lake::{Access, CompactOptions, IngestReport, Lake, WriteOptions};
+use trailhound_source::{InputSpec, ReadOptions};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -17,31 +16,7 @@ fn ingest(
     options: WriteOptions,
 ) -> Result<IngestReport, Box<dyn std::error::Error>> {
     let mut lake = Lake::open(data, Access::Write)?;
-    let mut writer = lake.writer(options);
-    let mut failure = None;
-    read_map(
-        inputs,
-        &ReadOptions::default(),
-        &|batch| convert(&batch),
-        |message| {
-            let result = match message {
-                ReadMessage::Batch(rows) => writer.add(rows),
-                ReadMessage::ObjectDone(report) => writer.object_done(&report),
-                _ => Ok(()),
-            };
-            match result {
-                Ok(()) => ControlFlow::Continue(()),
-                Err(err) => {
-                    failure = Some(err);
-                    ControlFlow::Break(())
-                }
-            }
-        },
-    );
-    if let Some(err) = failure {
-        return Err(err.into());
-    }
-    Ok(writer.finish()?)
+    Ok(lake.ingest(inputs, &ReadOptions::default(), options, |_| {})?)
 }
 
 /// Every eventID stored in the lake's files, with repeats.

@@ -1,15 +1,10 @@
 //! `ingest`, `sources` and `compact`: writing to the lake and what it records.
 
-use std::collections::HashMap;
-use std::ops::ControlFlow;
-use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
-use trailhound_lake::{
-    Access, CompactOptions, IngestReport, Lake, WriteOptions, convert, source_location,
-};
-use trailhound_source::{InputSpec, ReadMessage, ReadOptions, SkipUnchanged};
+use trailhound_lake::{Access, CompactOptions, IngestReport, Lake, WriteOptions};
+use trailhound_source::{InputSpec, ReadOptions};
 
 use crate::cli::{GlobalArgs, IngestArgs, SourcesArgs};
 use crate::commands::cat::selection;
@@ -26,7 +21,7 @@ pub(crate) fn run(args: IngestArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
     let skip_unchanged = if args.force {
         None
     } else {
-        Some(unchanged_filter(lake.catalog().unchanged_index()?))
+        Some(lake.unchanged_filter()?)
     };
     let options = ReadOptions {
         limits: args.read.limits(),
@@ -70,8 +65,7 @@ pub(crate) fn run(args: IngestArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
     })
 }
 
-/// Reads `inputs` into the lake: conversion to columns on the reader's workers, deduplication
-/// and commits in the lake writer.
+/// Reads `inputs` into the lake, reporting progress and skipped input through `reporter`.
 pub(crate) fn ingest_into(
     lake: &mut Lake,
     inputs: Vec<InputSpec>,
@@ -79,45 +73,8 @@ pub(crate) fn ingest_into(
     write: WriteOptions,
     reporter: &mut ReadReporter,
 ) -> anyhow::Result<IngestReport> {
-    let mut writer = lake.writer(write);
-    let mut failure = None;
-    trailhound_source::read_map(inputs, options, &|batch| convert(&batch), |message| {
-        reporter.observe(&message);
-        let result = match message {
-            ReadMessage::Batch(converted) => {
-                for problem in &converted.failures {
-                    tracing::warn!("{problem}; record skipped");
-                }
-                writer.add(converted)
-            }
-            ReadMessage::ObjectDone(report) => writer.object_done(&report),
-            ReadMessage::RecordRejected { .. } | ReadMessage::InputFailed(_) => Ok(()),
-        };
-        match result {
-            Ok(()) => ControlFlow::Continue(()),
-            Err(err) => {
-                failure = Some(err);
-                ControlFlow::Break(())
-            }
-        }
-    });
-    if let Some(err) = failure {
-        return Err(err)
-            .context("ingest stopped; run it again to resume (nothing is lost or stored twice)");
-    }
-    writer
-        .finish()
-        .context("the final commit failed; run ingest again to resume")
-}
-
-/// Skips files recorded as fully read whose size and modification time have not changed.
-fn unchanged_filter(index: HashMap<String, (u64, i64)>) -> SkipUnchanged {
-    Arc::new(move |origin| {
-        let Some(facts) = origin.facts else {
-            return false;
-        };
-        index.get(&source_location(&origin.name)) == Some(&(facts.size, facts.modified_ns))
-    })
+    lake.ingest(inputs, options, write, |message| reporter.observe(message))
+        .context("ingest stopped; run it again to resume (nothing is lost or stored twice)")
 }
 
 pub(crate) fn sources(args: SourcesArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
