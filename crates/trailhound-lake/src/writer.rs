@@ -6,9 +6,7 @@ use std::fs::File;
 use std::path::Path;
 
 use arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
-use arrow::compute::{
-    SortOptions, concat_batches, filter_record_batch, sort_to_indices, take_record_batch,
-};
+use arrow::compute::{filter_record_batch, interleave_record_batch};
 use arrow::datatypes::TimestampMicrosecondType;
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::ProjectionMask;
@@ -165,41 +163,18 @@ impl LakeWriter<'_> {
 
     /// Writes every buffer to a staged file, commits the files and the finished sources in one
     /// transaction, then moves the files into place.
+    ///
+    /// Reading waits meanwhile: ingest is CPU-bound, and writing in the background while
+    /// reading measured slower on two cores (the threads only compete for them) and doubled
+    /// the memory held.
     fn commit(&mut self) -> Result<(), LakeError> {
         if self.buffers.is_empty() && self.pending.is_empty() {
             return Ok(());
         }
-        let buffers = std::mem::take(&mut self.buffers);
+        let buffers: Vec<(PartitionKey, Vec<RecordBatch>)> =
+            std::mem::take(&mut self.buffers).into_iter().collect();
         self.buffered_bytes = 0;
-        let staging = self.lake.staging_dir();
-        // Encoding and compression dominate; do partitions in parallel.
-        let written: Vec<Result<LakeFileRecord, LakeError>> = std::thread::scope(|scope| {
-            let work: Vec<(PartitionKey, Vec<RecordBatch>)> = buffers.into_iter().collect();
-            let threads = std::thread::available_parallelism()
-                .map_or(2, usize::from)
-                .max(1);
-            let chunks: Vec<Vec<(PartitionKey, Vec<RecordBatch>)>> = split(work, threads);
-            let handles: Vec<_> = chunks
-                .into_iter()
-                .map(|chunk| {
-                    let staging = staging.clone();
-                    scope.spawn(move || {
-                        chunk
-                            .into_iter()
-                            .map(|(key, batches)| stage_partition(&staging, &key, &batches))
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| {
-                    h.join().unwrap_or_else(|_| {
-                        vec![Err(LakeError::Internal("a writer thread panicked".into()))]
-                    })
-                })
-                .collect()
-        });
+        let written = stage_all(&self.lake.staging_dir(), buffers);
         let files: Vec<LakeFileRecord> = written.into_iter().collect::<Result<_, _>>()?;
         self.lake.catalog.commit(&files, &[], &self.pending)?;
         self.pending.clear();
@@ -239,6 +214,37 @@ pub fn source_location(name: &str) -> String {
         .map_or_else(|_| name.to_owned(), |p| p.display().to_string())
 }
 
+/// Writes each partition's rows to a staged file, partitions spread over the cores.
+fn stage_all(
+    staging: &Path,
+    work: Vec<(PartitionKey, Vec<RecordBatch>)>,
+) -> Vec<Result<LakeFileRecord, LakeError>> {
+    let threads = std::thread::available_parallelism()
+        .map_or(2, usize::from)
+        .max(1);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = split(work, threads)
+            .into_iter()
+            .map(|chunk| {
+                scope.spawn(move || {
+                    chunk
+                        .into_iter()
+                        .map(|(key, batches)| stage_partition(staging, &key, &batches))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    vec![Err(LakeError::Internal("a writer thread panicked".into()))]
+                })
+            })
+            .collect()
+    })
+}
+
 fn split<T>(items: Vec<T>, parts: usize) -> Vec<Vec<T>> {
     let mut out: Vec<Vec<T>> = (0..parts).map(|_| Vec::new()).collect();
     for (index, item) in items.into_iter().enumerate() {
@@ -262,40 +268,92 @@ pub(crate) fn move_into_place(lake: &Lake, file: &LakeFileRecord) -> Result<(), 
     lake.catalog.mark_in_place(&file.path)
 }
 
-/// Sorts a partition's rows by `eventTime` and writes them to a staged Parquet file.
+/// Rows per row group, and per chunk when rows must be reordered.
+const ROW_GROUP_ROWS: usize = 128 * 1024;
+
+/// Free-form or unique text: statistics and dictionaries on these only cost time and space
+/// (nobody prunes on the text of `requestParameters`, and every `eventJson` is unique).
+const PLAIN_TEXT_COLUMNS: [&str; 8] = [
+    "requestParameters",
+    "responseElements",
+    "additionalEventData",
+    "serviceEventDetails",
+    "resources",
+    "insightDetails",
+    "eventJson",
+    "requestID",
+];
+
+/// Writes a partition's rows, ordered by `eventTime`, to a staged Parquet file.
+///
+/// Rows usually arrive in time order already (CloudTrail files are named and written by time),
+/// so the batches are written as they are; otherwise the rows are reordered one row group at a
+/// time, never copying the whole partition at once.
 pub(crate) fn stage_partition(
     staging: &Path,
     key: &PartitionKey,
     batches: &[RecordBatch],
 ) -> Result<LakeFileRecord, LakeError> {
-    let schema = file_schema();
-    let all = concat_batches(&schema, batches)?;
-    let order = sort_to_indices(
-        all.column(EVENT_TIME_COLUMN),
-        Some(SortOptions {
-            descending: false,
-            nulls_first: false,
-        }),
-        None,
-    )?;
-    let sorted = take_record_batch(&all, &order)?;
-    drop(all);
-    let times = sorted
-        .column(EVENT_TIME_COLUMN)
-        .as_primitive::<TimestampMicrosecondType>();
-    let valid: Vec<i64> = times.iter().flatten().collect();
-    let (min_time_us, max_time_us) = (valid.first().copied(), valid.last().copied());
+    let times: Vec<&arrow::array::TimestampMicrosecondArray> = batches
+        .iter()
+        .map(|b| {
+            b.column(EVENT_TIME_COLUMN)
+                .as_primitive::<TimestampMicrosecondType>()
+        })
+        .collect();
+    // Nulls sort last, as the query side expects.
+    let sort_key = |batch: usize, row: usize| -> (bool, i64) {
+        let column = times[batch];
+        if column.is_null(row) {
+            (true, 0)
+        } else {
+            (false, column.value(row))
+        }
+    };
+    let mut order: Vec<(usize, usize)> = batches
+        .iter()
+        .enumerate()
+        .flat_map(|(b, batch)| (0..batch.num_rows()).map(move |r| (b, r)))
+        .collect();
+    let sorted = order
+        .windows(2)
+        .all(|pair| sort_key(pair[0].0, pair[0].1) <= sort_key(pair[1].0, pair[1].1));
+    let rows = order.len() as u64;
+    let (min_time_us, max_time_us) = {
+        let valid = times.iter().flat_map(|t| t.iter().flatten());
+        let (mut min, mut max) = (None::<i64>, None::<i64>);
+        for t in valid {
+            min = Some(min.map_or(t, |m| m.min(t)));
+            max = Some(max.map_or(t, |m| m.max(t)));
+        }
+        (min, max)
+    };
 
     let id = uuid::Uuid::new_v4().simple().to_string();
     let staged_as = format!("{id}.parquet");
     let path = staging.join(&staged_as);
-    let bytes = write_parquet(&path, &sorted)?;
+    let file = File::create(&path).map_err(LakeError::io(&path))?;
+    let mut writer = ArrowWriter::try_new(file, file_schema(), Some(writer_properties()?))?;
+    if sorted {
+        for batch in batches {
+            writer.write(batch)?;
+        }
+    } else {
+        order.sort_by_key(|(b, r)| sort_key(*b, *r));
+        let sources: Vec<&RecordBatch> = batches.iter().collect();
+        for chunk in order.chunks(ROW_GROUP_ROWS) {
+            writer.write(&interleave_record_batch(&sources, chunk)?)?;
+        }
+    }
+    let file = writer.into_inner()?;
+    file.sync_all().map_err(LakeError::io(&path))?;
+    let bytes = file.metadata().map_err(LakeError::io(&path))?.len();
     Ok(LakeFileRecord {
         path: format!("events/{}/part-{id}.parquet", key.relative_dir()),
         account: key.account.clone(),
         region: key.region.clone(),
         date: key.date.clone(),
-        rows: sorted.num_rows() as u64,
+        rows,
         bytes,
         min_time_us,
         max_time_us,
@@ -304,24 +362,22 @@ pub(crate) fn stage_partition(
 }
 
 /// zstd, page statistics (for time-range pruning) and a bloom filter on `eventID` (for
-/// single-event look-ups), durable on disk before it returns.
-fn write_parquet(path: &Path, batch: &RecordBatch) -> Result<u64, LakeError> {
-    let properties = WriterProperties::builder()
+/// single-event look-ups).
+fn writer_properties() -> Result<WriterProperties, LakeError> {
+    let mut builder = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(1)?))
-        .set_max_row_group_row_count(Some(128 * 1024))
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .set_statistics_enabled(EnabledStatistics::Page)
         .set_column_bloom_filter_enabled(ColumnPath::from("eventID"), true)
         .set_column_bloom_filter_fpp(ColumnPath::from("eventID"), 0.01)
-        // The original records are long and unique: dictionaries would only cost time.
-        .set_column_dictionary_enabled(ColumnPath::from("eventJson"), false)
-        .set_created_by(format!("trailhound {}", env!("CARGO_PKG_VERSION")))
-        .build();
-    let file = File::create(path).map_err(LakeError::io(path))?;
-    let mut writer = ArrowWriter::try_new(file, file_schema(), Some(properties))?;
-    writer.write(batch)?;
-    let file = writer.into_inner()?;
-    file.sync_all().map_err(LakeError::io(path))?;
-    Ok(file.metadata().map_err(LakeError::io(path))?.len())
+        .set_column_dictionary_enabled(ColumnPath::from("eventID"), false)
+        .set_created_by(format!("trailhound {}", env!("CARGO_PKG_VERSION")));
+    for column in PLAIN_TEXT_COLUMNS {
+        builder = builder
+            .set_column_dictionary_enabled(ColumnPath::from(column), false)
+            .set_column_statistics_enabled(ColumnPath::from(column), EnabledStatistics::None);
+    }
+    Ok(builder.build())
 }
 
 /// Adds the identities of every row of a lake file to `ids`. Only the `eventID` column is
