@@ -69,6 +69,66 @@ impl FieldPath {
     }
 }
 
+impl FieldPath {
+    /// The raw JSON text of every value at this path, as rules match fields: a step that
+    /// names a key where the value is an array visits every element (`resources.ARN` is the
+    /// ARN of each resource), and a final array stands for its elements. `None` when the
+    /// path leads nowhere; an empty list when it ends at an empty array.
+    pub fn leaves<'a>(&self, json: &'a str) -> Option<Vec<&'a str>> {
+        let mut found = false;
+        let mut out = Vec::new();
+        let steps: Vec<&str> = self.steps().collect();
+        visit(json.trim_ascii(), &steps, &mut found, &mut out);
+        found.then_some(out)
+    }
+}
+
+fn visit<'a>(value: &'a str, steps: &[&str], found: &mut bool, out: &mut Vec<&'a str>) {
+    let Some((step, rest)) = steps.split_first() else {
+        *found = true;
+        if value.starts_with('[') {
+            for_each_element(value, |element| out.push(element));
+        } else {
+            out.push(value);
+        }
+        return;
+    };
+    if value.starts_with('{') {
+        if let Some(next) = member(value, step) {
+            visit(next, rest, found, out);
+        }
+    } else if value.starts_with('[') {
+        match step.parse::<usize>() {
+            Ok(index) => {
+                if let Some(next) = sonic_rs::get(value, [index])
+                    .ok()
+                    .and_then(|v| crate::identity::subslice(value, v.as_raw_str()))
+                {
+                    visit(next, rest, found, out);
+                }
+            }
+            Err(_) => for_each_element(value, |element| {
+                if element.starts_with('{') {
+                    visit(element, steps, found, out);
+                }
+            }),
+        }
+    }
+}
+
+fn member<'a>(object: &'a str, key: &str) -> Option<&'a str> {
+    let value = sonic_rs::get(object, [key]).ok()?;
+    crate::identity::subslice(object, value.as_raw_str())
+}
+
+fn for_each_element<'a>(array: &'a str, mut f: impl FnMut(&'a str)) {
+    for element in sonic_rs::to_array_iter(array).flatten() {
+        if let Some(text) = crate::identity::subslice(array, element.as_raw_str()) {
+            f(text);
+        }
+    }
+}
+
 impl std::fmt::Display for FieldPath {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.text)
@@ -92,6 +152,20 @@ mod tests {
         assert!(FieldPath::parse("a..b").is_err());
         assert!(FieldPath::parse(".a").is_err());
         assert!(FieldPath::parse("a.b").is_ok());
+    }
+
+    #[test]
+    fn leaves_fan_out_over_arrays() -> Result<(), EventError> {
+        let json = r#"{"resources":[{"ARN":"a"},{"ARN":"b"},{"type":"x"}],"tags":["t1","t2"],"n":null,"e":[]}"#;
+        let leaves = |p: &str| FieldPath::parse(p).map(|path| path.leaves(json));
+        assert_eq!(leaves("resources.ARN")?, Some(vec!["\"a\"", "\"b\""]));
+        assert_eq!(leaves("resources.1.ARN")?, Some(vec!["\"b\""]));
+        assert_eq!(leaves("tags")?, Some(vec!["\"t1\"", "\"t2\""]));
+        assert_eq!(leaves("n")?, Some(vec!["null"]));
+        assert_eq!(leaves("e")?, Some(vec![]));
+        assert_eq!(leaves("missing")?, None);
+        assert_eq!(leaves("tags.x")?, None);
+        Ok(())
     }
 
     #[test]

@@ -1,0 +1,365 @@
+//! A compiled rule set and the detector that applies it.
+//!
+//! Matching is split in two so that it uses every core: [`RuleSet::evaluate`] is pure and
+//! runs on the reader's worker threads, one event at a time; [`Detector`] keeps the state of
+//! correlations and runs on one thread, fed only with the (rare) events that matched.
+//!
+//! Nearly every CloudTrail rule names the `eventName`s it is about, so rules are indexed by
+//! the exact `eventName` values their condition requires: an event is only tested against the
+//! rules for its own name plus the few rules that do not constrain the name.
+
+use std::collections::HashMap;
+
+use trailhound_event::{CloudTrailEvent, FieldPath};
+
+use crate::error::DetectError;
+use crate::finding::{EventFacts, Finding, MAX_EVENT_IDS};
+use crate::pattern::fold;
+use crate::rule::{Level, Logic, Rule};
+use crate::sigma::correlation::{Correlation, CorrelationKind, Entry, Windows};
+
+/// Rules compiled for matching.
+#[derive(Debug)]
+pub struct RuleSet {
+    rules: Vec<Rule>,
+    by_event_name: HashMap<String, Vec<usize>>,
+    unindexed: Vec<usize>,
+    correlations: Vec<CompiledCorrelation>,
+    /// For each rule: the correlations it feeds, as (correlation, position in its rule list).
+    feeds: Vec<Vec<(usize, usize)>>,
+    /// Whether a rule's own matches are findings (rules used only by a correlation are not,
+    /// unless the correlation says `generate: true`).
+    reports: Vec<bool>,
+}
+
+#[derive(Debug)]
+struct CompiledCorrelation {
+    /// The correlation rule's index.
+    rule: usize,
+    spec: Correlation,
+    /// Per referenced rule (by position): the field of each group-by name.
+    group_fields: Vec<Vec<Option<FieldPath>>>,
+}
+
+/// What the rules found in one event, ready for the [`Detector`].
+#[derive(Debug, Clone)]
+pub struct EventMatch {
+    /// The event's facts.
+    pub facts: EventFacts,
+    /// Single-event rules that matched and report on their own.
+    pub rules: Vec<usize>,
+    /// Inputs to correlations: (correlation, rule position, group values, counted value).
+    pub correlation_inputs: Vec<(usize, usize, Vec<String>, Option<String>)>,
+}
+
+impl RuleSet {
+    /// Compiles rules. A later rule with the same id replaces an earlier one (so a user's
+    /// rules override the built-in pack). Correlations must name loaded rules.
+    pub fn new(rules: Vec<Rule>) -> Result<RuleSet, DetectError> {
+        let mut unique: Vec<Rule> = Vec::with_capacity(rules.len());
+        let mut position: HashMap<String, usize> = HashMap::new();
+        for rule in rules {
+            match position.get(&rule.id) {
+                Some(&at) => {
+                    tracing::info!(
+                        "rule {} from {} replaces the one from {}",
+                        rule.id,
+                        rule.origin,
+                        unique[at].origin
+                    );
+                    unique[at] = rule;
+                }
+                None => {
+                    position.insert(rule.id.clone(), unique.len());
+                    unique.push(rule);
+                }
+            }
+        }
+        let rules = unique;
+        let lookup = |reference: &str| -> Option<usize> {
+            rules
+                .iter()
+                .position(|r| r.id == reference || r.name.as_deref() == Some(reference))
+        };
+
+        let mut by_event_name: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut unindexed = Vec::new();
+        let mut correlations = Vec::new();
+        let mut feeds: Vec<Vec<(usize, usize)>> = vec![Vec::new(); rules.len()];
+        let mut reports = vec![true; rules.len()];
+        for (index, rule) in rules.iter().enumerate() {
+            let required = match &rule.logic {
+                Logic::Detection(d) => d.required("eventName"),
+                Logic::Filter(f) => f.required("eventName"),
+                Logic::Correlation(c) => {
+                    let mut group_fields = Vec::new();
+                    for (at, reference) in c.rules.iter().enumerate() {
+                        let target = lookup(reference).ok_or_else(|| {
+                            DetectError::RuleSet(format!(
+                                "{}: correlation `{}` refers to rule `{reference}`, which is not loaded",
+                                rule.origin, rule.title
+                            ))
+                        })?;
+                        if matches!(rules[target].logic, Logic::Correlation(_)) {
+                            return Err(DetectError::RuleSet(format!(
+                                "{}: correlation `{}` refers to the correlation `{reference}`; correlations of correlations are not supported yet",
+                                rule.origin, rule.title
+                            )));
+                        }
+                        feeds[target].push((correlations.len(), at));
+                        if !c.generate {
+                            reports[target] = false;
+                        }
+                        let mut refs = vec![reference.as_str(), rules[target].id.as_str()];
+                        if let Some(name) = &rules[target].name {
+                            refs.push(name);
+                        }
+                        group_fields
+                            .push(c.group_by.iter().map(|g| c.group_field(g, &refs)).collect());
+                    }
+                    correlations.push(CompiledCorrelation {
+                        rule: index,
+                        spec: c.clone(),
+                        group_fields,
+                    });
+                    continue;
+                }
+            };
+            match required {
+                Some(names) => {
+                    let mut names = names;
+                    names.sort();
+                    names.dedup();
+                    for name in names {
+                        by_event_name.entry(name).or_default().push(index);
+                    }
+                }
+                None => unindexed.push(index),
+            }
+        }
+        Ok(RuleSet {
+            rules,
+            by_event_name,
+            unindexed,
+            correlations,
+            feeds,
+            reports,
+        })
+    }
+
+    /// The rules, in load order.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// How many rules are not indexed by eventName (each is tried on every event).
+    pub fn unindexed(&self) -> usize {
+        self.unindexed.len()
+    }
+
+    /// Tests one event against every rule that could match it. `None` when nothing matched
+    /// (the common case, which allocates nothing).
+    pub fn evaluate(&self, event: &CloudTrailEvent<'_>) -> Option<EventMatch> {
+        let raw = event.raw();
+        let indexed = event
+            .event_name()
+            .and_then(|name| self.by_event_name.get(fold(name, false).as_ref()));
+        let candidates = indexed.into_iter().flatten().chain(self.unindexed.iter());
+        let mut matched: Option<EventMatch> = None;
+        for &index in candidates {
+            let hit = match &self.rules[index].logic {
+                Logic::Detection(d) => d.is_match(raw),
+                Logic::Filter(f) => f.is_match(raw),
+                Logic::Correlation(_) => false,
+            };
+            if !hit {
+                continue;
+            }
+            let found = matched.get_or_insert_with(|| EventMatch {
+                facts: EventFacts::of(event),
+                rules: Vec::new(),
+                correlation_inputs: Vec::new(),
+            });
+            if self.reports[index] {
+                found.rules.push(index);
+            }
+            for &(correlation, at) in &self.feeds[index] {
+                let compiled = &self.correlations[correlation];
+                let text = |path: &FieldPath| -> Option<String> {
+                    path.leaves(raw).and_then(|l| {
+                        l.first()
+                            .and_then(|v| crate::field::Leaf(v).text())
+                            .map(|t| t.into_owned())
+                    })
+                };
+                let group = compiled.group_fields[at]
+                    .iter()
+                    .map(|f| f.as_ref().and_then(text).unwrap_or_default())
+                    .collect();
+                let value = match &compiled.spec.kind {
+                    CorrelationKind::ValueCount(field) => text(field),
+                    _ => None,
+                };
+                found
+                    .correlation_inputs
+                    .push((correlation, at, group, value));
+            }
+        }
+        matched
+    }
+
+    /// Whether a single-event rule matches an event's JSON text (for rule tests).
+    pub fn rule_matches(&self, index: usize, raw: &str) -> bool {
+        match &self.rules[index].logic {
+            Logic::Detection(d) => d.is_match(raw),
+            Logic::Filter(f) => f.is_match(raw),
+            Logic::Correlation(_) => false,
+        }
+    }
+}
+
+/// Applies a [`RuleSet`] to a stream of [`EventMatch`]es and keeps correlation state.
+///
+/// Correlation inputs are buffered and applied in time order at [`Detector::flush`] (or when
+/// the buffer is full), because events arrive in file order, not strictly in time order.
+pub struct Detector<'r> {
+    rules: &'r RuleSet,
+    min_level: Level,
+    windows: Vec<Windows<EventFacts>>,
+    pending: Vec<PendingInput>,
+}
+
+/// A correlation input waiting to be applied in time order.
+struct PendingInput {
+    time_ms: i64,
+    correlation: usize,
+    rule_position: usize,
+    group: Vec<String>,
+    value: Option<String>,
+    facts: EventFacts,
+}
+
+/// Correlation inputs held before they are applied in time order.
+const PENDING_LIMIT: usize = 50_000;
+
+impl<'r> Detector<'r> {
+    /// A detector reporting findings at `min_level` or above.
+    pub fn new(rules: &'r RuleSet, min_level: Level) -> Detector<'r> {
+        Detector {
+            rules,
+            min_level,
+            windows: (0..rules.correlations.len())
+                .map(|_| Windows::default())
+                .collect(),
+            pending: Vec::new(),
+        }
+    }
+
+    /// Takes one event's matches; single-event findings go to `out` at once.
+    pub fn feed(&mut self, matched: EventMatch, out: &mut Vec<Finding>) {
+        for &index in &matched.rules {
+            let rule = &self.rules.rules[index];
+            if rule.level >= self.min_level {
+                out.push(Finding::single(rule, &matched.facts));
+            }
+        }
+        for (correlation, at, group, value) in matched.correlation_inputs {
+            self.pending.push(PendingInput {
+                time_ms: matched.facts.time_ms,
+                correlation,
+                rule_position: at,
+                group,
+                value,
+                facts: matched.facts.clone(),
+            });
+        }
+        if self.pending.len() >= PENDING_LIMIT {
+            self.flush(out);
+        }
+    }
+
+    /// Applies buffered correlation inputs in time order.
+    pub fn flush(&mut self, out: &mut Vec<Finding>) {
+        let mut pending = std::mem::take(&mut self.pending);
+        pending.sort_by_key(|p| p.time_ms);
+        for input in pending {
+            let PendingInput {
+                time_ms,
+                correlation,
+                rule_position,
+                group,
+                value,
+                facts,
+            } = input;
+            let compiled = &self.rules.correlations[correlation];
+            let entry = Entry {
+                time_ms,
+                rule: rule_position,
+                value,
+                payload: facts,
+            };
+            let Some(entries) =
+                self.windows[correlation].push(&compiled.spec, group.clone(), entry)
+            else {
+                continue;
+            };
+            let rule = &self.rules.rules[compiled.rule];
+            if rule.level < self.min_level {
+                continue;
+            }
+            let events: Vec<EventFacts> = entries.into_iter().map(|e| e.payload).collect();
+            let summary = correlation_summary(rule, &compiled.spec, &group, &events);
+            out.push(Finding::from_events(rule, &events, summary));
+        }
+    }
+}
+
+fn correlation_summary(
+    rule: &Rule,
+    spec: &Correlation,
+    group: &[String],
+    events: &[EventFacts],
+) -> String {
+    let grouping: Vec<String> = spec
+        .group_by
+        .iter()
+        .zip(group)
+        .map(|(name, value)| format!("{name}={value}"))
+        .collect();
+    let scope = if grouping.is_empty() {
+        String::new()
+    } else {
+        format!(" for {}", grouping.join(", "))
+    };
+    let what = match &spec.kind {
+        CorrelationKind::EventCount => format!("{} matching events", events.len()),
+        CorrelationKind::ValueCount(field) => format!(
+            "{} distinct {field} values over {} events",
+            spec.condition.describe(),
+            events.len()
+        ),
+        CorrelationKind::Temporal => format!("{} related events", events.len()),
+        CorrelationKind::TemporalOrdered => {
+            format!("{} events in the expected order", events.len())
+        }
+    };
+    let more = if events.len() > MAX_EVENT_IDS {
+        " (first 100 listed)"
+    } else {
+        ""
+    };
+    format!(
+        "{}: {what} within {}{scope}{more}",
+        rule.title,
+        describe_span(spec.timespan_ms)
+    )
+}
+
+fn describe_span(ms: i64) -> String {
+    match ms {
+        ms if ms % 86_400_000 == 0 => format!("{}d", ms / 86_400_000),
+        ms if ms % 3_600_000 == 0 => format!("{}h", ms / 3_600_000),
+        ms if ms % 60_000 == 0 => format!("{}m", ms / 60_000),
+        ms => format!("{}s", ms / 1000),
+    }
+}
