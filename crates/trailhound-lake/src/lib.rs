@@ -19,6 +19,7 @@
 //!   moved into place; [`Lake::open`] for writing finishes or discards whatever a crash
 //!   interrupted. Re-running an interrupted ingest therefore stores every event exactly once.
 //! - [`Lake::compact`] merges small files, one atomic commit per merge.
+//! - [`Lake::event_files`] and [`for_each_record`] read original records back for `hunt`.
 #![deny(missing_docs)]
 
 mod catalog;
@@ -27,6 +28,7 @@ mod convert;
 mod error;
 mod ingest;
 mod partition;
+mod scan;
 mod schema;
 mod store;
 mod writer;
@@ -36,6 +38,7 @@ pub use compact::{CompactOptions, CompactReport};
 pub use convert::{ConvertedBatch, PartitionRows, convert};
 pub use error::LakeError;
 pub use partition::PartitionKey;
+pub use scan::for_each_record;
 pub use schema::{PARTITION_COLUMNS, file_schema};
 pub use store::{Access, Lake};
 pub use writer::{IngestReport, LakeWriter, WriteOptions, source_location};

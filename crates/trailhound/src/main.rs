@@ -18,6 +18,8 @@ use crate::cli::{Cli, Command};
 pub(crate) mod exit {
     /// Everything went as asked.
     pub const OK: u8 = 0;
+    /// A command that checks something found something (findings, failed rule tests).
+    pub const FOUND: u8 = 1;
     /// Usage errors, and input that had to be skipped.
     pub const INPUT_ERROR: u8 = 2;
 }
@@ -35,6 +37,8 @@ fn main() -> ExitCode {
         Command::Stats(args) => commands::query::stats(args, &cli.global),
         Command::Show(args) => commands::query::show(args, &cli.global),
         Command::Ddl(args) => commands::query::ddl(args, &cli.global),
+        Command::Hunt(args) => commands::hunt::run(args, &cli.global),
+        Command::Rules(command) => commands::rules::run(command, &cli.global),
         Command::Compact => commands::ingest::compact(&cli.global),
         Command::Completions(args) => commands::completions::run(args),
         Command::Demo(args) => commands::demo::run(args, &cli.global),

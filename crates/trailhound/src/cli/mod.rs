@@ -108,6 +108,15 @@ pub(crate) enum Command {
     Stats(StatsArgs),
     /// Print one event, exactly as AWS wrote it, by its eventID.
     Show(ShowArgs),
+    /// Run detection rules over files (no ingest needed) or over the lake, as a timeline.
+    ///
+    /// Uses the built-in pack (CIS AWS Foundations 4.1-4.15 and attack techniques) plus any
+    /// Sigma rules, correlations or CloudWatch metric-filter rules given with --rules. Exit
+    /// code 1 when something was found, 0 when nothing was, 2 when input had to be skipped.
+    Hunt(HuntArgs),
+    /// List, test and lint detection rules.
+    #[command(subcommand)]
+    Rules(RulesCommand),
     /// Print the table definition over the lake for Athena, Trino, Spark or DuckDB.
     Ddl(DdlArgs),
     /// List the source files ingested into the lake, with their outcome.
@@ -286,6 +295,94 @@ pub(crate) struct DdlArgs {
     /// s3://bucket/prefix/lake/events for Athena].
     #[arg(long, value_name = "URL")]
     pub(crate) location: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct HuntArgs {
+    /// Hunt over these files or folders instead of the lake.
+    #[arg(value_name = "PATH")]
+    pub(crate) paths: Vec<String>,
+    #[command(flatten)]
+    pub(crate) rules: RuleSourceArgs,
+    /// Only findings at this level or above.
+    #[arg(long, value_enum, default_value_t = LevelArg::Low)]
+    pub(crate) min_level: LevelArg,
+    /// Output format of the timeline (or of the summary with --summary).
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub(crate) format: OutputFormat,
+    /// Instead of the findings, summarise each principal's activity: APIs used, failed
+    /// calls, regions, source IPs, user agents, access keys, first and last seen.
+    #[arg(long)]
+    pub(crate) summary: bool,
+    #[command(flatten)]
+    pub(crate) selection: SelectionArgs,
+    #[command(flatten)]
+    pub(crate) read: ReadArgs,
+}
+
+/// Which rules to use.
+#[derive(Debug, Args)]
+pub(crate) struct RuleSourceArgs {
+    /// A rule file or folder (Sigma YAML, correlations, `filter:` metric-filter rules);
+    /// repeat for several. Added to the built-in pack; a rule with a built-in rule's id
+    /// replaces it.
+    #[arg(long = "rules", value_name = "PATH")]
+    pub(crate) rule_paths: Vec<PathBuf>,
+    /// Use only the rules given with --rules, not the built-in pack.
+    #[arg(long)]
+    pub(crate) no_builtin: bool,
+}
+
+/// Rule levels, lowest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum LevelArg {
+    Informational,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum RulesCommand {
+    /// List the rules: id, level, title, tags and where each comes from.
+    List(RulesListArgs),
+    /// Run every rule's own test events (`tests: {match: [...], nomatch: [...]}`); exit 1 if
+    /// any fails.
+    Test(RulesTestArgs),
+    /// Check rule files: every problem with its file, line and column; exit 1 if any.
+    Lint(RulesLintArgs),
+    /// Write the built-in pack's rule files into a folder, to read or adapt.
+    Export(RulesExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RulesListArgs {
+    #[command(flatten)]
+    pub(crate) rules: RuleSourceArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub(crate) format: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RulesTestArgs {
+    #[command(flatten)]
+    pub(crate) rules: RuleSourceArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RulesLintArgs {
+    /// Rule files or folders to check.
+    #[arg(required = true, value_name = "PATH")]
+    pub(crate) paths: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RulesExportArgs {
+    /// Folder to write into (created if missing).
+    #[arg(value_name = "DIR")]
+    pub(crate) dir: PathBuf,
 }
 
 /// Engines `ddl` writes for.

@@ -4,5 +4,7 @@ pub(crate) mod cat;
 pub(crate) mod completions;
 pub(crate) mod demo;
 pub(crate) mod generate;
+pub(crate) mod hunt;
 pub(crate) mod ingest;
 pub(crate) mod query;
+pub(crate) mod rules;

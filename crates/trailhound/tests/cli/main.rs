@@ -23,3 +23,6 @@ mod lake;
 
 /// query, search, stats, show, ddl: reading the lake, and other engines reading it.
 mod query;
+
+/// hunt and rules: detection over files and the lake, rule tests and lint.
+mod detect;

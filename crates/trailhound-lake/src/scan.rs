@@ -1,0 +1,54 @@
+//! Reading events back out of the lake without SQL: the files a selection needs (pruned by
+//! partition and by each file's time range from the catalog), and their original records.
+//! `hunt` over the lake uses this to run rules over history with bounded memory.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use arrow::array::{Array, AsArray};
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use trailhound_source::Selection;
+
+use crate::schema::file_schema;
+use crate::{Lake, LakeError};
+
+impl Lake {
+    /// The lake files that may hold events of `selection`.
+    pub fn event_files(&self, selection: &Selection) -> Result<Vec<PathBuf>, LakeError> {
+        let since_us = selection.since.map(|t| t.timestamp_micros());
+        let until_us = selection.until.map(|t| t.timestamp_micros());
+        let files = self.catalog().lake_files(None)?;
+        Ok(files
+            .into_iter()
+            .filter(|f| selection.accounts.is_empty() || selection.accounts.contains(&f.account))
+            .filter(|f| selection.regions.is_empty() || selection.regions.contains(&f.region))
+            .filter(|f| !matches!((since_us, f.max_time_us), (Some(s), Some(max)) if max < s))
+            .filter(|f| !matches!((until_us, f.min_time_us), (Some(u), Some(min)) if min >= u))
+            .map(|f| self.lake_dir().join(&f.path))
+            .collect())
+    }
+}
+
+/// Calls `f` with every original record (`eventJson`) of a lake file, one row group in
+/// memory at a time.
+pub fn for_each_record(path: &Path, mut f: impl FnMut(&str)) -> Result<(), LakeError> {
+    let file = File::open(path).map_err(LakeError::io(path))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file)?;
+    let column = file_schema().index_of("eventJson")?;
+    let mask = ProjectionMask::roots(builder.parquet_schema(), [column]);
+    for batch in builder
+        .with_projection(mask)
+        .with_batch_size(8192)
+        .build()?
+    {
+        let batch = batch?;
+        let records = batch.column(0).as_string::<i32>();
+        for row in 0..records.len() {
+            if !records.is_null(row) {
+                f(records.value(row));
+            }
+        }
+    }
+    Ok(())
+}
