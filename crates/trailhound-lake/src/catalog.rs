@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension, params};
+use trailhound_detect::{Finding, Level};
 
 use crate::LakeError;
 
@@ -36,6 +37,30 @@ CREATE TABLE IF NOT EXISTS lake_files (
     created_at    TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS lake_files_partition ON lake_files (account, region, date);
+CREATE TABLE IF NOT EXISTS findings (
+    id              INTEGER PRIMARY KEY,
+    rule_id         TEXT NOT NULL,
+    rule_title      TEXT NOT NULL,
+    level           TEXT NOT NULL,
+    tags            TEXT NOT NULL,   -- comma-separated
+    time            TEXT,            -- of the last event behind it
+    first_time      TEXT,
+    event_count     INTEGER NOT NULL,
+    event_ids       TEXT NOT NULL,   -- JSON array
+    first_event_id  TEXT NOT NULL,   -- '' when the events have no ids
+    event_source    TEXT,
+    event_name      TEXT,
+    principal       TEXT,
+    account         TEXT,
+    region          TEXT,
+    source_ip       TEXT,
+    summary         TEXT NOT NULL,
+    status          TEXT NOT NULL DEFAULT 'open',
+    found_at        TEXT NOT NULL,
+    -- The same conclusion about the same events is recorded once, however often it is found.
+    UNIQUE (rule_id, first_event_id, time)
+);
+CREATE INDEX IF NOT EXISTS findings_time ON findings (time);
 ";
 
 /// One ingested source object, as recorded.
@@ -84,6 +109,17 @@ pub struct LakeFileRecord {
     pub max_time_us: Option<i64>,
     /// Name in the staging folder while not yet moved into place.
     pub staged_as: Option<String>,
+}
+
+/// A finding as the catalog holds it: what the rule concluded, and its triage state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredFinding {
+    /// The finding.
+    pub finding: Finding,
+    /// open, acknowledged, resolved or suppressed.
+    pub status: String,
+    /// When it was recorded (RFC 3339).
+    pub found_at: String,
 }
 
 /// The catalog connection.
@@ -187,16 +223,19 @@ impl Catalog {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Records new lake files and finished sources, and retires replaced files, in one
-    /// transaction: either all of it is visible afterwards or none of it.
+    /// Records new lake files, finished sources and their findings, and retires replaced
+    /// files, in one transaction: either all of it is visible afterwards or none of it.
+    /// Returns how many findings were new.
     pub fn commit(
         &mut self,
         files: &[LakeFileRecord],
         retired: &[String],
         sources: &[SourceRecord],
-    ) -> Result<(), LakeError> {
+        findings: &[Finding],
+    ) -> Result<u64, LakeError> {
         let now = chrono::Utc::now().to_rfc3339();
         let transaction = self.connection.transaction()?;
+        let inserted;
         {
             let mut insert_file = transaction.prepare(
                 "INSERT INTO lake_files (path, account, region, date, rows, bytes, min_time_us, max_time_us, staged_as, created_at)
@@ -242,9 +281,60 @@ impl Catalog {
                     source.ingested_at
                 ])?;
             }
+            inserted = insert_findings(&transaction, findings, &now)?;
         }
         transaction.commit()?;
-        Ok(())
+        Ok(inserted)
+    }
+
+    /// Records findings on their own (e.g. correlations concluded at the end of an ingest).
+    /// Findings already recorded are not recorded again.
+    pub fn add_findings(&mut self, findings: &[Finding]) -> Result<u64, LakeError> {
+        let now = chrono::Utc::now().to_rfc3339();
+        let transaction = self.connection.transaction()?;
+        let inserted = insert_findings(&transaction, findings, &now)?;
+        transaction.commit()?;
+        Ok(inserted)
+    }
+
+    /// Every recorded finding, oldest event first.
+    pub fn findings(&self) -> Result<Vec<StoredFinding>, LakeError> {
+        let mut statement = self.connection.prepare(
+            "SELECT rule_id, rule_title, level, tags, time, first_time, event_count, event_ids, event_source,
+                    event_name, principal, account, region, source_ip, summary, status, found_at
+             FROM findings ORDER BY time, id",
+        )?;
+        let rows = statement.query_map([], |row| {
+            let tags: String = row.get(3)?;
+            let ids: String = row.get(7)?;
+            let level: String = row.get(2)?;
+            Ok(StoredFinding {
+                finding: Finding {
+                    rule_id: row.get(0)?,
+                    rule_title: row.get(1)?,
+                    level: Level::parse(&level).unwrap_or(Level::Medium),
+                    tags: tags
+                        .split(',')
+                        .filter(|t| !t.is_empty())
+                        .map(str::to_owned)
+                        .collect(),
+                    time: row.get(4)?,
+                    first_time: row.get(5)?,
+                    event_count: row.get::<_, i64>(6)? as u64,
+                    event_ids: sonic_rs::from_str(&ids).unwrap_or_default(),
+                    event_source: row.get(8)?,
+                    event_name: row.get(9)?,
+                    principal: row.get(10)?,
+                    account: row.get(11)?,
+                    region: row.get(12)?,
+                    source_ip: row.get(13)?,
+                    summary: row.get(14)?,
+                },
+                status: row.get(15)?,
+                found_at: row.get(16)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Marks a file as moved into place.
@@ -255,6 +345,43 @@ impl Catalog {
         )?;
         Ok(())
     }
+}
+
+fn insert_findings(
+    transaction: &rusqlite::Transaction<'_>,
+    findings: &[Finding],
+    now: &str,
+) -> Result<u64, LakeError> {
+    let mut inserted = 0;
+    let mut insert = transaction.prepare(
+        "INSERT OR IGNORE INTO findings (rule_id, rule_title, level, tags, time, first_time, event_count, event_ids,
+            first_event_id, event_source, event_name, principal, account, region, source_ip, summary, status, found_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+    )?;
+    for finding in findings {
+        let ids = sonic_rs::to_string(&finding.event_ids).unwrap_or_else(|_| "[]".to_owned());
+        inserted += insert.execute(params![
+            finding.rule_id,
+            finding.rule_title,
+            finding.level.as_str(),
+            finding.tags.join(","),
+            finding.time,
+            finding.first_time,
+            finding.event_count as i64,
+            ids,
+            finding.event_ids.first().map_or("", String::as_str),
+            finding.event_source,
+            finding.event_name,
+            finding.principal,
+            finding.account,
+            finding.region,
+            finding.source_ip,
+            finding.summary,
+            "open",
+            now
+        ])? as u64;
+    }
+    Ok(inserted)
 }
 
 fn source_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<SourceRecord> {

@@ -92,7 +92,7 @@ impl Lake {
         drop(batches);
         let retired: Vec<String> = group.iter().map(|f| f.path.clone()).collect();
         self.catalog
-            .commit(std::slice::from_ref(&merged), &retired, &[])?;
+            .commit(std::slice::from_ref(&merged), &retired, &[], &[])?;
         move_into_place(self, &merged)?;
         for path in &retired {
             let full = self.lake_dir().join(path);

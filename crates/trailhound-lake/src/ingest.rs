@@ -6,11 +6,37 @@ use std::collections::HashMap;
 use std::ops::ControlFlow;
 use std::sync::Arc;
 
-use trailhound_source::{InputSpec, ReadMessage, ReadOptions, SkipUnchanged};
+use trailhound_detect::Finding;
+use trailhound_source::{EventBatch, InputSpec, ReadMessage, ReadOptions, SkipUnchanged};
 
 use crate::{
     ConvertedBatch, IngestReport, Lake, LakeError, WriteOptions, convert, source_location,
 };
+
+/// What an ingest's observer sees: the reader's messages, batches converted to columns and
+/// paired with their inspection.
+pub type IngestMessage<T = ()> = ReadMessage<(ConvertedBatch, T)>;
+
+/// What becomes of an ingest's per-batch inspections (see [`Lake::ingest_with`]): on the
+/// ingesting thread, in input order, each turns into findings to record with its objects.
+pub trait Conclude<T> {
+    /// Findings from one batch's inspection.
+    fn conclude(&mut self, inspection: T) -> Vec<Finding>;
+    /// Findings that only the end of the input reveals (e.g. correlations still open).
+    fn finish(&mut self) -> Vec<Finding>;
+}
+
+/// No inspection at all.
+struct Nothing;
+
+impl Conclude<()> for Nothing {
+    fn conclude(&mut self, (): ()) -> Vec<Finding> {
+        Vec::new()
+    }
+    fn finish(&mut self) -> Vec<Finding> {
+        Vec::new()
+    }
+}
 
 impl Lake {
     /// Reads `inputs` into the lake. `observe` sees every message of the read (batches, object
@@ -22,17 +48,37 @@ impl Lake {
         inputs: Vec<InputSpec>,
         read: &ReadOptions,
         write: WriteOptions,
-        mut observe: impl FnMut(&ReadMessage<ConvertedBatch>),
+        observe: impl FnMut(&IngestMessage),
+    ) -> Result<IngestReport, LakeError> {
+        self.ingest_with(inputs, read, write, &|_| (), &mut Nothing, observe)
+    }
+
+    /// Like [`Lake::ingest`], with `inspect` run on the reader's workers beside the conversion
+    /// to columns (detection, for one) and its results concluded into findings on this thread.
+    /// Findings are committed in the same catalog transaction as the objects they came from.
+    pub fn ingest_with<T: Send>(
+        &mut self,
+        inputs: Vec<InputSpec>,
+        read: &ReadOptions,
+        write: WriteOptions,
+        inspect: &(dyn Fn(&EventBatch) -> T + Sync),
+        concluder: &mut dyn Conclude<T>,
+        mut observe: impl FnMut(&IngestMessage<T>),
     ) -> Result<IngestReport, LakeError> {
         let mut writer = self.writer(write);
         let mut failure = None;
-        trailhound_source::read_map(inputs, read, &|batch| convert(&batch), |message| {
+        let work = |batch: EventBatch| {
+            let inspection = inspect(&batch);
+            (convert(&batch), inspection)
+        };
+        trailhound_source::read_map(inputs, read, &work, |message| {
             observe(&message);
             let result = match message {
-                ReadMessage::Batch(converted) => {
+                ReadMessage::Batch((converted, inspection)) => {
                     for problem in &converted.failures {
                         tracing::warn!("{problem}; record skipped");
                     }
+                    writer.add_findings(concluder.conclude(inspection));
                     writer.add(converted)
                 }
                 ReadMessage::ObjectDone(report) => writer.object_done(&report),
@@ -46,10 +92,11 @@ impl Lake {
                 }
             }
         });
-        match failure {
-            Some(err) => Err(err),
-            None => writer.finish(),
+        if let Some(err) = failure {
+            return Err(err);
         }
+        writer.add_findings(concluder.finish());
+        writer.finish()
     }
 
     /// A filter for [`ReadOptions::skip_unchanged`]: files this lake has read completely before

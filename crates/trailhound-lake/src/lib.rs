@@ -27,13 +27,14 @@ mod compact;
 mod convert;
 mod error;
 mod ingest;
+pub use ingest::{Conclude, IngestMessage};
 mod partition;
 mod scan;
 mod schema;
 mod store;
 mod writer;
 
-pub use catalog::{Catalog, LakeFileRecord, SourceRecord};
+pub use catalog::{Catalog, LakeFileRecord, SourceRecord, StoredFinding};
 pub use compact::{CompactOptions, CompactReport};
 pub use convert::{ConvertedBatch, PartitionRows, convert};
 pub use error::LakeError;

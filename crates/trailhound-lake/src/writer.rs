@@ -16,6 +16,8 @@ use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 use trailhound_source::{ObjectReport, ObjectStatus};
 
+use trailhound_detect::Finding;
+
 use crate::catalog::{LakeFileRecord, SourceRecord};
 use crate::convert::{ConvertedBatch, identity_hash};
 use crate::schema::{EVENT_ID_COLUMN, EVENT_TIME_COLUMN, file_schema};
@@ -58,6 +60,8 @@ pub struct IngestReport {
     pub bytes: u64,
     /// Catalog commits.
     pub commits: u64,
+    /// New findings recorded (a finding already in the catalog is not counted again).
+    pub findings: u64,
 }
 
 /// Writes into a lake opened for writing. Call [`LakeWriter::add`] for the rows of the current
@@ -72,6 +76,7 @@ pub struct LakeWriter<'l> {
     pending: Vec<SourceRecord>,
     current_new: u64,
     report: IngestReport,
+    findings: Vec<Finding>,
 }
 
 impl Lake {
@@ -86,6 +91,7 @@ impl Lake {
             pending: Vec::new(),
             current_new: 0,
             report: IngestReport::default(),
+            findings: Vec::new(),
         }
     }
 }
@@ -111,6 +117,12 @@ impl LakeWriter<'_> {
             self.current_new += new as u64;
         }
         Ok(())
+    }
+
+    /// Adds findings about events read so far; they are committed with the objects they came
+    /// from, so a crash never leaves an object recorded as read but its findings lost.
+    pub fn add_findings(&mut self, findings: impl IntoIterator<Item = Finding>) {
+        self.findings.extend(findings);
     }
 
     /// Records that the current object is finished; commits if enough is buffered.
@@ -168,7 +180,7 @@ impl LakeWriter<'_> {
     /// reading measured slower on two cores (the threads only compete for them) and doubled
     /// the memory held.
     fn commit(&mut self) -> Result<(), LakeError> {
-        if self.buffers.is_empty() && self.pending.is_empty() {
+        if self.buffers.is_empty() && self.pending.is_empty() && self.findings.is_empty() {
             return Ok(());
         }
         let buffers: Vec<(PartitionKey, Vec<RecordBatch>)> =
@@ -176,8 +188,12 @@ impl LakeWriter<'_> {
         self.buffered_bytes = 0;
         let written = stage_all(&self.lake.staging_dir(), buffers);
         let files: Vec<LakeFileRecord> = written.into_iter().collect::<Result<_, _>>()?;
-        self.lake.catalog.commit(&files, &[], &self.pending)?;
+        self.report.findings +=
+            self.lake
+                .catalog
+                .commit(&files, &[], &self.pending, &self.findings)?;
         self.pending.clear();
+        self.findings.clear();
         self.report.commits += 1;
         for file in &files {
             move_into_place(self.lake, file)?;

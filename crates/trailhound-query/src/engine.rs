@@ -45,6 +45,10 @@ impl QueryEngine {
             })?;
         let table = events_table(&lake)?;
         context.register_table("events", Arc::new(table))?;
+        context.register_table(
+            "findings",
+            Arc::new(crate::findings::findings_table(&lake)?),
+        )?;
         Ok(QueryEngine { context, runtime })
     }
 

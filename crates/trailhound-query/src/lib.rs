@@ -18,6 +18,7 @@
 mod ddl;
 mod engine;
 mod error;
+mod findings;
 mod output;
 mod quick_filter;
 

@@ -87,7 +87,9 @@ pub(crate) enum Command {
     /// Takes the same inputs and filters as `cat`. Re-ingesting adds nothing: unchanged files
     /// are skipped, and an event already in the lake is stored once. An interrupted ingest
     /// (even killed) can simply be run again. Bad files are recorded with their reason
-    /// (`trailhound sources --failed`) and the rest goes on.
+    /// (`trailhound sources --failed`) and the rest goes on. Every event runs through the
+    /// detection rules (as `hunt` would); findings go to the catalog and to the `findings`
+    /// table of `trailhound query`.
     Ingest(IngestArgs),
     /// Run read-only SQL over the lake (CloudTrail Lake / Athena style).
     ///
@@ -213,6 +215,11 @@ pub(crate) struct IngestArgs {
     /// make smaller files and lose less work to an interruption.
     #[arg(long, value_parser = parse_size, default_value = "384MiB", value_name = "SIZE")]
     pub(crate) commit_size: u64,
+    /// Do not run detection rules on the events as they are ingested.
+    #[arg(long)]
+    pub(crate) no_detect: bool,
+    #[command(flatten)]
+    pub(crate) rules: RuleSourceArgs,
     #[command(flatten)]
     pub(crate) selection: SelectionArgs,
     #[command(flatten)]

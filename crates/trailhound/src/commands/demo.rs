@@ -162,20 +162,23 @@ pub(crate) fn run(args: DemoArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
     let started = Instant::now();
     let mut lake = Lake::open(&data_dir, Access::Write)?;
     let mut reporter = ReadReporter::new(true);
+    let rules = trailhound_detect::RuleSet::new(trailhound_detect::builtin_rules()?)?;
     let report = ingest_into(
         &mut lake,
         vec![InputSpec::Path(dir.join("AWSLogs"))],
         &ReadOptions::default(),
         WriteOptions::default(),
+        Some(&rules),
         &mut reporter,
     )?;
     drop(lake);
     println!(
-        "\n4. Ingested into a partitioned Parquet lake with a catalog: {} events in {} files under {} ({:.2}s)",
+        "\n4. Ingested into a partitioned Parquet lake with a catalog: {} events in {} files under {} ({:.2}s); the built-in rules made {} findings",
         report.events_new,
         report.files,
         data_dir.join("lake/events").display(),
-        started.elapsed().as_secs_f64()
+        started.elapsed().as_secs_f64(),
+        report.findings
     );
     let engine = QueryEngine::open(&data_dir)?;
     let sql = "SELECT eventTime, eventName, userIdentity.arn AS principal, sourceIPAddress \

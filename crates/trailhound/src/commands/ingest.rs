@@ -3,8 +3,10 @@
 use std::time::Instant;
 
 use anyhow::Context;
-use trailhound_lake::{Access, CompactOptions, IngestReport, Lake, WriteOptions};
-use trailhound_source::{InputSpec, ReadOptions};
+use trailhound_detect::{Detector, EventMatch, Finding, Level, RuleSet};
+use trailhound_event::CloudTrailEvent;
+use trailhound_lake::{Access, CompactOptions, Conclude, IngestReport, Lake, WriteOptions};
+use trailhound_source::{EventBatch, InputSpec, ReadOptions};
 
 use crate::cli::{GlobalArgs, IngestArgs, SourcesArgs};
 use crate::commands::cat::selection;
@@ -33,7 +35,19 @@ pub(crate) fn run(args: IngestArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
     let write = WriteOptions {
         commit_bytes: usize::try_from(args.commit_size).unwrap_or(usize::MAX),
     };
-    let report = ingest_into(&mut lake, inputs, &options, write, &mut reporter)?;
+    let rules = if args.no_detect {
+        None
+    } else {
+        Some(crate::commands::rules::load(&args.rules)?)
+    };
+    let report = ingest_into(
+        &mut lake,
+        inputs,
+        &options,
+        write,
+        rules.as_ref(),
+        &mut reporter,
+    )?;
     let summary = reporter.finish(started.elapsed());
     let compacted = if args.no_compact {
         None
@@ -42,10 +56,11 @@ pub(crate) fn run(args: IngestArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
     };
     if !global.quiet {
         eprintln!(
-            "lake {}: {} new events, {} already present; {} files ({:.1} MiB) in {} commits; {:.0} events/s",
+            "lake {}: {} new events, {} already present, {} findings; {} files ({:.1} MiB) in {} commits; {:.0} events/s",
             data_dir.display(),
             report.events_new,
             report.duplicates,
+            report.findings,
             report.files,
             report.bytes as f64 / (1 << 20) as f64,
             report.commits,
@@ -65,16 +80,64 @@ pub(crate) fn run(args: IngestArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
     })
 }
 
-/// Reads `inputs` into the lake, reporting progress and skipped input through `reporter`.
+/// Reads `inputs` into the lake, running `rules` (if any) on every event, and reporting
+/// progress and skipped input through `reporter`.
 pub(crate) fn ingest_into(
     lake: &mut Lake,
     inputs: Vec<InputSpec>,
     options: &ReadOptions,
     write: WriteOptions,
+    rules: Option<&RuleSet>,
     reporter: &mut ReadReporter,
 ) -> anyhow::Result<IngestReport> {
-    lake.ingest(inputs, options, write, |message| reporter.observe(message))
-        .context("ingest stopped; run it again to resume (nothing is lost or stored twice)")
+    let report = match rules {
+        None => lake.ingest(inputs, options, write, |message| reporter.observe(message)),
+        Some(rules) => {
+            let inspect = |batch: &EventBatch| -> Vec<EventMatch> {
+                batch
+                    .records()
+                    .filter_map(|record| {
+                        CloudTrailEvent::parse(record)
+                            .ok()
+                            .and_then(|event| rules.evaluate(&event))
+                    })
+                    .collect()
+            };
+            let mut detection = LiveDetection {
+                detector: Detector::new(rules, Level::Informational),
+            };
+            lake.ingest_with(
+                inputs,
+                options,
+                write,
+                &inspect,
+                &mut detection,
+                |message| reporter.observe(message),
+            )
+        }
+    };
+    report.context("ingest stopped; run it again to resume (nothing is lost or stored twice)")
+}
+
+/// Detection at ingest: the rules' matches become findings recorded with their objects.
+struct LiveDetection<'r> {
+    detector: Detector<'r>,
+}
+
+impl Conclude<Vec<EventMatch>> for LiveDetection<'_> {
+    fn conclude(&mut self, matches: Vec<EventMatch>) -> Vec<Finding> {
+        let mut findings = Vec::new();
+        for found in matches {
+            self.detector.feed(found, &mut findings);
+        }
+        findings
+    }
+
+    fn finish(&mut self) -> Vec<Finding> {
+        let mut findings = Vec::new();
+        self.detector.flush(&mut findings);
+        findings
+    }
 }
 
 pub(crate) fn sources(args: SourcesArgs, global: &GlobalArgs) -> anyhow::Result<u8> {

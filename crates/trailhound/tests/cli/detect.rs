@@ -388,3 +388,69 @@ fn the_pack_lists_tests_and_exports() -> TestResult {
     assert_eq!(findings(&again.stdout).len(), rows.len());
     Ok(())
 }
+
+#[test]
+fn ingest_runs_the_rules_and_findings_are_a_sql_table_recorded_once() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let logs = dir.path().join("logs");
+    generated(&logs, 5_000)?;
+    let planted = ground_truth(&logs)?;
+    let data = dir.path().join("data");
+    let first = lake_run(&data, &["ingest", &path_str(&logs)])?;
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let count = |sql: &str| crate::support::scalar(&data, sql);
+    let total: u64 = count("SELECT count(*) FROM findings")?.parse()?;
+    assert!(total > 0);
+    // What ingest found is what a hunt over the same files finds.
+    let hunted = run(&[
+        "hunt",
+        &path_str(&logs),
+        "--min-level",
+        "informational",
+        "--format",
+        "jsonl",
+        "-q",
+    ])?;
+    assert_eq!(findings(&hunted.stdout).len() as u64, total);
+    // Every planted scenario has a finding that points at one of its events.
+    let rows = lake_run(
+        &data,
+        &[
+            "query",
+            "--format",
+            "jsonl",
+            "SELECT ruleTitle, eventIds FROM findings",
+        ],
+    )?;
+    let mut found = BTreeSet::new();
+    for row in findings(&rows.stdout) {
+        let ids: Vec<String> = serde_json::from_str(row["eventIds"].as_str().unwrap_or("[]"))?;
+        found.extend(ids.iter().filter_map(|id| planted.get(id)).cloned());
+    }
+    let scenarios: BTreeSet<String> = planted.values().cloned().collect();
+    assert_eq!(found, scenarios);
+    // Reading everything again records nothing twice.
+    let again = lake_run(&data, &["ingest", "--force", &path_str(&logs)])?;
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert!(again.stderr.contains(" 0 findings"), "{}", again.stderr);
+    assert_eq!(
+        count("SELECT count(*) FROM findings")?.parse::<u64>()?,
+        total
+    );
+    // Findings join their events.
+    let joined = count(
+        "SELECT count(*) FROM findings f JOIN events e ON json_get_str(f.eventIds, 0) = e.eventID WHERE f.level = 'high'",
+    )?;
+    assert!(joined.parse::<u64>()? > 0);
+    // --no-detect ingests without rules.
+    let plain = dir.path().join("plain");
+    assert_eq!(
+        lake_run(&plain, &["ingest", "-q", "--no-detect", &path_str(&logs)])?.code,
+        0
+    );
+    assert_eq!(
+        crate::support::scalar(&plain, "SELECT count(*) FROM findings")?,
+        "0"
+    );
+    Ok(())
+}

@@ -1,0 +1,103 @@
+//! The `findings` table: the catalog's findings as rows SQL can join with `events`.
+
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, RecordBatch, StringArray, TimestampMicrosecondArray, UInt64Array};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use datafusion::datasource::MemTable;
+use trailhound_event::parse_event_time;
+use trailhound_lake::{Lake, StoredFinding};
+
+use crate::QueryError;
+
+/// Columns in CloudTrail's camelCase style, like `events`; `eventIds` is a JSON array.
+fn schema() -> SchemaRef {
+    let text = |name: &str| Field::new(name, DataType::Utf8, true);
+    let time = |name: &str| {
+        Field::new(
+            name,
+            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            true,
+        )
+    };
+    Arc::new(Schema::new(vec![
+        time("time"),
+        time("firstTime"),
+        text("level"),
+        text("ruleId"),
+        text("ruleTitle"),
+        text("tags"),
+        text("principal"),
+        text("eventSource"),
+        text("eventName"),
+        text("sourceIPAddress"),
+        text("awsRegion"),
+        text("recipientAccountId"),
+        Field::new("eventCount", DataType::UInt64, false),
+        text("eventIds"),
+        text("summary"),
+        text("status"),
+        text("foundAt"),
+    ]))
+}
+
+/// The findings recorded in the lake's catalog, as a table.
+pub(crate) fn findings_table(lake: &Lake) -> Result<MemTable, QueryError> {
+    let findings = lake.catalog().findings()?;
+    let batch = to_batch(&findings)?;
+    Ok(MemTable::try_new(schema(), vec![vec![batch]])?)
+}
+
+fn to_batch(findings: &[StoredFinding]) -> Result<RecordBatch, QueryError> {
+    let text = |f: fn(&StoredFinding) -> Option<String>| -> ArrayRef {
+        Arc::new(findings.iter().map(f).collect::<StringArray>())
+    };
+    let time = |f: fn(&StoredFinding) -> Option<&str>| -> ArrayRef {
+        Arc::new(
+            findings
+                .iter()
+                .map(|r| {
+                    f(r).and_then(parse_event_time)
+                        .map(|t| t.timestamp_micros())
+                })
+                .collect::<TimestampMicrosecondArray>()
+                .with_timezone("UTC"),
+        )
+    };
+    let columns: Vec<ArrayRef> = vec![
+        time(|r| r.finding.time.as_deref()),
+        time(|r| r.finding.first_time.as_deref()),
+        text(|r| Some(r.finding.level.to_string())),
+        text(|r| Some(r.finding.rule_id.clone())),
+        text(|r| Some(r.finding.rule_title.clone())),
+        text(|r| Some(r.finding.tags.join(","))),
+        text(|r| r.finding.principal.clone()),
+        text(|r| r.finding.event_source.clone()),
+        text(|r| r.finding.event_name.clone()),
+        text(|r| r.finding.source_ip.clone()),
+        text(|r| r.finding.region.clone()),
+        text(|r| r.finding.account.clone()),
+        Arc::new(
+            findings
+                .iter()
+                .map(|r| r.finding.event_count)
+                .collect::<UInt64Array>(),
+        ),
+        text(|r| {
+            Some(format!(
+                "[{}]",
+                r.finding
+                    .event_ids
+                    .iter()
+                    .map(|id| format!("{id:?}"))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            ))
+        }),
+        text(|r| Some(r.finding.summary.clone())),
+        text(|r| Some(r.status.clone())),
+        text(|r| Some(r.found_at.clone())),
+    ];
+    RecordBatch::try_new(schema(), columns)
+        .map_err(|err| QueryError::Internal(format!("findings table: {err}")))
+}
