@@ -545,6 +545,40 @@ mod tests {
             "userIdentity.arn|fieldref|contains",
             "userIdentity.type"
         ));
+        assert!(m("eventName|endswith", "LOGGING"));
+        assert!(m("eventName|cased", "StopLogging"));
+        assert!(!m("eventName|cased", "stoplogging"));
+        // `"a":` sits at offset 1 of the encoded `{"a":"b"}`.
+        assert!(m(
+            "requestParameters.policy|base64offset|contains",
+            "'\"a\":'"
+        ));
+        assert!(!m(
+            "requestParameters.policy|base64offset|contains",
+            "'\"z\"'"
+        ));
+    }
+
+    #[test]
+    fn regex_flags_and_numeric_comparisons() {
+        let event = r#"{"m":"first\nsecond","n":5}"#;
+        let m = |field: &str, value: &str| {
+            matches(
+                &format!("detection:\n  s:\n    {field}: {value}\n  condition: s\n"),
+                event,
+            )
+        };
+        assert!(!m("m|re", "'^second'"));
+        assert!(m("m|re|m", "'^second'"), "m: ^ matches at line starts");
+        assert!(!m("m|re", "'first.second'"));
+        assert!(m("m|re|s", "'first.second'"), "s: . matches a newline");
+        assert!(m("n|lt", "6") && m("n|lte", "5") && !m("n|lt", "5"));
+        assert!(m("n|gt", "4") && m("n|gte", "5") && !m("n|gt", "5"));
+        assert!(m("n|gte", "4.5"));
+        assert!(
+            !m("missing|lt", "100"),
+            "an absent field compares as nothing"
+        );
     }
 
     #[test]
