@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 
-use trailhound_event::{CloudTrailEvent, FieldPath};
+use trailhound_event::{CloudTrailEvent, FieldPath, RawEvent};
 
 use crate::error::DetectError;
 use crate::finding::{EventFacts, Finding, MAX_EVENT_IDS};
@@ -157,26 +157,30 @@ impl RuleSet {
         self.unindexed.len()
     }
 
-    /// Tests one event against every rule that could match it. `None` when nothing matched
-    /// (the common case, which allocates nothing).
-    pub fn evaluate(&self, event: &CloudTrailEvent<'_>) -> Option<EventMatch> {
-        let raw = event.raw();
-        let indexed = event
-            .event_name()
+    /// Tests one record (its JSON text) against every rule that could match it. `None` when
+    /// nothing matched: the common case, which parses no more of the record than the rules
+    /// look at and allocates nothing.
+    pub fn evaluate(&self, raw: &str) -> Option<EventMatch> {
+        let event = &RawEvent::new(raw);
+        let name = event.text("eventName");
+        let indexed = name
+            .as_deref()
             .and_then(|name| self.by_event_name.get(fold(name, false).as_ref()));
         let candidates = indexed.into_iter().flatten().chain(self.unindexed.iter());
         let mut matched: Option<EventMatch> = None;
         for &index in candidates {
             let hit = match &self.rules[index].logic {
-                Logic::Detection(d) => d.is_match(raw),
-                Logic::Filter(f) => f.is_match(raw),
+                Logic::Detection(d) => d.is_match(event),
+                Logic::Filter(f) => f.is_match(event),
                 Logic::Correlation(_) => false,
             };
             if !hit {
                 continue;
             }
             let found = matched.get_or_insert_with(|| EventMatch {
-                facts: EventFacts::of(event),
+                facts: CloudTrailEvent::parse(raw)
+                    .map(|parsed| EventFacts::of(&parsed))
+                    .unwrap_or_default(),
                 rules: Vec::new(),
                 correlation_inputs: Vec::new(),
             });
@@ -186,7 +190,7 @@ impl RuleSet {
             for &(correlation, at) in &self.feeds[index] {
                 let compiled = &self.correlations[correlation];
                 let text = |path: &FieldPath| -> Option<String> {
-                    path.leaves(raw).and_then(|l| {
+                    event.leaves(path).and_then(|l| {
                         l.first()
                             .and_then(|v| crate::field::Leaf(v).text())
                             .map(|t| t.into_owned())
@@ -210,9 +214,10 @@ impl RuleSet {
 
     /// Whether a single-event rule matches an event's JSON text (for rule tests).
     pub fn rule_matches(&self, index: usize, raw: &str) -> bool {
+        let event = RawEvent::new(raw);
         match &self.rules[index].logic {
-            Logic::Detection(d) => d.is_match(raw),
-            Logic::Filter(f) => f.is_match(raw),
+            Logic::Detection(d) => d.is_match(&event),
+            Logic::Filter(f) => f.is_match(&event),
             Logic::Correlation(_) => false,
         }
     }

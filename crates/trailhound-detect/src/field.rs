@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 use regex::Regex;
-use trailhound_event::FieldPath;
+use trailhound_event::{FieldPath, RawEvent};
 
 use crate::pattern::{TextPattern, fold};
 
@@ -105,7 +105,7 @@ pub enum ValueMatcher {
 
 impl ValueMatcher {
     /// Whether the field, whose values are `leaves` (`None` when it is absent), matches.
-    fn is_match(&self, leaves: Option<&[Leaf<'_>]>, event: &str) -> bool {
+    fn is_match(&self, leaves: Option<&[Leaf<'_>]>, event: &RawEvent<'_>) -> bool {
         match self {
             ValueMatcher::Null => {
                 leaves.is_none_or(|l| l.is_empty() || l.iter().any(|v| v.is_null()))
@@ -122,7 +122,7 @@ impl ValueMatcher {
                     .any(|left| compare.holds(left, *right))
             }),
             ValueMatcher::FieldRef { other, kind, cased } => {
-                let Some(others) = other.leaves(event) else {
+                let Some(others) = event.leaves(other) else {
                     return false;
                 };
                 let others: Vec<String> = others
@@ -160,10 +160,9 @@ pub struct FieldMatch {
 
 impl FieldMatch {
     /// Whether the event (its JSON text) matches.
-    pub fn is_match(&self, event: &str) -> bool {
-        let leaves: Option<Vec<Leaf<'_>>> = self
-            .path
-            .leaves(event)
+    pub fn is_match(&self, event: &RawEvent<'_>) -> bool {
+        let leaves: Option<Vec<Leaf<'_>>> = event
+            .leaves(&self.path)
             .map(|raw| raw.into_iter().map(Leaf).collect());
         let leaves = leaves.as_deref();
         if self.all {
@@ -201,26 +200,30 @@ mod tests {
         }
     }
 
+    fn ev() -> RawEvent<'static> {
+        RawEvent::new(EVENT)
+    }
+
     const EVENT: &str = r#"{"eventName":"AuthorizeSecurityGroupIngress","sourceIPAddress":"203.0.113.9","n":null,"port":22,"s":"a\"b","requestParameters":{"ipPermissions":{"items":[{"fromPort":22,"ipRanges":{"items":[{"cidrIp":"0.0.0.0/0"}]}}]}},"userIdentity":{"userName":"alice","arn":"arn:aws:iam::1:user/alice"}}"#;
 
     #[test]
     fn text_null_exists_numbers() {
         let text = |v: &str| ValueMatcher::Text(TextPattern::sigma(v, false));
-        assert!(field("eventName", vec![text("authorize*")], false).is_match(EVENT));
-        assert!(field("n", vec![ValueMatcher::Null], false).is_match(EVENT));
-        assert!(field("absent", vec![ValueMatcher::Null], false).is_match(EVENT));
-        assert!(!field("eventName", vec![ValueMatcher::Null], false).is_match(EVENT));
-        assert!(field("n", vec![ValueMatcher::Exists(true)], false).is_match(EVENT));
-        assert!(field("absent", vec![ValueMatcher::Exists(false)], false).is_match(EVENT));
-        assert!(field("port", vec![text("22")], false).is_match(EVENT));
-        assert!(field("s", vec![text("a\"b")], false).is_match(EVENT));
+        assert!(field("eventName", vec![text("authorize*")], false).is_match(&ev()));
+        assert!(field("n", vec![ValueMatcher::Null], false).is_match(&ev()));
+        assert!(field("absent", vec![ValueMatcher::Null], false).is_match(&ev()));
+        assert!(!field("eventName", vec![ValueMatcher::Null], false).is_match(&ev()));
+        assert!(field("n", vec![ValueMatcher::Exists(true)], false).is_match(&ev()));
+        assert!(field("absent", vec![ValueMatcher::Exists(false)], false).is_match(&ev()));
+        assert!(field("port", vec![text("22")], false).is_match(&ev()));
+        assert!(field("s", vec![text("a\"b")], false).is_match(&ev()));
         assert!(
             field(
                 "port",
                 vec![ValueMatcher::Number(Compare::GreaterOrEqual, 22.0)],
                 false
             )
-            .is_match(EVENT)
+            .is_match(&ev())
         );
         assert!(
             !field(
@@ -228,7 +231,7 @@ mod tests {
                 vec![ValueMatcher::Number(Compare::Greater, 22.0)],
                 false
             )
-            .is_match(EVENT)
+            .is_match(&ev())
         );
         assert!(
             field(
@@ -236,7 +239,7 @@ mod tests {
                 vec![text("0.0.0.0/0")],
                 false
             )
-            .is_match(EVENT)
+            .is_match(&ev())
         );
     }
 
@@ -249,19 +252,19 @@ mod tests {
                 vec![text("*Security*"), text("*Ingress")],
                 true
             )
-            .is_match(EVENT)
+            .is_match(&ev())
         );
         assert!(
-            !field("eventName", vec![text("*Security*"), text("*Egress")], true).is_match(EVENT)
+            !field("eventName", vec![text("*Security*"), text("*Egress")], true).is_match(&ev())
         );
         let net: IpNet = "203.0.113.0/24".parse().unwrap_or_else(|_| unreachable!());
-        assert!(field("sourceIPAddress", vec![ValueMatcher::Cidr(net)], false).is_match(EVENT));
+        assert!(field("sourceIPAddress", vec![ValueMatcher::Cidr(net)], false).is_match(&ev()));
         let other = FieldPath::parse("userIdentity.userName").unwrap_or_else(|_| unreachable!());
         let reference = ValueMatcher::FieldRef {
             other,
             kind: RefKind::EndsWith,
             cased: false,
         };
-        assert!(field("userIdentity.arn", vec![reference], false).is_match(EVENT));
+        assert!(field("userIdentity.arn", vec![reference], false).is_match(&ev()));
     }
 }

@@ -6,7 +6,7 @@ use trailhound_event::CloudTrailEvent;
 use crate::rule::{Level, Rule};
 
 /// The facts of one event that a finding reports.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub struct EventFacts {
     /// `eventID`.
     pub event_id: Option<String>,

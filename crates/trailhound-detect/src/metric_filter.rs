@@ -8,7 +8,7 @@
 //! a property the event does not have is false (`!=` included).
 
 use regex::Regex;
-use trailhound_event::FieldPath;
+use trailhound_event::{FieldPath, RawEvent};
 
 use crate::field::Leaf;
 use crate::pattern::TextPattern;
@@ -72,7 +72,7 @@ impl MetricFilter {
     }
 
     /// Whether the event (its JSON text) matches.
-    pub fn is_match(&self, event: &str) -> bool {
+    pub fn is_match(&self, event: &RawEvent<'_>) -> bool {
         eval(&self.expr, event)
     }
 
@@ -82,12 +82,12 @@ impl MetricFilter {
     }
 }
 
-fn eval(expr: &Expr, event: &str) -> bool {
+fn eval(expr: &Expr, event: &RawEvent<'_>) -> bool {
     match expr {
         Expr::And(items) => items.iter().all(|e| eval(e, event)),
         Expr::Or(items) => items.iter().any(|e| eval(e, event)),
         Expr::Test(path, test) => {
-            let leaves = path.leaves(event);
+            let leaves = event.leaves(path);
             match test {
                 Test::Exists(expected) => leaves.is_some() == *expected,
                 Test::Null => leaves.is_some_and(|l| l.iter().any(|v| Leaf(v).is_null())),
@@ -425,7 +425,7 @@ mod tests {
 
     fn m(pattern: &str, event: &str) -> bool {
         match MetricFilter::parse(pattern) {
-            Ok(f) => f.is_match(event),
+            Ok(f) => f.is_match(&RawEvent::new(event)),
             Err(e) => panic!("{pattern}: {e}"),
         }
     }

@@ -47,6 +47,7 @@ mod identity;
 mod kind;
 pub mod layout;
 mod path;
+mod raw;
 mod record;
 mod time;
 
@@ -55,6 +56,7 @@ pub use error::EventError;
 pub use identity::{SessionIssuer, UserIdentity};
 pub use kind::{EventCategory, EventType};
 pub use path::FieldPath;
+pub use raw::RawEvent;
 pub use record::{CloudTrailEvent, JsonPart, TlsDetails};
 pub use time::parse_event_time;
 

@@ -2,7 +2,7 @@
 //! mappings is OR, a list of plain values is keywords) and the condition over them.
 
 use base64::Engine as _;
-use trailhound_event::FieldPath;
+use trailhound_event::{FieldPath, RawEvent};
 
 use crate::field::{Compare, FieldMatch, RefKind, ValueMatcher};
 use crate::pattern::TextPattern;
@@ -20,12 +20,12 @@ pub enum Search {
 }
 
 impl Search {
-    fn is_match(&self, event: &str) -> bool {
+    fn is_match(&self, event: &RawEvent<'_>) -> bool {
         match self {
             Search::Fields(groups) => groups
                 .iter()
                 .any(|group| group.iter().all(|field| field.is_match(event))),
-            Search::Keywords(patterns) => patterns.iter().any(|p| p.is_match(event)),
+            Search::Keywords(patterns) => patterns.iter().any(|p| p.is_match(event.raw())),
         }
     }
 
@@ -56,11 +56,26 @@ pub struct Detection {
 
 impl Detection {
     /// Whether an event (its JSON text) matches.
-    pub fn is_match(&self, event: &str) -> bool {
-        // Each search at most once per event, however often the condition names it.
-        let mut cache: Vec<Option<bool>> = vec![None; self.searches.len()];
-        self.condition
-            .eval(&mut |i| *cache[i].get_or_insert_with(|| self.searches[i].is_match(event)))
+    pub fn is_match(&self, event: &RawEvent<'_>) -> bool {
+        // Each search at most once per event, however often the condition names it; without
+        // allocating for the usual rule of fewer than 64 searches.
+        if self.searches.len() <= 64 {
+            let (mut known, mut value) = (0u64, 0u64);
+            self.condition.eval(&mut |i| {
+                let bit = 1u64 << i;
+                if known & bit == 0 {
+                    known |= bit;
+                    if self.searches[i].is_match(event) {
+                        value |= bit;
+                    }
+                }
+                value & bit != 0
+            })
+        } else {
+            let mut cache: Vec<Option<bool>> = vec![None; self.searches.len()];
+            self.condition
+                .eval(&mut |i| *cache[i].get_or_insert_with(|| self.searches[i].is_match(event)))
+        }
     }
 
     /// The exact `field` values every matching event must have, lower-cased (`None`: any).
@@ -474,7 +489,9 @@ mod tests {
     }
 
     fn matches(yaml: &str, event: &str) -> bool {
-        detection(yaml).map(|d| d.is_match(event)).unwrap_or(false)
+        detection(yaml)
+            .ok()
+            .is_some_and(|d| d.is_match(&RawEvent::new(event)))
     }
 
     const STOP: &str = r#"{"eventSource":"cloudtrail.amazonaws.com","eventName":"StopLogging","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::1:user/Mallory"},"requestParameters":{"name":"main-trail","policy":"eyJhIjoiYiJ9"},"sourceIPAddress":"198.51.100.7","errorCode":null}"#;

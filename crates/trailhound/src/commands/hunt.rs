@@ -128,16 +128,22 @@ fn hunt_records<'a>(
 ) -> Hunted {
     let mut hunted = Hunted::default();
     for record in records {
-        let Ok(event) = CloudTrailEvent::parse(record) else {
-            continue;
-        };
-        if !selection.is_everything() && !selection.admits_event(&event) {
-            continue;
+        // Parsing every field is only needed to filter by time here or to tally; the rules
+        // read just the fields they test.
+        if summary || !selection.is_everything() {
+            let Ok(event) = CloudTrailEvent::parse(record) else {
+                continue;
+            };
+            if !selection.is_everything() && !selection.admits_event(&event) {
+                continue;
+            }
+            if summary {
+                let principal = principal_of(&event);
+                hunted.activity.entry(principal).or_default().add(&event);
+                continue;
+            }
         }
-        if summary {
-            let principal = principal_of(&event);
-            hunted.activity.entry(principal).or_default().add(&event);
-        } else if let Some(found) = rules.evaluate(&event) {
+        if let Some(found) = rules.evaluate(record) {
             hunted.matches.push(found);
         }
     }

@@ -4,7 +4,6 @@ use std::time::Instant;
 
 use anyhow::Context;
 use trailhound_detect::{Detector, EventMatch, Finding, Level, RuleSet};
-use trailhound_event::CloudTrailEvent;
 use trailhound_lake::{Access, CompactOptions, Conclude, IngestReport, Lake, WriteOptions};
 use trailhound_source::{EventBatch, InputSpec, ReadOptions};
 
@@ -96,11 +95,7 @@ pub(crate) fn ingest_into(
             let inspect = |batch: &EventBatch| -> Vec<EventMatch> {
                 batch
                     .records()
-                    .filter_map(|record| {
-                        CloudTrailEvent::parse(record)
-                            .ok()
-                            .and_then(|event| rules.evaluate(&event))
-                    })
+                    .filter_map(|record| rules.evaluate(record))
                     .collect()
             };
             let mut detection = LiveDetection {

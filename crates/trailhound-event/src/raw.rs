@@ -1,0 +1,94 @@
+//! A record read only where asked: for rules, which look at a few fields of every event and
+//! at most fields of almost none.
+
+use crate::FieldPath;
+
+/// A CloudTrail record's text, with field look-ups that cost nothing for keys the record does
+/// not mention (a SIMD substring test) and one scan otherwise. Building it does no work at
+/// all, unlike [`crate::CloudTrailEvent::parse`], which reads every common field up front.
+#[derive(Debug, Clone, Copy)]
+pub struct RawEvent<'a> {
+    raw: &'a str,
+}
+
+impl<'a> RawEvent<'a> {
+    /// Wraps a record's text (not checked: a look-up in text that is not a JSON object finds
+    /// nothing).
+    pub fn new(raw: &'a str) -> RawEvent<'a> {
+        RawEvent { raw }
+    }
+
+    /// The record's text.
+    pub fn raw(&self) -> &'a str {
+        self.raw
+    }
+
+    /// The raw JSON text of every value at `path` ([`FieldPath::leaves`]).
+    pub fn leaves(&self, path: &FieldPath) -> Option<Vec<&'a str>> {
+        let first = path.steps().next()?;
+        if !mentions_key(self.raw, first) {
+            return None;
+        }
+        path.leaves(self.raw)
+    }
+
+    /// A top-level text field, unescaped (e.g. `eventName`).
+    pub fn text(&self, key: &str) -> Option<std::borrow::Cow<'a, str>> {
+        if !mentions_key(self.raw, key) {
+            return None;
+        }
+        let value = sonic_rs::get(self.raw, [key]).ok()?;
+        let text = crate::identity::subslice(self.raw, value.as_raw_str())?;
+        let inner = text.strip_prefix('"')?.strip_suffix('"')?;
+        if inner.contains('\\') {
+            sonic_rs::from_str::<String>(text)
+                .ok()
+                .map(std::borrow::Cow::Owned)
+        } else {
+            Some(std::borrow::Cow::Borrowed(inner))
+        }
+    }
+}
+
+/// Whether `"key"` occurs in the text: false means the record certainly lacks the key.
+fn mentions_key(raw: &str, key: &str) -> bool {
+    let bytes = raw.as_bytes();
+    let mut from = 0;
+    while let Some(at) = memchr::memmem::find(&bytes[from..], key.as_bytes()) {
+        let start = from + at;
+        let end = start + key.len();
+        if start > 0 && bytes[start - 1] == b'"' && bytes.get(end) == Some(&b'"') {
+            return true;
+        }
+        from = start + 1;
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::EventError;
+
+    #[test]
+    fn look_ups_agree_with_a_full_scan() -> Result<(), EventError> {
+        let raw = r#"{"eventName":"Get\u0041","errorCode":null,"userIdentity":{"type":"Root"},"resources":[{"ARN":"a"}],"note":"errorCode"}"#;
+        let event = RawEvent::new(raw);
+        for path in [
+            "eventName",
+            "errorCode",
+            "errorMessage",
+            "userIdentity.type",
+            "resources.ARN",
+            "note",
+            "eventNam",
+        ] {
+            let path = FieldPath::parse(path)?;
+            assert_eq!(event.leaves(&path), path.leaves(raw), "{path}");
+        }
+        assert_eq!(event.text("eventName").as_deref(), Some("GetA"));
+        assert_eq!(event.text("userIdentity"), None, "not text");
+        assert_eq!(event.text("errorMessage"), None);
+        Ok(())
+    }
+}
