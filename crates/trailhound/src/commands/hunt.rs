@@ -128,26 +128,37 @@ fn hunt_records<'a>(
 ) -> Hunted {
     let mut hunted = Hunted::default();
     for record in records {
-        // Parsing every field is only needed to filter by time here or to tally; the rules
-        // read just the fields they test.
-        if summary || !selection.is_everything() {
-            let Ok(event) = CloudTrailEvent::parse(record) else {
-                continue;
-            };
-            if !selection.is_everything() && !selection.admits_event(&event) {
-                continue;
-            }
-            if summary {
-                let principal = principal_of(&event);
-                hunted.activity.entry(principal).or_default().add(&event);
-                continue;
-            }
-        }
-        if let Some(found) = rules.evaluate(record) {
-            hunted.matches.push(found);
-        }
+        hunt_record(&mut hunted, rules, selection, summary, record);
     }
     hunted
+}
+
+/// Rules (or tallies) over one record, into `hunted`.
+fn hunt_record(
+    hunted: &mut Hunted,
+    rules: &RuleSet,
+    selection: &Selection,
+    summary: bool,
+    record: &str,
+) {
+    // Parsing every field is only needed to filter by time here or to tally; the rules
+    // read just the fields they test.
+    if summary || !selection.is_everything() {
+        let Ok(event) = CloudTrailEvent::parse(record) else {
+            return;
+        };
+        if !selection.is_everything() && !selection.admits_event(&event) {
+            return;
+        }
+        if summary {
+            let principal = principal_of(&event);
+            hunted.activity.entry(principal).or_default().add(&event);
+            return;
+        }
+    }
+    if let Some(found) = rules.evaluate(record) {
+        hunted.matches.push(found);
+    }
 }
 
 fn principal_of(event: &CloudTrailEvent<'_>) -> String {
@@ -265,33 +276,11 @@ fn hunt_lake(
                 loop {
                     let index = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let Some(path) = files.get(index) else { break };
-                    let mut records = Vec::new();
                     let mut hunted = Hunted::default();
                     let result = for_each_record(path, |record| {
-                        records.push(record.to_owned());
-                        if records.len() == 4096 {
-                            merge_into(
-                                &mut hunted,
-                                hunt_records(
-                                    rules,
-                                    selection,
-                                    summary,
-                                    records.iter().map(String::as_str),
-                                ),
-                            );
-                            records.clear();
-                        }
+                        hunt_record(&mut hunted, rules, selection, summary, record);
                     })
                     .with_context(|| format!("cannot read lake file {}", path.display()));
-                    merge_into(
-                        &mut hunted,
-                        hunt_records(
-                            rules,
-                            selection,
-                            summary,
-                            records.iter().map(String::as_str),
-                        ),
-                    );
                     if tx.send(result.map(|()| hunted)).is_err() {
                         break;
                     }
@@ -304,13 +293,6 @@ fn hunt_lake(
         }
         Ok(())
     })
-}
-
-fn merge_into(total: &mut Hunted, part: Hunted) {
-    total.matches.extend(part.matches);
-    for (principal, seen) in part.activity {
-        total.activity.entry(principal).or_default().merge(seen);
-    }
 }
 
 fn print_findings(findings: &[Finding], format: OutputFormat) -> anyhow::Result<()> {
