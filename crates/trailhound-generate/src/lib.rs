@@ -12,6 +12,10 @@
 //! with console sign-ins, realistic failure codes, business-hours load and quieter weekends.
 //! [`Scenario`]s plant labelled attack sequences on top, with their ground truth.
 //!
+//! With [`Signing`], hourly digest files are written beside the logs, chained and signed
+//! exactly as CloudTrail signs them, with a signature sidecar for each and the public key in
+//! `dir/.trailhound/public-keys.json` (the shape `aws cloudtrail list-public-keys` prints).
+//!
 //! Generation is deterministic for a seed: every file is generated from its own random stream
 //! derived from the seed and its position, so the files are written in parallel on all cores
 //! and still come out the same on every run.
@@ -19,12 +23,14 @@
 
 mod background;
 mod catalog;
+mod digests;
 mod estate;
 mod record;
 mod scenario;
 mod writer;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 use thiserror::Error;
@@ -56,6 +62,19 @@ pub struct GeneratorConfig {
     pub org_id: Option<String>,
     /// gzip level, 0–9.
     pub compression_level: u32,
+    /// Write signed hourly digest chains, as a trail with log file validation does.
+    pub signing: Option<Signing>,
+}
+
+/// How to sign digests.
+#[derive(Debug, Clone)]
+pub struct Signing {
+    /// The private key.
+    pub signer: Arc<trailhound_integrity::DigestSigner>,
+    /// The bucket digests and logs name.
+    pub bucket: String,
+    /// The trail name in digest keys.
+    pub trail: String,
 }
 
 /// Why generation failed.
@@ -65,6 +84,9 @@ pub enum GenerateError {
     /// The configuration cannot be generated (no accounts, a malformed region, …).
     #[error("invalid generator settings: {0}")]
     Config(String),
+    /// Signing a digest failed.
+    #[error("cannot sign digests: {0}")]
+    Signing(String),
     /// Writing a file failed.
     #[error("cannot write {path}: {source}")]
     Io {

@@ -36,6 +36,8 @@ pub struct GenerateReport {
     pub planted: u64,
     /// Compressed bytes written.
     pub bytes: u64,
+    /// Digest files written (with `signing`).
+    pub digests: u64,
 }
 
 impl std::ops::Add for GenerateReport {
@@ -46,6 +48,7 @@ impl std::ops::Add for GenerateReport {
             events: self.events + other.events,
             planted: self.planted + other.planted,
             bytes: self.bytes + other.bytes,
+            digests: self.digests + other.digests,
         }
     }
 }
@@ -106,7 +109,7 @@ pub fn generate(config: &GeneratorConfig) -> Result<GenerateReport, GenerateErro
         regions: &regions,
         tables: &tables,
     };
-    let report = (0..grid.slots())
+    let written: Vec<(GenerateReport, Option<DeliveredLog>)> = (0..grid.slots())
         .into_par_iter()
         .map(|slot| {
             let count = counts[slot as usize];
@@ -116,7 +119,36 @@ pub fn generate(config: &GeneratorConfig) -> Result<GenerateReport, GenerateErro
                 .unwrap_or_default();
             context.write_slot(slot, count, planted)
         })
-        .try_reduce(GenerateReport::default, |a, b| Ok(a + b))?;
+        .collect::<Result<_, _>>()?;
+    let mut report = GenerateReport::default();
+    let mut delivered = Vec::new();
+    for (part, log) in written {
+        report = report + part;
+        delivered.extend(log);
+    }
+    if let Some(signing) = &config.signing {
+        let chains: Vec<(String, String)> = accounts
+            .iter()
+            .flat_map(|account| {
+                regions.iter().enumerate().filter_map(|(index, region)| {
+                    // Planted-only regions get a chain only where something was delivered.
+                    let used = index < config.regions.len()
+                        || delivered
+                            .iter()
+                            .any(|log| log.account == account.id && log.region == *region);
+                    used.then(|| (account.id.clone(), region.clone()))
+                })
+            })
+            .collect();
+        let span = Duration::days(i64::from(config.days));
+        report.digests = crate::digests::write_chains(
+            config,
+            signing,
+            &crate::digests::Span { start, span },
+            &chains,
+            delivered,
+        )?;
+    }
     if !config.scenarios.is_empty() {
         write_ground_truth(&config.dir, planted)?;
     }
@@ -253,9 +285,9 @@ impl SlotContext<'_> {
         slot: u64,
         count: u32,
         planted: &[Planted],
-    ) -> Result<GenerateReport, GenerateError> {
+    ) -> Result<(GenerateReport, Option<DeliveredLog>), GenerateError> {
         if count == 0 && planted.is_empty() {
-            return Ok(GenerateReport::default());
+            return Ok((GenerateReport::default(), None));
         }
         // Each slot has its own stream, so parallel generation stays deterministic.
         let mut rng = Rng::with_seed(splitmix(self.config.seed ^ splitmix(slot)));
@@ -291,12 +323,27 @@ impl SlotContext<'_> {
         }
         body.extend_from_slice(b"]}");
         let bytes = write_gzip(&path, &body, self.config.compression_level)?;
-        Ok(GenerateReport {
+        let report = GenerateReport {
             files: 1,
             events: u64::from(count),
             planted: planted.len() as u64,
             bytes,
-        })
+            digests: 0,
+        };
+        // Digests hash the uncompressed content and record each file's event time span.
+        let log = match (&self.config.signing, events.first(), events.last()) {
+            (Some(_), Some(oldest), Some(newest)) => Some(DeliveredLog {
+                account: account.id.clone(),
+                region: region.to_owned(),
+                delivered,
+                key: layout_key(&self.config.dir, &path),
+                sha256: trailhound_integrity::sha256_hex(&body),
+                oldest: oldest.0,
+                newest: newest.0,
+            }),
+            _ => None,
+        };
+        Ok((report, log))
     }
 
     fn file_path(
@@ -326,7 +373,29 @@ impl SlotContext<'_> {
     }
 }
 
-fn write_gzip(path: &Path, body: &[u8], level: u32) -> Result<u64, GenerateError> {
+/// A log file as a digest lists it.
+pub(crate) struct DeliveredLog {
+    pub(crate) account: String,
+    pub(crate) region: String,
+    pub(crate) delivered: DateTime<Utc>,
+    /// Key from `AWSLogs/` on.
+    pub(crate) key: String,
+    pub(crate) sha256: String,
+    pub(crate) oldest: DateTime<Utc>,
+    pub(crate) newest: DateTime<Utc>,
+}
+
+/// The S3 key of a file written under `dir`.
+pub(crate) fn layout_key(dir: &Path, path: &Path) -> String {
+    let relative = path.strip_prefix(dir).unwrap_or(path);
+    let parts: Vec<String> = relative
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    parts.join("/")
+}
+
+pub(crate) fn write_gzip(path: &Path, body: &[u8], level: u32) -> Result<u64, GenerateError> {
     let io = |source| GenerateError::Io {
         path: path.to_path_buf(),
         source,
@@ -360,7 +429,7 @@ fn write_ground_truth(dir: &Path, mut planted: Vec<Planted>) -> Result<(), Gener
 }
 
 /// A well-mixed 64-bit hash, to derive independent streams from one seed.
-fn splitmix(mut x: u64) -> u64 {
+pub(crate) fn splitmix(mut x: u64) -> u64 {
     x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
     x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);

@@ -273,6 +273,7 @@ fn small_commit_budgets_split_files_but_store_everything_once() -> TestResult {
         scenarios: vec![],
         org_id: None,
         compression_level: 1,
+        signing: None,
     })?;
     let data = dir.path().join("data");
     let report = ingest(

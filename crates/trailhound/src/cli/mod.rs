@@ -116,6 +116,18 @@ pub(crate) enum Command {
     /// Sigma rules, correlations or CloudWatch metric-filter rules given with --rules. Exit
     /// code 1 when something was found, 0 when nothing was, 2 when input had to be skipped.
     Hunt(HuntArgs),
+    /// Validate CloudTrail log file integrity: digest chains, RSA signatures and log hashes,
+    /// on a downloaded copy.
+    ///
+    /// Checks what `aws cloudtrail validate-logs` checks, offline: each digest is where
+    /// CloudTrail put it, signed by the key its fingerprint names (valid at the time), chained
+    /// to the previous digest by hash; each listed log file exists and hashes to the listed
+    /// value. Also reports hourly digests missing from the chain and log files no digest lists.
+    /// Every digest but the newest is signed by the next one; the newest needs its
+    /// x-amz-meta-signature saved as a `<digest>.sig` sidecar, else it is reported as an
+    /// unsigned tip. Invalid files go to stderr, valid ones to stdout with --verbose; exit
+    /// code 1 when anything is invalid.
+    Validate(ValidateArgs),
     /// List, test and lint detection rules.
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -462,6 +474,64 @@ pub(crate) struct GenerateArgs {
     /// gzip level 0–9: 1 is fastest, 6 is what gzip uses by default.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(0..=9))]
     pub(crate) compression_level: u32,
+    /// Also write hourly digest files signed with this RSA private key (PEM, 2048–4096
+    /// bits), as a trail with log file validation does, with a signature sidecar per digest
+    /// and the public key in DIR/.trailhound/public-keys.json for `trailhound validate`.
+    /// Make a key with `openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out KEY.pem`.
+    #[arg(long, value_name = "KEY.pem")]
+    pub(crate) sign: Option<PathBuf>,
+    /// The bucket name digests record for the logs and themselves.
+    #[arg(
+        long,
+        default_value = "trailhound-generated-logs",
+        value_name = "NAME",
+        requires = "sign"
+    )]
+    pub(crate) bucket: String,
+    /// The trail name in digest file names.
+    #[arg(
+        long,
+        default_value = "management-events",
+        value_name = "NAME",
+        requires = "sign"
+    )]
+    pub(crate) trail: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ValidateArgs {
+    /// A downloaded copy of the trail's bucket (any folder holding its AWSLogs/ tree).
+    #[arg(value_name = "PATH", required = true)]
+    pub(crate) paths: Vec<PathBuf>,
+    /// Public keys: the JSON `aws cloudtrail list-public-keys --start-time … --region …`
+    /// prints, or PEM/DER RSA public keys; repeat for several regions.
+    #[arg(long, value_name = "FILE", required = true)]
+    pub(crate) public_keys: Vec<PathBuf>,
+    /// Validate digests ending at or after this time (RFC 3339, a date, or an age such as
+    /// 7d) [default: the oldest found].
+    #[arg(long, value_parser = parse_time_bound, value_name = "TIME")]
+    pub(crate) start_time: Option<TimeBound>,
+    /// Validate logs delivered up to this time [default: now].
+    #[arg(long, value_parser = parse_time_bound, value_name = "TIME")]
+    pub(crate) end_time: Option<TimeBound>,
+    /// Only this account (for organization trails: the member account).
+    #[arg(long, value_name = "ID")]
+    pub(crate) account: Option<String>,
+    /// Only this region.
+    #[arg(long, value_name = "REGION")]
+    pub(crate) region: Option<String>,
+    /// Output: `text` (as `aws cloudtrail validate-logs` prints) or `json`.
+    #[arg(long, value_enum, default_value_t = ValidateFormat::Text)]
+    pub(crate) format: ValidateFormat,
+}
+
+/// How `validate` reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum ValidateFormat {
+    /// Lines as `aws cloudtrail validate-logs` prints them.
+    Text,
+    /// One JSON document with every outcome and the counts.
+    Json,
 }
 
 #[derive(Debug, Args)]

@@ -41,6 +41,7 @@ pub(crate) fn run(args: DemoArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
         scenarios: Scenario::ALL.to_vec(),
         org_id: None,
         compression_level: 1,
+        signing: None,
     };
     let started = Instant::now();
     let written = generate(&config)?;

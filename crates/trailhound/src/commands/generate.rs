@@ -2,7 +2,10 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use chrono::{Duration, NaiveDate, Utc};
-use trailhound_generate::{GeneratorConfig, Scenario, generate};
+use std::sync::Arc;
+
+use trailhound_generate::{GeneratorConfig, Scenario, Signing, generate};
+use trailhound_integrity::DigestSigner;
 
 use crate::cli::{GenerateArgs, GlobalArgs};
 use crate::exit;
@@ -46,6 +49,14 @@ pub(crate) fn run(args: GenerateArgs, global: &GlobalArgs) -> anyhow::Result<u8>
         scenarios,
         org_id: args.org.clone(),
         compression_level: args.compression_level,
+        signing: match &args.sign {
+            None => None,
+            Some(path) => Some(Signing {
+                signer: Arc::new(DigestSigner::from_pem_file(path)?),
+                bucket: args.bucket.clone(),
+                trail: args.trail.clone(),
+            }),
+        },
     };
     let started = Instant::now();
     let report = generate(&config)?;
@@ -60,6 +71,14 @@ pub(crate) fn run(args: GenerateArgs, global: &GlobalArgs) -> anyhow::Result<u8>
             args.dir.join("AWSLogs").display(),
             (report.events + report.planted) as f64 / elapsed.max(1e-9),
         );
+        if config.signing.is_some() {
+            eprintln!(
+                "signed {} digest files; public key: {} (trailhound validate {} --public-keys it)",
+                report.digests,
+                args.dir.join(".trailhound/public-keys.json").display(),
+                args.dir.display()
+            );
+        }
         if !config.scenarios.is_empty() {
             eprintln!(
                 "ground truth: {}",

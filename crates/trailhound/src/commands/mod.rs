@@ -8,3 +8,4 @@ pub(crate) mod hunt;
 pub(crate) mod ingest;
 pub(crate) mod query;
 pub(crate) mod rules;
+pub(crate) mod validate;

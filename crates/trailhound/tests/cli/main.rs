@@ -26,3 +26,6 @@ mod query;
 
 /// hunt and rules: detection over files and the lake, rule tests and lint.
 mod detect;
+
+/// validate and generate --sign: digest chains, signatures, tampering of every kind.
+mod integrity;

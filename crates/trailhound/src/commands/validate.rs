@@ -1,0 +1,188 @@
+//! `trailhound validate`: digest chains, signatures and log hashes, reported as
+//! `aws cloudtrail validate-logs` reports them.
+
+use std::io::Write;
+
+use anyhow::Context;
+use chrono::Utc;
+use trailhound_integrity::{
+    Counts, LocalTree, PublicKeySet, Status, ValidateOptions, Validation, format_time, validate,
+};
+
+use crate::cli::{GlobalArgs, ValidateArgs, ValidateFormat};
+use crate::exit;
+
+pub(crate) fn run(args: ValidateArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
+    let now = Utc::now();
+    let mut keys = PublicKeySet::new();
+    for path in &args.public_keys {
+        keys.load_file(path)?;
+    }
+    let options = ValidateOptions {
+        start: args.start_time.map(|t| t.resolve(now)),
+        end: Some(args.end_time.map_or(now, |t| t.resolve(now))),
+        account: args.account.clone(),
+        region: args.region.clone(),
+        keys,
+    };
+    if let (Some(start), Some(end)) = (options.start, options.end)
+        && start > end
+    {
+        anyhow::bail!("invalid time range: --start-time must come before --end-time");
+    }
+    let mut total = Validation::default();
+    for path in &args.paths {
+        let store = LocalTree::new(path)?;
+        let validation = validate(&store, &options)
+            .with_context(|| format!("cannot validate {}", path.display()))?;
+        merge(&mut total, validation);
+    }
+    match args.format {
+        ValidateFormat::Json => {
+            let mut out = std::io::stdout().lock();
+            serde_json::to_writer_pretty(&mut out, &total)?;
+            writeln!(out)?;
+        }
+        ValidateFormat::Text => print_text(&args, &options, &total, global.verbose > 0)?,
+    }
+    if total.chains.is_empty() && !global.quiet {
+        eprintln!(
+            "no digest files found under {}: is log file validation enabled on the trail, and were the CloudTrail-Digest/ folders downloaded?",
+            args.paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    Ok(if total.has_invalid() {
+        exit::FOUND
+    } else {
+        exit::OK
+    })
+}
+
+fn merge(total: &mut Validation, part: Validation) {
+    total.chains.extend(part.chains);
+    total.outcomes.extend(part.outcomes);
+    let (a, b) = (&mut total.counts, part.counts);
+    *a = Counts {
+        valid_digests: a.valid_digests + b.valid_digests,
+        invalid_digests: a.invalid_digests + b.invalid_digests,
+        unsigned_digests: a.unsigned_digests + b.unsigned_digests,
+        valid_logs: a.valid_logs + b.valid_logs,
+        invalid_logs: a.invalid_logs + b.invalid_logs,
+    };
+    total.found_start = match (total.found_start, part.found_start) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, y) => x.or(y),
+    };
+    total.found_end = match (total.found_end, part.found_end) {
+        (Some(x), Some(y)) => Some(x.max(y)),
+        (x, y) => x.or(y),
+    };
+}
+
+fn print_text(
+    args: &ValidateArgs,
+    options: &ValidateOptions,
+    validation: &Validation,
+    verbose: bool,
+) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    let mut err = std::io::stderr().lock();
+    let start = options
+        .start
+        .map_or_else(|| "the first digest".to_owned(), format_time);
+    let end = options.end.map(format_time).unwrap_or_default();
+    let paths: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
+    writeln!(
+        out,
+        "Validating log files in {} between {start} and {end}\n",
+        paths.join(", ")
+    )?;
+    out.flush()?;
+    // As validate-logs: problems on stderr set off by blank lines, valid files on stdout.
+    let mut last_blank = true;
+    for outcome in &validation.outcomes {
+        let line = outcome.line();
+        match outcome.status {
+            Status::Valid => {
+                if verbose {
+                    writeln!(out, "{line}")?;
+                    last_blank = false;
+                }
+            }
+            Status::Invalid | Status::Unsigned | Status::Notice => {
+                out.flush()?;
+                if last_blank {
+                    writeln!(err, "{line}\n")?;
+                } else {
+                    writeln!(err, "\n{line}\n")?;
+                }
+                last_blank = true;
+            }
+        }
+    }
+    if !last_blank {
+        writeln!(out)?;
+    }
+    writeln!(out, "Results requested for {start} to {end}")?;
+    let counts = validation.counts;
+    let digests = counts.valid_digests + counts.invalid_digests + counts.unsigned_digests;
+    if digests == 0 {
+        writeln!(out, "No digests found")?;
+        return Ok(());
+    }
+    match (validation.found_start, validation.found_end) {
+        (Some(from), Some(to)) => {
+            let to = options.end.map_or(to, |end| to.min(end));
+            let from = options.start.map_or(from, |start| from.max(start));
+            writeln!(
+                out,
+                "Results found for {} to {}:",
+                format_time(from),
+                format_time(to)
+            )?;
+        }
+        _ => writeln!(out, "No valid digests found in range")?,
+    }
+    write_ratio(
+        &mut out,
+        counts.valid_digests,
+        digests,
+        "digest",
+        &[
+            (counts.invalid_digests, "INVALID"),
+            (counts.unsigned_digests, "UNSIGNED"),
+        ],
+    )?;
+    let logs = counts.valid_logs + counts.invalid_logs;
+    if logs > 0 {
+        write_ratio(
+            &mut out,
+            counts.valid_logs,
+            logs,
+            "log",
+            &[(counts.invalid_logs, "INVALID")],
+        )?;
+    }
+    writeln!(out, "\n")?;
+    Ok(())
+}
+
+fn write_ratio(
+    out: &mut impl Write,
+    valid: u64,
+    total: u64,
+    name: &str,
+    others: &[(u64, &str)],
+) -> std::io::Result<()> {
+    write!(out, "\n{valid}/{total} {name} files valid")?;
+    for (count, label) in others {
+        if *count > 0 {
+            write!(out, ", {count}/{total} {name} files {label}")?;
+        }
+    }
+    Ok(())
+}
