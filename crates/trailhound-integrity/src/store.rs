@@ -66,24 +66,34 @@ pub fn sidecar_content(signature_hex: &str) -> String {
 /// A downloaded copy on the local disk.
 #[derive(Debug, Clone)]
 pub struct LocalTree {
+    /// The folder keys are relative to: the parent of `AWSLogs/` when the user named a
+    /// folder inside it, so that keys still start at `AWSLogs/`.
     root: PathBuf,
+    /// The folder to list.
+    scope: PathBuf,
 }
 
 impl LocalTree {
-    /// A folder holding (somewhere below it) an `AWSLogs/` tree, or a folder inside one.
+    /// A folder holding (somewhere below it) an `AWSLogs/` tree, or a folder inside one
+    /// (`…/AWSLogs/111122223333/`), which limits validation to that part.
     ///
     /// # Errors
     ///
     /// [`IntegrityError::Input`] if it is not a folder.
-    pub fn new(root: &Path) -> Result<LocalTree, IntegrityError> {
-        if !root.is_dir() {
+    pub fn new(path: &Path) -> Result<LocalTree, IntegrityError> {
+        if !path.is_dir() {
             return Err(IntegrityError::Input(format!(
                 "{} is not a folder; give the folder you downloaded the trail's bucket (or its AWSLogs/ tree) to",
-                root.display()
+                path.display()
             )));
         }
+        let inside_awslogs = path
+            .ancestors()
+            .find(|a| a.file_name().is_some_and(|n| n == "AWSLogs"))
+            .and_then(Path::parent);
         Ok(LocalTree {
-            root: root.to_path_buf(),
+            root: inside_awslogs.unwrap_or(path).to_path_buf(),
+            scope: path.to_path_buf(),
         })
     }
 
@@ -95,9 +105,9 @@ impl LocalTree {
 impl TrailStore for LocalTree {
     fn list(&self) -> Result<Vec<String>, IntegrityError> {
         let mut keys = Vec::new();
-        for entry in walkdir::WalkDir::new(&self.root).sort_by_file_name() {
+        for entry in walkdir::WalkDir::new(&self.scope).sort_by_file_name() {
             let entry = entry.map_err(|err| {
-                IntegrityError::Input(format!("cannot list {}: {err}", self.root.display()))
+                IntegrityError::Input(format!("cannot list {}: {err}", self.scope.display()))
             })?;
             if !entry.file_type().is_file() {
                 continue;
@@ -166,10 +176,11 @@ pub(crate) fn inflate(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
     }
 }
 
-/// Hex SHA-256 of the inflated content, streamed so that a large log never sits in memory
-/// whole after inflation.
-pub(crate) fn content_sha256(bytes: &[u8]) -> std::io::Result<String> {
+/// Hex SHA-256 of the inflated content and its length, streamed so that a large log never
+/// sits in memory whole after inflation.
+pub(crate) fn content_sha256(bytes: &[u8]) -> std::io::Result<(String, u64)> {
     let mut context = ring::digest::Context::new(&ring::digest::SHA256);
+    let mut length = 0u64;
     if bytes.starts_with(&[0x1f, 0x8b]) {
         let mut decoder = MultiGzDecoder::new(bytes);
         let mut buffer = vec![0u8; 256 * 1024];
@@ -181,9 +192,11 @@ pub(crate) fn content_sha256(bytes: &[u8]) -> std::io::Result<String> {
                 Err(err) => return Err(err),
             };
             context.update(&buffer[..read]);
+            length += read as u64;
         }
     } else {
         context.update(bytes);
+        length = bytes.len() as u64;
     }
-    Ok(hex::encode(context.finish()))
+    Ok((hex::encode(context.finish()), length))
 }

@@ -114,6 +114,10 @@ pub struct Counts {
     pub valid_logs: u64,
     /// Log files changed, missing or not listed.
     pub invalid_logs: u64,
+    /// Bytes read as stored (compressed) from digests and logs.
+    pub bytes_read: u64,
+    /// Uncompressed bytes hashed.
+    pub bytes_hashed: u64,
 }
 
 /// The result of a validation.
@@ -170,6 +174,8 @@ struct Loaded {
     base: String,
     /// Parsed content and the hex SHA-256 of the uncompressed bytes, or why not.
     content: Result<(DigestFile, String), String>,
+    /// Stored and uncompressed sizes.
+    sizes: (u64, u64),
     /// The signature stored with the object.
     stored_signature: Option<String>,
 }
@@ -259,6 +265,10 @@ pub fn validate(
     }
 
     let mut missing = Vec::new();
+    for digest in chains.values().flatten() {
+        validation.counts.bytes_read += digest.sizes.0;
+        validation.counts.bytes_hashed += digest.sizes.1;
+    }
     for (chain, digests) in &chains {
         validate_chain(
             store,
@@ -286,13 +296,17 @@ fn load_digest(
 ) -> Result<Loaded, IntegrityError> {
     let layout = layout_key(&key).unwrap_or(&key).to_owned();
     let base = key[..key.len() - layout.len()].to_owned();
+    let mut sizes = (0, 0);
     let content = match store.get(&key)? {
         None => Err("not found".to_owned()),
         Some(bytes) => match inflate(&bytes) {
             Err(_) => Err("invalid format".to_owned()),
-            Ok(content) => DigestFile::parse(&content)
-                .map(|file| (file, sha256_hex(&content)))
-                .map_err(|_| "invalid format".to_owned()),
+            Ok(content) => {
+                sizes = (bytes.len() as u64, content.len() as u64);
+                DigestFile::parse(&content)
+                    .map(|file| (file, sha256_hex(&content)))
+                    .map_err(|_| "invalid format".to_owned())
+            }
         },
     };
     let stored_signature = store.signature(&key)?;
@@ -302,6 +316,7 @@ fn load_digest(
         layout,
         base,
         content,
+        sizes,
         stored_signature,
     })
 }
@@ -564,7 +579,7 @@ fn check_logs(
     file: &DigestFile,
     validation: &mut Validation,
 ) {
-    let outcomes: Vec<Outcome> = file
+    let outcomes: Vec<(Outcome, (u64, u64))> = file
         .log_files
         .par_iter()
         .map(|log| {
@@ -574,24 +589,34 @@ fn check_logs(
                 None => format!("{}{layout}", digest.base),
             };
             let location = store.display(&key);
+            let mut sizes = (0, 0);
             let (status, reason) = match store.get(&key) {
                 Ok(None) => (Status::Invalid, Some("not found".to_owned())),
                 Err(err) => (Status::Invalid, Some(format!("cannot be read: {err}"))),
                 Ok(Some(bytes)) => match content_sha256(&bytes) {
                     Err(_) => (Status::Invalid, Some("invalid format".to_owned())),
-                    Ok(hash) if hash.eq_ignore_ascii_case(&log.hash_value) => (Status::Valid, None),
-                    Ok(_) => (Status::Invalid, Some("hash value doesn't match".to_owned())),
+                    Ok((hash, length)) => {
+                        sizes = (bytes.len() as u64, length);
+                        if hash.eq_ignore_ascii_case(&log.hash_value) {
+                            (Status::Valid, None)
+                        } else {
+                            (Status::Invalid, Some("hash value doesn't match".to_owned()))
+                        }
+                    }
                 },
             };
-            Outcome {
+            let outcome = Outcome {
                 subject: Subject::Log,
                 location,
                 status,
                 reason,
-            }
+            };
+            (outcome, sizes)
         })
         .collect();
-    for outcome in outcomes {
+    for (outcome, (read, hashed)) in outcomes {
+        validation.counts.bytes_read += read;
+        validation.counts.bytes_hashed += hashed;
         match outcome.status {
             Status::Valid => validation.counts.valid_logs += 1,
             _ => validation.counts.invalid_logs += 1,

@@ -117,15 +117,15 @@ pub(crate) enum Command {
     /// code 1 when something was found, 0 when nothing was, 2 when input had to be skipped.
     Hunt(HuntArgs),
     /// Validate CloudTrail log file integrity: digest chains, RSA signatures and log hashes,
-    /// on a downloaded copy.
+    /// in the bucket or on a downloaded copy.
     ///
     /// Checks what `aws cloudtrail validate-logs` checks, offline: each digest is where
     /// CloudTrail put it, signed by the key its fingerprint names (valid at the time), chained
     /// to the previous digest by hash; each listed log file exists and hashes to the listed
     /// value. Also reports hourly digests missing from the chain and log files no digest lists.
-    /// Every digest but the newest is signed by the next one; the newest needs its
-    /// x-amz-meta-signature saved as a `<digest>.sig` sidecar, else it is reported as an
-    /// unsigned tip. Invalid files go to stderr, valid ones to stdout with --verbose; exit
+    /// On S3 each digest's signature is its x-amz-meta-signature metadata. On a copy, every
+    /// digest but the newest is signed by the next one; the newest needs that metadata saved
+    /// as a `<digest>.sig` sidecar, else it is reported as an unsigned tip. Invalid files go to stderr, valid ones to stdout with --verbose; exit
     /// code 1 when anything is invalid.
     Validate(ValidateArgs),
     /// List, test and lint detection rules.
@@ -500,9 +500,16 @@ pub(crate) struct GenerateArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct ValidateArgs {
-    /// A downloaded copy of the trail's bucket (any folder holding its AWSLogs/ tree).
-    #[arg(value_name = "PATH", required = true)]
-    pub(crate) paths: Vec<PathBuf>,
+    /// The trail's bucket, `s3://bucket[/prefix]`, or a downloaded copy of it (any folder
+    /// holding its AWSLogs/ tree).
+    #[arg(value_name = "PATH|s3://…", required = true)]
+    pub(crate) paths: Vec<String>,
+    /// Endpoint of an S3-compatible store (MinIO, Ceph, LocalStack, …) instead of AWS.
+    /// Credentials and region come from the standard AWS environment variables
+    /// (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION) or the
+    /// instance or container role.
+    #[arg(long, env = "AWS_ENDPOINT_URL", value_name = "URL")]
+    pub(crate) endpoint_url: Option<String>,
     /// Public keys: the JSON `aws cloudtrail list-public-keys --start-time … --region …`
     /// prints, or PEM/DER RSA public keys; repeat for several regions.
     #[arg(long, value_name = "FILE", required = true)]

@@ -2,11 +2,13 @@
 //! `aws cloudtrail validate-logs` reports them.
 
 use std::io::Write;
+use std::path::Path;
 
 use anyhow::Context;
 use chrono::Utc;
 use trailhound_integrity::{
-    Counts, LocalTree, PublicKeySet, Status, ValidateOptions, Validation, format_time, validate,
+    Counts, LocalTree, PublicKeySet, S3Location, S3Tree, Status, TrailStore, ValidateOptions,
+    Validation, format_time, validate,
 };
 
 use crate::cli::{GlobalArgs, ValidateArgs, ValidateFormat};
@@ -32,9 +34,15 @@ pub(crate) fn run(args: ValidateArgs, global: &GlobalArgs) -> anyhow::Result<u8>
     }
     let mut total = Validation::default();
     for path in &args.paths {
-        let store = LocalTree::new(path)?;
-        let validation = validate(&store, &options)
-            .with_context(|| format!("cannot validate {}", path.display()))?;
+        let store: Box<dyn TrailStore> = if path.starts_with("s3://") {
+            let mut location = S3Location::parse(path)?;
+            location.endpoint = args.endpoint_url.clone();
+            Box::new(S3Tree::new(location)?)
+        } else {
+            Box::new(LocalTree::new(Path::new(path))?)
+        };
+        let validation = validate(store.as_ref(), &options)
+            .with_context(|| format!("cannot validate {path}"))?;
         merge(&mut total, validation);
     }
     match args.format {
@@ -48,11 +56,7 @@ pub(crate) fn run(args: ValidateArgs, global: &GlobalArgs) -> anyhow::Result<u8>
     if total.chains.is_empty() && !global.quiet {
         eprintln!(
             "no digest files found under {}: is log file validation enabled on the trail, and were the CloudTrail-Digest/ folders downloaded?",
-            args.paths
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
+            args.paths.join(", ")
         );
     }
     Ok(if total.has_invalid() {
@@ -72,6 +76,8 @@ fn merge(total: &mut Validation, part: Validation) {
         unsigned_digests: a.unsigned_digests + b.unsigned_digests,
         valid_logs: a.valid_logs + b.valid_logs,
         invalid_logs: a.invalid_logs + b.invalid_logs,
+        bytes_read: a.bytes_read + b.bytes_read,
+        bytes_hashed: a.bytes_hashed + b.bytes_hashed,
     };
     total.found_start = match (total.found_start, part.found_start) {
         (Some(x), Some(y)) => Some(x.min(y)),
@@ -95,11 +101,10 @@ fn print_text(
         .start
         .map_or_else(|| "the first digest".to_owned(), format_time);
     let end = options.end.map(format_time).unwrap_or_default();
-    let paths: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
     writeln!(
         out,
         "Validating log files in {} between {start} and {end}\n",
-        paths.join(", ")
+        args.paths.join(", ")
     )?;
     out.flush()?;
     // As validate-logs: problems on stderr set off by blank lines, valid files on stdout.

@@ -171,6 +171,20 @@ fn a_signed_tree_is_valid_line_for_line_as_validate_logs_prints_it() -> TestResu
     assert_eq!(parsed["counts"]["valid_logs"], 288);
     assert_eq!(parsed["outcomes"].as_array().map(Vec::len), Some(26 + 288));
 
+    // A folder inside the tree validates that part, with keys still from AWSLogs/ on.
+    let account = std::fs::read_dir(logs.join("AWSLogs"))?
+        .next()
+        .ok_or("no account")??
+        .path();
+    let keys = path_str(&logs.join(".trailhound/public-keys.json"));
+    let part = run(&["validate", &path_str(&account), "--public-keys", &keys])?;
+    assert_eq!(part.code, 0, "{}", part.stderr);
+    assert!(
+        part.stdout.contains("26/26 digest files valid"),
+        "{}",
+        part.stdout
+    );
+
     // Filters: another account or region has nothing to validate.
     let none = validate(&logs, &["--region", "eu-west-1"])?;
     assert_eq!(none.code, 0);
@@ -527,5 +541,167 @@ fn signatures_agree_with_an_independent_implementation() -> TestResult {
     let out = validate(&python_tree, &[])?;
     assert_eq!(out.code, 1);
     assert_line(&out, &tip, "INVALID: signature verification failed");
+    Ok(())
+}
+
+/// A `moto_server` (PyPI `moto[server]`, installed by .ci/run) on a free loopback port,
+/// stopped when dropped.
+struct S3Server {
+    child: std::process::Child,
+    endpoint: String,
+}
+
+impl S3Server {
+    fn start() -> Result<S3Server, Error> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let child = Command::new("moto_server")
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .map_err(|err| {
+                format!(
+                    "cannot start moto_server (pip install 'moto[server]'; .ci/run does): {err}"
+                )
+            })?;
+        let server = S3Server {
+            child,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        };
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Ok(server);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        Err("moto_server did not start listening within 20 s".into())
+    }
+
+    fn python(&self, args: &[&str]) -> Result<(), Error> {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/integrity/s3.py");
+        let out = Command::new("python3")
+            .arg(script)
+            .arg(args[0])
+            .arg(&self.endpoint)
+            .args(&args[1..])
+            .output()?;
+        assert!(
+            out.status.success(),
+            "s3.py {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Ok(())
+    }
+
+    fn validate(&self, url: &str, keys: &Path) -> Result<Run, Error> {
+        let out = Command::new(crate::support::binary())
+            .args([
+                "validate",
+                url,
+                "--public-keys",
+                &path_str(keys),
+                "--endpoint-url",
+                &self.endpoint,
+            ])
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_REGION", "us-east-1")
+            .env_remove("AWS_SESSION_TOKEN")
+            .env_remove("AWS_PROFILE")
+            .output()?;
+        let run = Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        };
+        run.assert_no_panic();
+        Ok(run)
+    }
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn validates_in_the_bucket_with_signatures_from_object_metadata() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let key = openssl_key(dir.path(), "key.pem")?;
+    let logs = signed_tree(dir.path(), &key)?;
+    let keys = logs.join(".trailhound/public-keys.json");
+    let server = S3Server::start()?;
+    // The generated tree names bucket trailhound-generated-logs; CloudTrail's own layout.
+    server.python(&["upload", "trailhound-generated-logs", &path_str(&logs)])?;
+
+    let out = server.validate("s3://trailhound-generated-logs", &keys)?;
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    // The newest digest is proven by its x-amz-meta-signature: nothing is unsigned.
+    assert!(
+        out.stdout
+            .contains("26/26 digest files valid\n288/288 log files valid"),
+        "{}\n{}",
+        out.stdout,
+        out.stderr
+    );
+    assert!(problems(&out).is_empty(), "{}", out.stderr);
+
+    // Tampering in the bucket: a log overwritten, a digest deleted.
+    let log = log_files(&logs)[100].clone();
+    let log_key = path_str(log.strip_prefix(&logs)?);
+    let mut content = read_gz(&log)?;
+    content.extend_from_slice(b" ");
+    let forged = dir.path().join("forged.json.gz");
+    write_gz(&forged, &content)?;
+    server.python(&[
+        "put",
+        "trailhound-generated-logs",
+        &log_key,
+        &path_str(&forged),
+    ])?;
+    let digest = digests(&logs)[3].clone();
+    let digest_key = path_str(digest.strip_prefix(&logs)?);
+    server.python(&["delete", "trailhound-generated-logs", &digest_key])?;
+
+    let out = server.validate("s3://trailhound-generated-logs/AWSLogs", &keys)?;
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr.contains(&format!(
+            "Log file\ts3://trailhound-generated-logs/{log_key}\tINVALID: hash value doesn't match"
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains(&format!(
+            "Digest file\ts3://trailhound-generated-logs/{digest_key}\tINVALID: not found"
+        )),
+        "{}",
+        out.stderr
+    );
+
+    // A copy of the bucket under another name: every digest has been moved.
+    server.python(&["upload", "copied-bucket", &path_str(&logs)])?;
+    let out = server.validate("s3://copied-bucket", &keys)?;
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("INVALID: has been moved from its original location (it names itself trailhound-generated-logs/AWSLogs/"), "{}", out.stderr);
+
+    // Unreachable endpoint: a clear error, exit 2.
+    let dead = S3Server {
+        child: Command::new("true").spawn()?,
+        endpoint: "http://127.0.0.1:9".to_owned(),
+    };
+    let out = dead.validate("s3://trailhound-generated-logs", &keys)?;
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("cannot read s3://trailhound-generated-logs"),
+        "{}",
+        out.stderr
+    );
     Ok(())
 }
