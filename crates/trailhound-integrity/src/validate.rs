@@ -265,6 +265,7 @@ pub fn validate(
     }
 
     let mut missing = Vec::new();
+    let mut pending = Vec::new();
     for digest in chains.values().flatten() {
         validation.counts.bytes_read += digest.sizes.0;
         validation.counts.bytes_hashed += digest.sizes.1;
@@ -277,8 +278,10 @@ pub fn validate(
             digests,
             &mut validation,
             &mut missing,
+            &mut pending,
         );
     }
+    check_logs(store, pending, &mut validation);
 
     let unlisted = Unlisted {
         listed: &listed,
@@ -342,6 +345,7 @@ fn validate_chain(
     digests: &[Loaded],
     validation: &mut Validation,
     missing: &mut Vec<MissingHour>,
+    pending: &mut Vec<PendingLog>,
 ) {
     let by_layout: HashMap<&str, usize> = digests
         .iter()
@@ -391,7 +395,7 @@ fn validate_chain(
                 validation.found_start = min_option(validation.found_start, start);
                 validation.found_end = max_option(validation.found_end, file.end_time());
             }
-            check_logs(store, digest, file, validation);
+            queue_logs(store, digest, file, validation, pending);
         }
         if !digest.name.backfill {
             let context = ChainContext {
@@ -573,24 +577,53 @@ fn report_previous(
     }
 }
 
-fn check_logs(
+/// A listed log file waiting to be hashed: all of a validation's logs are hashed together at
+/// the end, so that both cores stay busy however few logs each digest lists.
+struct PendingLog {
+    /// Where its outcome goes in `Validation::outcomes`.
+    slot: usize,
+    key: String,
+    hash_value: String,
+}
+
+/// Reserves a line for each log the digest lists.
+fn queue_logs(
     store: &dyn TrailStore,
     digest: &Loaded,
     file: &DigestFile,
     validation: &mut Validation,
+    pending: &mut Vec<PendingLog>,
 ) {
-    let outcomes: Vec<(Outcome, (u64, u64))> = file
-        .log_files
-        .par_iter()
+    for log in &file.log_files {
+        let layout = layout_key(&log.s3_object).unwrap_or(&log.s3_object);
+        let key = match store.bucket() {
+            Some(_) => log.s3_object.clone(),
+            None => format!("{}{layout}", digest.base),
+        };
+        pending.push(PendingLog {
+            slot: validation.outcomes.len(),
+            key: key.clone(),
+            hash_value: log.hash_value.clone(),
+        });
+        validation.outcomes.push(Outcome {
+            subject: Subject::Log,
+            location: store.display(&key),
+            status: Status::Notice,
+            reason: None,
+        });
+    }
+}
+
+/// A queued log's slot, verdict, reason, and stored and uncompressed sizes.
+type CheckedLog = (usize, Status, Option<String>, (u64, u64));
+
+/// Hashes every queued log in parallel and fills in its line.
+fn check_logs(store: &dyn TrailStore, pending: Vec<PendingLog>, validation: &mut Validation) {
+    let checked: Vec<CheckedLog> = pending
+        .into_par_iter()
         .map(|log| {
-            let layout = layout_key(&log.s3_object).unwrap_or(&log.s3_object);
-            let key = match store.bucket() {
-                Some(_) => log.s3_object.clone(),
-                None => format!("{}{layout}", digest.base),
-            };
-            let location = store.display(&key);
             let mut sizes = (0, 0);
-            let (status, reason) = match store.get(&key) {
+            let (status, reason) = match store.get(&log.key) {
                 Ok(None) => (Status::Invalid, Some("not found".to_owned())),
                 Err(err) => (Status::Invalid, Some(format!("cannot be read: {err}"))),
                 Ok(Some(bytes)) => match content_sha256(&bytes) {
@@ -605,23 +638,20 @@ fn check_logs(
                     }
                 },
             };
-            let outcome = Outcome {
-                subject: Subject::Log,
-                location,
-                status,
-                reason,
-            };
-            (outcome, sizes)
+            (log.slot, status, reason, sizes)
         })
         .collect();
-    for (outcome, (read, hashed)) in outcomes {
+    for (slot, status, reason, (read, hashed)) in checked {
         validation.counts.bytes_read += read;
         validation.counts.bytes_hashed += hashed;
-        match outcome.status {
+        match status {
             Status::Valid => validation.counts.valid_logs += 1,
             _ => validation.counts.invalid_logs += 1,
         }
-        validation.outcomes.push(outcome);
+        if let Some(outcome) = validation.outcomes.get_mut(slot) {
+            outcome.status = status;
+            outcome.reason = reason;
+        }
     }
 }
 

@@ -527,15 +527,25 @@ fn signatures_agree_with_an_independent_implementation() -> TestResult {
     );
     let out = validate(&python_tree, &["--verbose"])?;
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    // Three chained digests and a backfill digest for a log delivered late.
     assert!(
-        out.stdout.contains("3/3 digest files valid"),
+        out.stdout.contains("4/4 digest files valid"),
         "{}",
         out.stdout
     );
-    assert!(out.stdout.contains("2/2 log files valid"), "{}", out.stdout);
+    assert!(out.stdout.contains("3/3 log files valid"), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("_20240701T030030Z_backfill.json.gz\tvalid"),
+        "{}",
+        out.stdout
+    );
 
     // And its tip signature, from the sidecar alone, is what makes the tip valid.
-    let tip = digests(&python_tree).pop().ok_or("no digest")?;
+    let tip = digests(&python_tree)
+        .into_iter()
+        .find(|d| path_str(d).ends_with("T040030Z.json.gz"))
+        .ok_or("no tip")?;
     let sidecar = format!("{}.sig", path_str(&tip));
     std::fs::write(&sidecar, "00".repeat(256))?;
     let out = validate(&python_tree, &[])?;
@@ -703,5 +713,59 @@ fn validates_in_the_bucket_with_signatures_from_object_metadata() -> TestResult 
         "{}",
         out.stderr
     );
+    Ok(())
+}
+
+#[test]
+fn organization_trails_validate_per_member_account() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let key = openssl_key(dir.path(), "key.pem")?;
+    let logs = dir.path().join("org");
+    let out = run(&[
+        "generate",
+        "--start",
+        "2024-07-01",
+        "--days",
+        "1",
+        "--accounts",
+        "2",
+        "--regions",
+        "us-east-1",
+        "--events",
+        "2000",
+        "--org",
+        "o-exampleorg1",
+        "--sign",
+        &path_str(&key),
+        &path_str(&logs),
+    ])?;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(logs.join("AWSLogs/o-exampleorg1").is_dir());
+    let all = validate(&logs, &["--format", "json"])?;
+    assert_eq!(all.code, 0, "{}", all.stderr);
+    let parsed: serde_json::Value = serde_json::from_str(&all.stdout)?;
+    assert_eq!(parsed["counts"]["valid_digests"], 52);
+    assert_eq!(parsed["chains"].as_array().map(Vec::len), Some(2));
+    assert!(
+        parsed["chains"][0]
+            .as_str()
+            .unwrap_or_default()
+            .contains(" in o-exampleorg1")
+    );
+    let member = parsed["outcomes"][0]["location"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let account = member
+        .split("/o-exampleorg1/")
+        .nth(1)
+        .unwrap_or_default()
+        .split('/')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let one = validate(&logs, &["--account", &account, "--format", "json"])?;
+    let parsed: serde_json::Value = serde_json::from_str(&one.stdout)?;
+    assert_eq!(parsed["counts"]["valid_digests"], 26);
     Ok(())
 }
