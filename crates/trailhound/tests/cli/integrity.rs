@@ -769,3 +769,41 @@ fn organization_trails_validate_per_member_account() -> TestResult {
     assert_eq!(parsed["counts"]["valid_digests"], 26);
     Ok(())
 }
+
+#[test]
+fn pem_and_der_public_keys_work_like_list_public_keys_output() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let key = openssl_key(dir.path(), "key.pem")?;
+    let logs = signed_tree(dir.path(), &key)?;
+    // The same public key written by openssl as SubjectPublicKeyInfo PEM, PKCS#1 PEM and DER.
+    let forms: [(&str, &[&str]); 3] = [
+        ("spki.pem", &["pkey", "-pubout"]),
+        ("pkcs1.pem", &["rsa", "-RSAPublicKey_out"]),
+        ("spki.der", &["pkey", "-pubout", "-outform", "DER"]),
+    ];
+    for (name, args) in forms {
+        let path = dir.path().join(name);
+        let status = Command::new("openssl")
+            .args(args)
+            .arg("-in")
+            .arg(&key)
+            .arg("-out")
+            .arg(&path)
+            .stderr(std::process::Stdio::null())
+            .status()?;
+        assert!(status.success(), "openssl {args:?}");
+        let out = run(&[
+            "validate",
+            &path_str(&logs),
+            "--public-keys",
+            &path_str(&path),
+        ])?;
+        assert_eq!(out.code, 0, "{name}: {}", out.stderr);
+        assert!(
+            out.stdout.contains("26/26 digest files valid"),
+            "{name}: {}",
+            out.stdout
+        );
+    }
+    Ok(())
+}
