@@ -24,7 +24,7 @@ use trailhound_source::{LogKey, LogKind};
 
 use crate::IntegrityError;
 use crate::digest::{ChainId, DigestFile, DigestName, format_time, layout_key};
-use crate::keys::PublicKeySet;
+use crate::keys::{PublicKey, PublicKeySet};
 use crate::signing::{sha256_hex, string_to_sign};
 use crate::store::{TrailStore, content_sha256, inflate};
 
@@ -445,7 +445,7 @@ fn judge_digest(
     let Some(end) = file.end_time() else {
         return invalid("invalid format (digestEndTime is not a time)".to_owned());
     };
-    let candidates: Vec<&PublicKeyRef> = options
+    let candidates: Vec<&PublicKey> = options
         .keys
         .by_fingerprint(&file.digest_public_key_fingerprint)
         .collect();
@@ -492,8 +492,6 @@ fn judge_digest(
     }
     (Status::Valid, None)
 }
-
-type PublicKeyRef = crate::keys::PublicKey;
 
 /// Reports the digest this one names as previous if it is missing, and hourly digests missing
 /// between it and the next older digest found.
