@@ -330,7 +330,9 @@ impl ScenarioWriter<'_> {
                     ("organizations.amazonaws.com", "DescribeOrganization"),
                     ("ssm.amazonaws.com", "DescribeParameters"),
                 ];
-                for round in 0..4 {
+                // A scripted sweep, as enumeration tools make: every probe a dozen times in
+                // about a minute, each refused.
+                for _round in 0..12 {
                     for (source, name) in PROBES {
                         let place = if source == "iam.amazonaws.com" || name == "ListBuckets" {
                             home
@@ -344,7 +346,6 @@ impl ScenarioWriter<'_> {
                             source.trim_end_matches(".amazonaws.com"),
                             name.trim_end_matches("20150331")
                         );
-                        self.time += Duration::seconds(self.rng.i64(1..5) + round);
                         let message = format!(
                             "User: {arn} is not authorized to perform: {action} because no identity-based policy allows the {action} action"
                         );
@@ -417,7 +418,16 @@ impl ScenarioWriter<'_> {
             response,
             error,
         } = exchange;
-        self.time += Duration::seconds(self.rng.i64(2..20));
+        // People pause between calls; scripts (enumeration, bulk reads) do not.
+        let pause = if matches!(
+            self.scenario,
+            Scenario::AccessDeniedRecon | Scenario::BulkSecretReads
+        ) {
+            self.rng.i64(0..2)
+        } else {
+            self.rng.i64(2..20)
+        };
+        self.time += Duration::seconds(pause);
         let service = source.trim_end_matches(".amazonaws.com");
         let read_only = ["Get", "List", "Describe", "BatchGet"]
             .iter()

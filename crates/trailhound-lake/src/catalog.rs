@@ -61,6 +61,27 @@ CREATE TABLE IF NOT EXISTS findings (
     UNIQUE (rule_id, first_event_id, time)
 );
 CREATE INDEX IF NOT EXISTS findings_time ON findings (time);
+CREATE TABLE IF NOT EXISTS insights (
+    event_id          TEXT PRIMARY KEY,
+    shared_event_id   TEXT NOT NULL,
+    state             TEXT NOT NULL,   -- Start | End
+    event_time        TEXT NOT NULL,   -- as in the record
+    start_us          INTEGER NOT NULL, -- the insight's first minute, for replacing a range
+    account           TEXT NOT NULL,
+    region            TEXT NOT NULL,
+    event_source      TEXT NOT NULL,
+    event_name        TEXT NOT NULL,
+    insight_type      TEXT NOT NULL,
+    error_code        TEXT,
+    baseline_average  REAL NOT NULL,
+    insight_average   REAL NOT NULL,
+    insight_duration  INTEGER,
+    baseline_duration INTEGER NOT NULL,
+    record            TEXT NOT NULL,   -- the Insights event, in CloudTrail's format
+    computed_at       TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS insights_start ON insights (start_us);
+CREATE INDEX IF NOT EXISTS insights_shared ON insights (shared_event_id);
 ";
 
 /// One ingested source object, as recorded.
@@ -120,6 +141,43 @@ pub struct StoredFinding {
     pub status: String,
     /// When it was recorded (RFC 3339).
     pub found_at: String,
+}
+
+/// An Insights event Trailhound computed, as the catalog holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredInsight {
+    /// The record's `eventID`.
+    pub event_id: String,
+    /// Shared by the Start and End records of one insight.
+    pub shared_event_id: String,
+    /// `Start` or `End`.
+    pub state: String,
+    /// The record's `eventTime`.
+    pub event_time: String,
+    /// The insight's first minute, in microseconds since the epoch.
+    pub start_us: i64,
+    /// `recipientAccountId`.
+    pub account: String,
+    /// `awsRegion`.
+    pub region: String,
+    /// The API's service.
+    pub event_source: String,
+    /// The API.
+    pub event_name: String,
+    /// `ApiCallRateInsight` or `ApiErrorRateInsight`.
+    pub insight_type: String,
+    /// For error-rate insights.
+    pub error_code: Option<String>,
+    /// Calls (or errors) per minute in the baseline.
+    pub baseline_average: f64,
+    /// Calls (or errors) per minute during the insight.
+    pub insight_average: f64,
+    /// Minutes, once known.
+    pub insight_duration: Option<i64>,
+    /// Minutes of baseline.
+    pub baseline_duration: i64,
+    /// The whole record as CloudTrail writes it.
+    pub record: String,
 }
 
 /// The catalog connection.
@@ -335,6 +393,95 @@ impl Catalog {
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Replaces the computed insights that start in `[from_us, to_us)` with `insights`, in one
+    /// transaction, so that recomputing a stretch of history never leaves it half done.
+    pub fn replace_insights(
+        &mut self,
+        from_us: i64,
+        to_us: i64,
+        insights: &[StoredInsight],
+    ) -> Result<(), LakeError> {
+        let now = chrono::Utc::now().to_rfc3339();
+        let transaction = self.connection.transaction()?;
+        transaction.execute(
+            "DELETE FROM insights WHERE start_us >= ?1 AND start_us < ?2",
+            [from_us, to_us],
+        )?;
+        {
+            let mut insert = transaction.prepare(
+                "INSERT OR REPLACE INTO insights (event_id, shared_event_id, state, event_time, start_us, account,
+                    region, event_source, event_name, insight_type, error_code, baseline_average,
+                    insight_average, insight_duration, baseline_duration, record, computed_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+            )?;
+            for insight in insights {
+                insert.execute(rusqlite::params![
+                    insight.event_id,
+                    insight.shared_event_id,
+                    insight.state,
+                    insight.event_time,
+                    insight.start_us,
+                    insight.account,
+                    insight.region,
+                    insight.event_source,
+                    insight.event_name,
+                    insight.insight_type,
+                    insight.error_code,
+                    insight.baseline_average,
+                    insight.insight_average,
+                    insight.insight_duration,
+                    insight.baseline_duration,
+                    insight.record,
+                    now,
+                ])?;
+            }
+        }
+        transaction.commit()?;
+        Ok(())
+    }
+
+    /// Every computed insight record, by time.
+    pub fn insights(&self) -> Result<Vec<StoredInsight>, LakeError> {
+        let mut statement = self.connection.prepare(
+            "SELECT event_id, shared_event_id, state, event_time, start_us, account, region, event_source,
+                    event_name, insight_type, error_code, baseline_average, insight_average,
+                    insight_duration, baseline_duration, record
+             FROM insights ORDER BY start_us, shared_event_id, state DESC",
+        )?;
+        let rows = statement.query_map([], |row| {
+            Ok(StoredInsight {
+                event_id: row.get(0)?,
+                shared_event_id: row.get(1)?,
+                state: row.get(2)?,
+                event_time: row.get(3)?,
+                start_us: row.get(4)?,
+                account: row.get(5)?,
+                region: row.get(6)?,
+                event_source: row.get(7)?,
+                event_name: row.get(8)?,
+                insight_type: row.get(9)?,
+                error_code: row.get(10)?,
+                baseline_average: row.get(11)?,
+                insight_average: row.get(12)?,
+                insight_duration: row.get(13)?,
+                baseline_duration: row.get(14)?,
+                record: row.get(15)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The first minute of insights that have started but not ended (their End needs data
+    /// that had not arrived), so that the next computation starts early enough to end them.
+    pub fn earliest_open_insight_us(&self) -> Result<Option<i64>, LakeError> {
+        Ok(self.connection.query_row(
+            "SELECT min(start_us) FROM insights s WHERE state = 'Start' AND NOT EXISTS
+                (SELECT 1 FROM insights e WHERE e.shared_event_id = s.shared_event_id AND e.state = 'End')",
+            [],
+            |row| row.get(0),
+        )?)
     }
 
     /// Marks a file as moved into place.

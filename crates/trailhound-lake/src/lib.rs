@@ -34,7 +34,7 @@ mod schema;
 mod store;
 mod writer;
 
-pub use catalog::{Catalog, LakeFileRecord, SourceRecord, StoredFinding};
+pub use catalog::{Catalog, LakeFileRecord, SourceRecord, StoredFinding, StoredInsight};
 pub use compact::{CompactOptions, CompactReport};
 pub use convert::{ConvertedBatch, PartitionRows, convert};
 pub use error::LakeError;

@@ -95,6 +95,18 @@ impl Lake {
         &self.catalog
     }
 
+    /// The catalog, for recording what is computed from the lake (insights, first-seen
+    /// findings). Only a lake opened for writing may be changed.
+    pub fn catalog_mut(&mut self) -> Result<&mut Catalog, LakeError> {
+        if self._lock.is_some() {
+            Ok(&mut self.catalog)
+        } else {
+            Err(LakeError::Internal(
+                "the lake was opened read-only".to_owned(),
+            ))
+        }
+    }
+
     pub(crate) fn lake_dir(&self) -> PathBuf {
         self.root.join(LAKE)
     }

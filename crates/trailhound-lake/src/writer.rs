@@ -62,6 +62,9 @@ pub struct IngestReport {
     pub commits: u64,
     /// New findings recorded (a finding already in the catalog is not counted again).
     pub findings: u64,
+    /// Earliest and latest `eventTime` of the new events (µs since the epoch), so that what
+    /// is computed from the lake (insights) can be brought up to date for just that stretch.
+    pub new_time_us: Option<(i64, i64)>,
 }
 
 /// Writes into a lake opened for writing. Call [`LakeWriter::add`] for the rows of the current
@@ -200,6 +203,12 @@ impl LakeWriter<'_> {
             self.report.files += 1;
             self.report.bytes += file.bytes;
             self.report.events_new += file.rows;
+            if let (Some(min), Some(max)) = (file.min_time_us, file.max_time_us) {
+                self.report.new_time_us = Some(match self.report.new_time_us {
+                    Some((low, high)) => (low.min(min), high.max(max)),
+                    None => (min, max),
+                });
+            }
         }
         Ok(())
     }

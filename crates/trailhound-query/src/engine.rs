@@ -49,6 +49,7 @@ impl QueryEngine {
             "findings",
             Arc::new(crate::findings::findings_table(&lake)?),
         )?;
+        crate::insights::register(&context, &runtime, &lake)?;
         Ok(QueryEngine { context, runtime })
     }
 

@@ -19,6 +19,7 @@ mod ddl;
 mod engine;
 mod error;
 mod findings;
+mod insights;
 mod output;
 mod quick_filter;
 

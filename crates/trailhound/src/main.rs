@@ -38,6 +38,7 @@ fn main() -> ExitCode {
         Command::Show(args) => commands::query::show(args, &cli.global),
         Command::Ddl(args) => commands::query::ddl(args, &cli.global),
         Command::Hunt(args) => commands::hunt::run(args, &cli.global),
+        Command::Insights(args) => commands::insights::run(args, &cli.global),
         Command::Validate(args) => commands::validate::run(args, &cli.global),
         Command::Rules(command) => commands::rules::run(command, &cli.global),
         Command::Compact => commands::ingest::compact(&cli.global),

@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use trailhound_source::ReadLimits;
 
 pub(crate) use size::parse_size;
-pub(crate) use time::{TimeBound, parse_time_bound};
+pub(crate) use time::{TimeBound, parse_age, parse_time_bound};
 
 /// Fast, self-hosted AWS CloudTrail monitoring and analysis.
 ///
@@ -128,6 +128,18 @@ pub(crate) enum Command {
     /// as a `<digest>.sig` sidecar, else it is reported as an unsigned tip. Invalid files go to stderr, valid ones to stdout with --verbose; exit
     /// code 1 when anything is invalid.
     Validate(ValidateArgs),
+    /// Spot unusual API call and error rates, as CloudTrail Insights does, over the lake.
+    ///
+    /// Without a subcommand: computes Insights for the stretch asked (the whole lake by
+    /// default), records them in the catalog (the `insights` table of `trailhound query`) and
+    /// lists them. Each API's per-minute calls, and its per-minute errors per error code, in
+    /// each account and region are compared with a baseline of the preceding 7 days; a minute
+    /// starts an insight when its count is at least --min-count, --min-ratio times the
+    /// baseline's reference rate (its average, or its busiest hour's if higher, so daily and
+    /// weekly rhythms are learned) and less likely than --significance under that rate. It
+    /// ends at the first minute back to normal. `ingest` does the same for the events it adds.
+    #[command(args_conflicts_with_subcommands = true)]
+    Insights(InsightsArgs),
     /// List, test and lint detection rules.
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -230,6 +242,9 @@ pub(crate) struct IngestArgs {
     /// Do not run detection rules on the events as they are ingested.
     #[arg(long)]
     pub(crate) no_detect: bool,
+    /// Do not compute Insights (unusual API call and error rates) for the new events.
+    #[arg(long)]
+    pub(crate) no_insights: bool,
     #[command(flatten)]
     pub(crate) rules: RuleSourceArgs,
     #[command(flatten)]
@@ -337,6 +352,97 @@ pub(crate) struct HuntArgs {
     pub(crate) selection: SelectionArgs,
     #[command(flatten)]
     pub(crate) read: ReadArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct InsightsArgs {
+    #[command(subcommand)]
+    pub(crate) command: Option<InsightsCommand>,
+    /// Look for insights starting at or after this time (RFC 3339, a date, or an age such as
+    /// 30d) [default: the start of the lake].
+    #[arg(long, value_parser = parse_time_bound, value_name = "TIME")]
+    pub(crate) since: Option<TimeBound>,
+    /// Look for insights starting before this time [default: the end of the lake].
+    #[arg(long, value_parser = parse_time_bound, value_name = "TIME")]
+    pub(crate) until: Option<TimeBound>,
+    #[command(flatten)]
+    pub(crate) tuning: InsightTuningArgs,
+    /// Output format of the list.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub(crate) format: OutputFormat,
+}
+
+/// How unusual a rate must be to become an insight.
+#[derive(Debug, Args)]
+pub(crate) struct InsightTuningArgs {
+    /// How much history each baseline covers (e.g. 7d, 14d).
+    #[arg(long, value_parser = parse_age, default_value = "7d", value_name = "AGE")]
+    pub(crate) baseline: chrono::Duration,
+    /// History needed before anything can fire (e.g. 36h).
+    #[arg(long, value_parser = parse_age, default_value = "36h", value_name = "AGE")]
+    pub(crate) learning: chrono::Duration,
+    /// Fewest calls (or errors) in one minute that can start an insight.
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    pub(crate) min_count: u64,
+    /// A starting minute needs at least this many times the baseline's reference rate.
+    #[arg(long, default_value_t = 3.0, value_name = "X")]
+    pub(crate) min_ratio: f64,
+    /// How improbable (under the baseline) a starting minute must be.
+    #[arg(long, default_value_t = 1e-7, value_name = "P")]
+    pub(crate) significance: f64,
+    /// Count write calls only for call rates, exactly as AWS does (reads count by default,
+    /// so bursts of Get*/List*/Describe* show up too).
+    #[arg(long)]
+    pub(crate) write_only: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum InsightsCommand {
+    /// List the insights recorded in the catalog.
+    List(InsightsListArgs),
+    /// Explain one insight: its records and a per-minute chart of the rate against the
+    /// baseline.
+    Show(InsightsShowArgs),
+    /// Write the recorded insights as CloudTrail-Insight files (the S3 layout CloudTrail
+    /// delivers them in) under DIR.
+    Export(InsightsExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct InsightsListArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub(crate) format: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct InsightsShowArgs {
+    /// The insight's sharedEventID or the eventID of its Start or End (a unique prefix is
+    /// enough).
+    #[arg(value_name = "ID")]
+    pub(crate) id: String,
+    /// Minutes shown before and after the insight.
+    #[arg(long, default_value_t = 15, value_name = "MINUTES")]
+    pub(crate) context: i64,
+    /// `text` (chart) or `json` (the records and the series, for dashboards).
+    #[arg(long, value_enum, default_value_t = ShowFormat::Text)]
+    pub(crate) format: ShowFormat,
+}
+
+/// How `insights show` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum ShowFormat {
+    /// For people: the records' gist and a chart.
+    Text,
+    /// For programs.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct InsightsExportArgs {
+    /// Folder to write AWSLogs/<account>/CloudTrail-Insight/<region>/YYYY/MM/DD/ under.
+    #[arg(value_name = "DIR")]
+    pub(crate) dir: PathBuf,
 }
 
 /// Which rules to use.

@@ -16,6 +16,17 @@ impl TimeBound {
     }
 }
 
+/// Parses a length of time such as `90m`, `36h` or `7d` (the age forms of
+/// [`parse_time_bound`]).
+pub(crate) fn parse_age(text: &str) -> Result<Duration, String> {
+    match parse_time_bound(text)? {
+        TimeBound::Ago(age) if age > Duration::zero() => Ok(age),
+        _ => Err(format!(
+            "'{text}' is not a length of time: write a number and s, m, h, d or w (36h, 7d)"
+        )),
+    }
+}
+
 /// Parses `2024-07-31T13:00:00Z`, `2024-07-31T13:00` (UTC), `2024-07-31` (midnight UTC), or
 /// an age: a number and one of `s`, `m`, `h`, `d`, `w` (`90m`, `24h`, `7d`).
 pub(crate) fn parse_time_bound(text: &str) -> Result<TimeBound, String> {

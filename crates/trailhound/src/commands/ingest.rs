@@ -53,6 +53,19 @@ pub(crate) fn run(args: IngestArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
     } else {
         Some(lake.compact(CompactOptions::automatic())?)
     };
+    // Insights need each new minute's baseline, which is in the lake only once committed.
+    let insights = match report.new_time_us {
+        Some((from, to)) if !args.no_insights => Some(
+            crate::commands::insights::update(
+                &mut lake,
+                Some(from),
+                Some(to),
+                &trailhound_insights::Settings::default(),
+            )
+            .context("the events are in the lake, but computing their Insights failed; run `trailhound insights` to retry")?,
+        ),
+        _ => None,
+    };
     if !global.quiet {
         eprintln!(
             "lake {}: {} new events, {} already present, {} findings; {} files ({:.1} MiB) in {} commits; {:.0} events/s",
@@ -65,6 +78,12 @@ pub(crate) fn run(args: IngestArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
             report.commits,
             summary.records as f64 / started.elapsed().as_secs_f64().max(1e-9),
         );
+        if let Some(insights) = &insights {
+            eprintln!(
+                "insights: {} unusual API call or error rates (`trailhound insights list`)",
+                insights.insights.len()
+            );
+        }
         if let Some(compacted) = compacted.filter(|c| c.files_before > 0) {
             eprintln!(
                 "compacted {} small files into {} in {} partitions",

@@ -6,6 +6,7 @@ pub(crate) mod demo;
 pub(crate) mod generate;
 pub(crate) mod hunt;
 pub(crate) mod ingest;
+pub(crate) mod insights;
 pub(crate) mod query;
 pub(crate) mod rules;
 pub(crate) mod validate;

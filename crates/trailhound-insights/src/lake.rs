@@ -1,0 +1,439 @@
+//! Insights over the lake: per-minute counts by SQL, the detector over each series, and the
+//! attributions of what it finds. The same code serves a backfill over months and the few
+//! minutes an ingest (or, later, `watch`) has just added.
+
+use std::collections::HashMap;
+
+use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::datatypes::{DataType, Int64Type};
+use chrono::{DateTime, SecondsFormat};
+use trailhound_lake::StoredInsight;
+use trailhound_query::QueryEngine;
+
+use crate::InsightsError;
+use crate::detect::{Anomaly, Coverage, Settings, detect};
+use crate::record::{Attribution, InsightRecord, State, format_minute, stable_id};
+use crate::series::{InsightType, MINUTE_US, Minute, Series, SeriesKey};
+
+/// One insight found, with its records.
+#[derive(Debug, Clone)]
+pub struct Insight {
+    /// The series it was found in.
+    pub key: SeriesKey,
+    /// What the detector found.
+    pub anomaly: Anomaly,
+    /// The history of its account and region.
+    pub coverage: Coverage,
+    /// The Start record, and the End record once the insight is over.
+    pub records: Vec<InsightRecord>,
+}
+
+impl Insight {
+    /// `sharedEventID`.
+    pub fn shared_event_id(&self) -> &str {
+        self.records
+            .first()
+            .map_or("", |record| record.shared_event_id.as_str())
+    }
+
+    /// The principal that made most of the calls.
+    pub fn top_principal(&self) -> Option<&str> {
+        self.records.last().and_then(|record| {
+            record
+                .attributions
+                .iter()
+                .find(|a| a.attribute == "userIdentityArn")
+                .and_then(|a| a.insight.first())
+                .map(|(value, _)| value.as_str())
+        })
+    }
+}
+
+/// The result of one computation.
+#[derive(Debug, Clone, Default)]
+pub struct Computation {
+    /// Insights were looked for among minutes `[from, to)` (µs since the epoch).
+    pub from_us: i64,
+    /// See `from_us`.
+    pub to_us: i64,
+    /// Series examined.
+    pub series: usize,
+    /// What was found, by start time.
+    pub insights: Vec<Insight>,
+}
+
+impl Computation {
+    /// The records to store in the catalog.
+    pub fn stored(&self) -> Vec<StoredInsight> {
+        self.insights
+            .iter()
+            .flat_map(|insight| {
+                insight.records.iter().map(move |record| StoredInsight {
+                    event_id: record.event_id.clone(),
+                    shared_event_id: record.shared_event_id.clone(),
+                    state: record.state.as_str().to_owned(),
+                    event_time: format_minute(record.event_time),
+                    start_us: insight.anomaly.start * MINUTE_US,
+                    account: insight.key.account.clone(),
+                    region: insight.key.region.clone(),
+                    event_source: insight.key.event_source.clone(),
+                    event_name: insight.key.event_name.clone(),
+                    insight_type: insight.key.insight_type.as_str().to_owned(),
+                    error_code: insight.key.error_code.clone(),
+                    baseline_average: record.baseline_average,
+                    insight_average: record.insight_average,
+                    insight_duration: record.insight_duration,
+                    baseline_duration: record.baseline_duration,
+                    record: record.to_json(),
+                })
+            })
+            .collect()
+    }
+}
+
+/// Which events Insights counts: API calls that are management events (data events and
+/// Insights events themselves are not), and only writes if the settings say so.
+fn counted(settings: &Settings) -> &'static str {
+    if settings.write_only {
+        "eventType = 'AwsApiCall' AND (managementEvent IS NULL OR managementEvent) AND readOnly = false"
+    } else {
+        "eventType = 'AwsApiCall' AND (managementEvent IS NULL OR managementEvent)"
+    }
+}
+
+/// Finds the insights that start in `[from_us, to_us)` (the whole lake when not given).
+pub fn compute(
+    engine: &QueryEngine,
+    from_us: Option<i64>,
+    to_us: Option<i64>,
+    settings: &Settings,
+) -> Result<Computation, InsightsError> {
+    settings.validate()?;
+    let coverage = coverages(engine, settings)?;
+    let Some(first) = coverage.values().map(|c| c.first).min() else {
+        return Ok(Computation::default());
+    };
+    let last = coverage.values().map(|c| c.end).max().unwrap_or(first);
+    let from = from_us
+        .map_or(first, |us| us.div_euclid(MINUTE_US))
+        .max(first);
+    let to = to_us
+        .map_or(last, |us| us.div_euclid(MINUTE_US) + 1)
+        .min(last);
+    let mut computation = Computation {
+        from_us: from * MINUTE_US,
+        to_us: to * MINUTE_US,
+        ..Computation::default()
+    };
+    if from >= to {
+        return Ok(computation);
+    }
+    let all_series = load_series(engine, from - settings.baseline_minutes, settings)?;
+    computation.series = all_series.len();
+    for series in &all_series {
+        let place = (series.key.account.clone(), series.key.region.clone());
+        let Some(cover) = coverage.get(&place).copied() else {
+            continue;
+        };
+        for anomaly in detect(series, cover, from, to, settings) {
+            let attributions = attributions(engine, &series.key, &anomaly, cover, settings)?;
+            let records = records(&series.key, &anomaly, cover, attributions);
+            computation.insights.push(Insight {
+                key: series.key.clone(),
+                anomaly,
+                coverage: cover,
+                records,
+            });
+        }
+    }
+    computation
+        .insights
+        .sort_by(|a, b| (a.anomaly.start, &a.key).cmp(&(b.anomaly.start, &b.key)));
+    Ok(computation)
+}
+
+/// The Start and (when over) End records of an anomaly.
+fn records(
+    key: &SeriesKey,
+    anomaly: &Anomaly,
+    coverage: Coverage,
+    attributions: Vec<Attribution>,
+) -> Vec<InsightRecord> {
+    let start = anomaly.start.to_string();
+    let kind = key.insight_type.as_str();
+    let code = key.error_code.as_deref().unwrap_or("");
+    let identity = [
+        key.account.as_str(),
+        &key.region,
+        &key.event_source,
+        &key.event_name,
+        kind,
+        code,
+        &start,
+    ];
+    let shared = stable_id(&identity);
+    let duration = anomaly.duration(coverage);
+    let whole_average = anomaly.total as f64 / duration as f64;
+    let start_record = InsightRecord {
+        event_id: stable_id(&[&shared, "Start"]),
+        shared_event_id: shared.clone(),
+        state: State::Start,
+        event_time: anomaly.start,
+        key: key.clone(),
+        baseline_average: anomaly.baseline_average,
+        insight_average: anomaly.first_count as f64,
+        insight_duration: anomaly.end.map(|_| duration),
+        baseline_duration: anomaly.baseline_minutes,
+        attributions: attributions.clone(),
+    };
+    let mut records = vec![start_record];
+    if let Some(end) = anomaly.end {
+        records.push(InsightRecord {
+            event_id: stable_id(&[&shared, "End"]),
+            shared_event_id: shared,
+            state: State::End,
+            event_time: end,
+            key: key.clone(),
+            baseline_average: anomaly.baseline_average,
+            insight_average: whole_average,
+            insight_duration: Some(duration),
+            baseline_duration: anomaly.baseline_minutes,
+            attributions,
+        });
+    }
+    records
+}
+
+/// First and last minute of counted events per account and region.
+fn coverages(
+    engine: &QueryEngine,
+    settings: &Settings,
+) -> Result<HashMap<(String, String), Coverage>, InsightsError> {
+    let sql = format!(
+        "SELECT recipientAccountId, awsRegion,
+                min(CAST(to_unixtime(eventTime) AS BIGINT)) / 60,
+                max(CAST(to_unixtime(eventTime) AS BIGINT)) / 60 + 1
+         FROM events WHERE eventTime IS NOT NULL AND {}
+         GROUP BY 1, 2",
+        counted(settings)
+    );
+    let mut coverage = HashMap::new();
+    for batch in engine.sql(&sql)? {
+        let (accounts, regions) = (text(&batch, 0)?, text(&batch, 1)?);
+        let (firsts, ends) = (integers(&batch, 2)?, integers(&batch, 3)?);
+        for row in 0..batch.num_rows() {
+            if accounts.is_null(row) || regions.is_null(row) {
+                continue;
+            }
+            coverage.insert(
+                (
+                    accounts.value(row).to_owned(),
+                    regions.value(row).to_owned(),
+                ),
+                Coverage {
+                    first: firsts.value(row),
+                    end: ends.value(row),
+                },
+            );
+        }
+    }
+    Ok(coverage)
+}
+
+/// Every call-rate and error-rate series with counts from minute `from` on.
+fn load_series(
+    engine: &QueryEngine,
+    from: Minute,
+    settings: &Settings,
+) -> Result<Vec<Series>, InsightsError> {
+    let sql = format!(
+        "SELECT recipientAccountId, awsRegion, eventSource, eventName, errorCode,
+                CAST(to_unixtime(eventTime) AS BIGINT) / 60 AS minute, count(*)
+         FROM events
+         WHERE {} AND {counted}
+           AND recipientAccountId IS NOT NULL AND awsRegion IS NOT NULL
+           AND eventSource IS NOT NULL AND eventName IS NOT NULL
+         GROUP BY 1, 2, 3, 4, 5, 6",
+        since(from),
+        counted = counted(settings)
+    );
+    let mut points: HashMap<SeriesKey, Vec<(Minute, u64)>> = HashMap::new();
+    for batch in engine.sql(&sql)? {
+        let (accounts, regions) = (text(&batch, 0)?, text(&batch, 1)?);
+        let (sources, names, codes) = (text(&batch, 2)?, text(&batch, 3)?, text(&batch, 4)?);
+        let (minutes, counts) = (integers(&batch, 5)?, integers(&batch, 6)?);
+        for row in 0..batch.num_rows() {
+            let key = SeriesKey {
+                account: accounts.value(row).to_owned(),
+                region: regions.value(row).to_owned(),
+                event_source: sources.value(row).to_owned(),
+                event_name: names.value(row).to_owned(),
+                insight_type: InsightType::ApiCallRate,
+                error_code: None,
+            };
+            let point = (minutes.value(row), counts.value(row).max(0) as u64);
+            if !codes.is_null(row) {
+                let errors = SeriesKey {
+                    insight_type: InsightType::ApiErrorRate,
+                    error_code: Some(codes.value(row).to_owned()),
+                    ..key.clone()
+                };
+                points.entry(errors).or_default().push(point);
+            }
+            points.entry(key).or_default().push(point);
+        }
+    }
+    let mut series: Vec<Series> = points
+        .into_iter()
+        .map(|(key, points)| Series::new(key, points))
+        .collect();
+    series.sort_by(|a, b| a.key.cmp(&b.key));
+    Ok(series)
+}
+
+/// The per-minute counts of one series between two minutes, for charts.
+pub fn series_between(
+    engine: &QueryEngine,
+    key: &SeriesKey,
+    from: Minute,
+    to: Minute,
+    settings: &Settings,
+) -> Result<Series, InsightsError> {
+    let sql = format!(
+        "SELECT CAST(to_unixtime(eventTime) AS BIGINT) / 60 AS minute, count(*)
+         FROM events WHERE {} AND {} AND {}
+         GROUP BY 1",
+        same_series(key),
+        between(from, to),
+        counted(settings)
+    );
+    let mut points = Vec::new();
+    for batch in engine.sql(&sql)? {
+        let (minutes, counts) = (integers(&batch, 0)?, integers(&batch, 1)?);
+        for row in 0..batch.num_rows() {
+            points.push((minutes.value(row), counts.value(row).max(0) as u64));
+        }
+    }
+    Ok(Series::new(key.clone(), points))
+}
+
+/// Who, with what, and failing how: the top five principals, user agents and error codes
+/// during the anomaly and in its baseline.
+fn attributions(
+    engine: &QueryEngine,
+    key: &SeriesKey,
+    anomaly: &Anomaly,
+    coverage: Coverage,
+    settings: &Settings,
+) -> Result<Vec<Attribution>, InsightsError> {
+    let end = anomaly.end.unwrap_or(coverage.end);
+    let sql = format!(
+        "SELECT CASE WHEN eventTime >= {start} THEN 1 ELSE 0 END,
+                coalesce(userIdentity.arn, userIdentity.invokedBy, 'null'),
+                coalesce(userAgent, 'null'),
+                coalesce(errorCode, 'null'),
+                count(*)
+         FROM events WHERE {series} AND {range} AND {counted}
+         GROUP BY 1, 2, 3, 4",
+        start = timestamp(anomaly.start),
+        series = same_series(key),
+        range = between(anomaly.start - anomaly.baseline_minutes, end),
+        counted = counted(settings)
+    );
+    // [attribute][during?] value → count
+    let mut tallies: [[HashMap<String, u64>; 2]; 3] = Default::default();
+    for batch in engine.sql(&sql)? {
+        let during = integers(&batch, 0)?;
+        let values = [text(&batch, 1)?, text(&batch, 2)?, text(&batch, 3)?];
+        let counts = integers(&batch, 4)?;
+        for row in 0..batch.num_rows() {
+            let period = usize::from(during.value(row) == 1);
+            for (attribute, column) in values.iter().enumerate() {
+                *tallies[attribute][period]
+                    .entry(column.value(row).to_owned())
+                    .or_default() += counts.value(row).max(0) as u64;
+            }
+        }
+    }
+    let duration = anomaly.duration(coverage) as f64;
+    let baseline = anomaly.baseline_minutes.max(1) as f64;
+    let names = ["userIdentityArn", "userAgent", "errorCode"];
+    Ok(names
+        .iter()
+        .zip(tallies)
+        .map(|(attribute, [before, during])| Attribution {
+            attribute,
+            insight: top_five(during, duration),
+            baseline: top_five(before, baseline),
+        })
+        .collect())
+}
+
+fn top_five(counts: HashMap<String, u64>, minutes: f64) -> Vec<(String, f64)> {
+    let mut values: Vec<(String, u64)> = counts.into_iter().collect();
+    values.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    values
+        .into_iter()
+        .take(5)
+        .map(|(value, count)| (value, count as f64 / minutes))
+        .collect()
+}
+
+/// A SQL condition selecting one series' events (all calls, or one error code's).
+fn same_series(key: &SeriesKey) -> String {
+    let mut condition = format!(
+        "recipientAccountId = {} AND awsRegion = {} AND eventSource = {} AND eventName = {}",
+        literal(&key.account),
+        literal(&key.region),
+        literal(&key.event_source),
+        literal(&key.event_name)
+    );
+    if let Some(code) = &key.error_code {
+        condition.push_str(&format!(" AND errorCode = {}", literal(code)));
+    }
+    condition
+}
+
+fn literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+fn timestamp(minute: Minute) -> String {
+    let time = DateTime::from_timestamp(minute.saturating_mul(60), 0).unwrap_or_default();
+    format!(
+        "TIMESTAMP '{}'",
+        time.to_rfc3339_opts(SecondsFormat::Secs, true)
+    )
+}
+
+/// Events from `minute` on; the date partition is named too so whole folders are skipped.
+fn since(minute: Minute) -> String {
+    let day = DateTime::from_timestamp(minute.saturating_mul(60), 0).unwrap_or_default();
+    format!(
+        "date >= '{}' AND eventTime >= {}",
+        day.format("%Y-%m-%d"),
+        timestamp(minute)
+    )
+}
+
+fn between(from: Minute, to: Minute) -> String {
+    let day = DateTime::from_timestamp(to.saturating_mul(60), 0).unwrap_or_default();
+    format!(
+        "{} AND date <= '{}' AND eventTime < {}",
+        since(from),
+        day.format("%Y-%m-%d"),
+        timestamp(to)
+    )
+}
+
+fn text(batch: &RecordBatch, column: usize) -> Result<arrow::array::StringArray, InsightsError> {
+    let cast = arrow::compute::cast(batch.column(column), &DataType::Utf8)
+        .map_err(|err| InsightsError::Internal(format!("column {column}: {err}")))?;
+    Ok(cast.as_string::<i32>().clone())
+}
+
+fn integers(batch: &RecordBatch, column: usize) -> Result<arrow::array::Int64Array, InsightsError> {
+    let cast = arrow::compute::cast(batch.column(column), &DataType::Int64)
+        .map_err(|err| InsightsError::Internal(format!("column {column}: {err}")))?;
+    Ok(cast.as_primitive::<Int64Type>().clone())
+}

@@ -1,0 +1,39 @@
+//! An open CloudTrail Insights engine.
+//!
+//! AWS CloudTrail Insights watches the per-minute rate of each API's calls and errors in an
+//! account and region, compares it with a baseline of the preceding days, and writes a Start
+//! and an End *Insights event* around anything unusual. This crate does the same over the
+//! lake, openly and over any stretch of history at once:
+//!
+//! ```text
+//! lake ──SQL──► per-minute counts ──► Series ──detect──► Anomaly ──► InsightRecord (AWS JSON)
+//!                (lake.rs)           (series.rs)  (detect.rs)         (record.rs) ──► catalog,
+//!                                                                                  export.rs
+//! ```
+//!
+//! - [`series`]: what is counted. `ApiCallRateInsight` per account, region, `eventSource`
+//!   and `eventName` (all management API calls by default, writes only with
+//!   [`Settings::write_only`] as AWS does); `ApiErrorRateInsight` per API *and* error code.
+//! - [`detect()`]: the rule that starts and ends an insight, documented in [`detect`] and
+//!   tuned by [`Settings`].
+//! - [`record`]: Start/End records in CloudTrail's exact format and field order, with stable
+//!   ids so recomputing never duplicates.
+//! - [`compute`]: the lake side (counts, coverage, attributions), shared by a backfill and by
+//!   each ingest; [`export()`] writes `CloudTrail-Insight` files; [`chart`] explains one.
+#![deny(missing_docs)]
+
+pub mod chart;
+pub mod detect;
+mod error;
+pub mod export;
+mod lake;
+mod poisson;
+pub mod record;
+pub mod series;
+
+pub use detect::{Anomaly, Coverage, Settings, detect};
+pub use error::InsightsError;
+pub use export::export;
+pub use lake::{Computation, Insight, compute, series_between};
+pub use record::{Attribution, InsightRecord, State};
+pub use series::{InsightType, Minute, Series, SeriesKey};
