@@ -19,8 +19,8 @@ impl TimeBound {
 /// Parses a length of time such as `90m`, `36h` or `7d` (the age forms of
 /// [`parse_time_bound`]).
 pub(crate) fn parse_age(text: &str) -> Result<Duration, String> {
-    match parse_time_bound(text)? {
-        TimeBound::Ago(age) if age > Duration::zero() => Ok(age),
+    match parse_time_bound(text) {
+        Ok(TimeBound::Ago(age)) if age > Duration::zero() => Ok(age),
         _ => Err(format!(
             "'{text}' is not a length of time: write a number and s, m, h, d or w (36h, 7d)"
         )),

@@ -29,3 +29,6 @@ mod detect;
 
 /// validate and generate --sign: digest chains, signatures, tampering of every kind.
 mod integrity;
+
+/// insights: rates against baselines, Insights records, show and export.
+mod insights;
