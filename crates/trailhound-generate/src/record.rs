@@ -177,7 +177,7 @@ pub(crate) fn identity<'a>(
     }
 }
 
-fn role_path(role_name: &str) -> String {
+pub(crate) fn role_path(role_name: &str) -> String {
     if role_name.starts_with("AWSReservedSSO_") {
         format!("aws-reserved/sso.amazonaws.com/{role_name}")
     } else if role_name.starts_with("AWSServiceRoleFor") {

@@ -7,7 +7,10 @@ use serde_json::{Value, json};
 
 use crate::background::console_login_from;
 use crate::estate::Account;
-use crate::record::{Identity, Record, SignIn, identity, timestamp, tls, uuid};
+use crate::record::{
+    Identity, Record, SessionAttributes, SessionContext, SessionIssuer, SignIn, identity,
+    role_path, timestamp, tls, uuid,
+};
 
 /// An attack sequence `generate --scenarios` can plant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -339,7 +342,7 @@ impl ScenarioWriter<'_> {
                         } else {
                             region
                         };
-                        let role = compromised_role(self.account);
+                        let role = compromised_role(self.account, self.time);
                         let arn = role.arn.clone().unwrap_or_default();
                         let action = format!(
                             "{}:{}",
@@ -364,7 +367,7 @@ impl ScenarioWriter<'_> {
             }
             Scenario::BulkSecretReads => {
                 for index in 0..25 {
-                    let role = compromised_role(self.account);
+                    let role = compromised_role(self.account, self.time);
                     let secret = format!(
                         "arn:aws:secretsmanager:{region}:{account}:secret:prod/service-{index:02}/db-AbCdEf"
                     );
@@ -376,7 +379,7 @@ impl ScenarioWriter<'_> {
                         Exchange::ok(json!({"secretId": secret}), json!(null)),
                     );
                 }
-                let role = compromised_role(self.account);
+                let role = compromised_role(self.account, self.time);
                 self.call(region, role, ("secretsmanager.amazonaws.com", "BatchGetSecretValue"), Exchange::ok(json!({"filters": [{"key": "name", "values": ["prod/"]}], "maxResults": 20}), json!(null)));
             }
             Scenario::UnusualRegionInstances => {
@@ -490,7 +493,8 @@ impl ScenarioWriter<'_> {
 }
 
 /// A stolen role session: the EKS node role's credentials, used from off the instance.
-fn compromised_role(account: &Account) -> Identity<'_> {
+fn compromised_role(account: &Account, time: DateTime<Utc>) -> Identity<'_> {
+    const ROLE: &str = "eks-node-group-role";
     Identity {
         kind: "AssumedRole",
         principal_id: Some("AROAEKSNODEROLEEXAMPLE:i-0a1b2c3d4e5f67890".to_owned()),
@@ -501,7 +505,20 @@ fn compromised_role(account: &Account) -> Identity<'_> {
         account_id: Some(&account.id),
         access_key_id: Some("ASIAEKSNODESTOLEN123"),
         user_name: None,
-        session_context: None,
+        session_context: Some(SessionContext {
+            session_issuer: Some(SessionIssuer {
+                kind: "Role",
+                principal_id: "AROAEKSNODEROLEEXAMPLE",
+                arn: format!("arn:aws:iam::{}:role/{}", account.id, role_path(ROLE)),
+                account_id: &account.id,
+                user_name: ROLE,
+            }),
+            web_id_federation_data: Value::Object(Default::default()),
+            attributes: SessionAttributes {
+                creation_date: timestamp(time - Duration::minutes(40)),
+                mfa_authenticated: "false",
+            },
+        }),
         invoked_by: None,
     }
 }

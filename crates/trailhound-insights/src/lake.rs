@@ -4,13 +4,13 @@
 
 use std::collections::HashMap;
 
-use arrow::array::{Array, AsArray, RecordBatch};
-use arrow::datatypes::{DataType, Int64Type};
+use arrow::array::Array;
 use chrono::{DateTime, SecondsFormat};
 use trailhound_lake::StoredInsight;
 use trailhound_query::QueryEngine;
 
 use crate::InsightsError;
+use crate::columns::{integers, text};
 use crate::detect::{Anomaly, Coverage, Settings, detect};
 use crate::record::{Attribution, InsightRecord, State, format_minute, stable_id};
 use crate::series::{InsightType, MINUTE_US, Minute, Series, SeriesKey};
@@ -424,16 +424,4 @@ fn between(from: Minute, to: Minute) -> String {
         day.format("%Y-%m-%d"),
         timestamp(to)
     )
-}
-
-fn text(batch: &RecordBatch, column: usize) -> Result<arrow::array::StringArray, InsightsError> {
-    let cast = arrow::compute::cast(batch.column(column), &DataType::Utf8)
-        .map_err(|err| InsightsError::Internal(format!("column {column}: {err}")))?;
-    Ok(cast.as_string::<i32>().clone())
-}
-
-fn integers(batch: &RecordBatch, column: usize) -> Result<arrow::array::Int64Array, InsightsError> {
-    let cast = arrow::compute::cast(batch.column(column), &DataType::Int64)
-        .map_err(|err| InsightsError::Internal(format!("column {column}: {err}")))?;
-    Ok(cast.as_primitive::<Int64Type>().clone())
 }

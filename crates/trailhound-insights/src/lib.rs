@@ -20,12 +20,16 @@
 //!   ids so recomputing never duplicates.
 //! - [`compute`]: the lake side (counts, coverage, attributions), shared by a backfill and by
 //!   each ingest; [`export()`] writes `CloudTrail-Insight` files; [`chart`] explains one.
+//! - [`first_seen()`]: beyond Insights, a principal, access key or account doing something
+//!   for the first time in its history (region, network, client, API), as findings.
 #![deny(missing_docs)]
 
 pub mod chart;
+mod columns;
 pub mod detect;
 mod error;
 pub mod export;
+mod first_seen;
 mod lake;
 mod poisson;
 pub mod record;
@@ -34,6 +38,7 @@ pub mod series;
 pub use detect::{Anomaly, Coverage, Settings, detect};
 pub use error::InsightsError;
 pub use export::export;
+pub use first_seen::first_seen;
 pub use lake::{Computation, Insight, compute, series_between};
 pub use record::{Attribution, InsightRecord, State};
 pub use series::{InsightType, Minute, Series, SeriesKey};

@@ -242,7 +242,8 @@ pub(crate) struct IngestArgs {
     /// Do not run detection rules on the events as they are ingested.
     #[arg(long)]
     pub(crate) no_detect: bool,
-    /// Do not compute Insights (unusual API call and error rates) for the new events.
+    /// Do not compute Insights (unusual API call and error rates) or first-seen findings for
+    /// the new events.
     #[arg(long)]
     pub(crate) no_insights: bool,
     #[command(flatten)]
@@ -394,6 +395,10 @@ pub(crate) struct InsightTuningArgs {
     /// so bursts of Get*/List*/Describe* show up too).
     #[arg(long)]
     pub(crate) write_only: bool,
+    /// History a principal, access key or account needs before its first use of a region,
+    /// network, client or API becomes a first-seen finding.
+    #[arg(long, value_parser = parse_age, default_value = "7d", value_name = "AGE")]
+    pub(crate) first_seen_learning: chrono::Duration,
 }
 
 #[derive(Debug, Subcommand)]

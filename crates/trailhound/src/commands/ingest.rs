@@ -61,6 +61,7 @@ pub(crate) fn run(args: IngestArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
                 Some(from),
                 Some(to),
                 &trailhound_insights::Settings::default(),
+                chrono::Duration::days(7),
             )
             .context("the events are in the lake, but computing their Insights failed; run `trailhound insights` to retry")?,
         ),
@@ -80,8 +81,9 @@ pub(crate) fn run(args: IngestArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
         );
         if let Some(insights) = &insights {
             eprintln!(
-                "insights: {} unusual API call or error rates (`trailhound insights list`)",
-                insights.insights.len()
+                "insights: {} unusual API call or error rates (`trailhound insights list`), {} new first-seen findings",
+                insights.computation.insights.len(),
+                insights.new_findings
             );
         }
         if let Some(compacted) = compacted.filter(|c| c.files_before > 0) {

@@ -50,10 +50,20 @@ pub(crate) fn run(args: InsightsArgs, global: &GlobalArgs) -> anyhow::Result<u8>
             let mut lake = Lake::open(&data_dir, Access::Write)
                 .with_context(|| format!("cannot open the lake in {}", data_dir.display()))?;
             let started = std::time::Instant::now();
-            let computation = update(&mut lake, from, to, &settings)?;
+            let Update {
+                computation,
+                first_seen,
+                new_findings,
+            } = update(
+                &mut lake,
+                from,
+                to,
+                &settings,
+                args.tuning.first_seen_learning,
+            )?;
             if !global.quiet {
                 eprintln!(
-                    "{} insights in {} series in {:.2}s",
+                    "{} insights in {} series, {first_seen} first-seen findings ({new_findings} new; `trailhound query \"SELECT * FROM findings WHERE ruleId LIKE 'trailhound-first-seen%'\"`) in {:.2}s",
                     computation.insights.len(),
                     computation.series,
                     started.elapsed().as_secs_f64()
@@ -92,7 +102,8 @@ pub(crate) fn update(
     from_us: Option<i64>,
     to_us: Option<i64>,
     settings: &Settings,
-) -> anyhow::Result<Computation> {
+    first_seen_learning: chrono::Duration,
+) -> anyhow::Result<Update> {
     let open = lake.catalog().earliest_open_insight_us()?;
     let from_us = match (from_us, open) {
         (Some(from), Some(open)) => Some(from.min(open)),
@@ -107,7 +118,27 @@ pub(crate) fn update(
             &computation.stored(),
         )?;
     }
-    Ok(computation)
+    let first_seen = trailhound_insights::first_seen(
+        &engine,
+        from_us,
+        to_us,
+        first_seen_learning.num_minutes(),
+    )?;
+    let new_findings = lake.catalog_mut()?.add_findings(&first_seen)?;
+    Ok(Update {
+        computation,
+        first_seen: first_seen.len(),
+        new_findings,
+    })
+}
+
+/// What [`update`] did.
+pub(crate) struct Update {
+    pub(crate) computation: Computation,
+    /// First-seen findings in the stretch (recorded before or now).
+    pub(crate) first_seen: usize,
+    /// Findings recorded for the first time.
+    pub(crate) new_findings: u64,
 }
 
 /// The gist of one Insights record, from its JSON (ours or CloudTrail's).

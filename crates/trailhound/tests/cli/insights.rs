@@ -131,6 +131,52 @@ fn insights_find_the_planted_bursts_and_nothing_in_the_background() -> TestResul
         );
     }
 
+    // First-seen findings: the planted unusual regions and the stolen role's new network,
+    // and nothing at low level or above that planted activity does not explain.
+    let planted_ids: BTreeSet<&str> = truth.iter().filter_map(|e| e["eventID"].as_str()).collect();
+    let first_seen = lines(
+        &lake_run(
+            &data,
+            &[
+                "query",
+                "--format",
+                "jsonl",
+                "SELECT ruleId, level, summary, eventIds FROM findings WHERE ruleId LIKE 'trailhound-first-seen%'",
+            ],
+        )?
+        .stdout,
+    );
+    let rules: BTreeSet<&str> = first_seen
+        .iter()
+        .filter_map(|f| f["ruleId"].as_str())
+        .collect();
+    for rule in [
+        "trailhound-first-seen-region",
+        "trailhound-first-seen-network",
+    ] {
+        assert!(rules.contains(rule), "no {rule} finding: {first_seen:?}");
+    }
+    for finding in &first_seen {
+        let ids: Vec<String> = serde_json::from_str(finding["eventIds"].as_str().unwrap_or("[]"))?;
+        let explained = ids.iter().all(|id| planted_ids.contains(id.as_str()));
+        if finding["level"] != "informational" {
+            assert!(
+                explained,
+                "first-seen finding on benign activity: {finding}"
+            );
+        }
+    }
+    let region = first_seen
+        .iter()
+        .find(|f| f["ruleId"] == "trailhound-first-seen-region")
+        .and_then(|f| f["summary"].as_str())
+        .unwrap_or_default();
+    assert!(
+        region.contains("user/bob acted in region")
+            && region.contains("(ec2:RunInstances) for the first time in 13 days"),
+        "{region}"
+    );
+
     // A backfill over the whole lake finds exactly the same insights and stores none twice.
     let backfill = lake_run(&data, &["insights", "--format", "jsonl"])?;
     assert_eq!(backfill.code, 0, "{}", backfill.stderr);
