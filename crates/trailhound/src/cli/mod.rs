@@ -93,7 +93,8 @@ pub(crate) enum Command {
     Ingest(IngestArgs),
     /// Run read-only SQL over the lake (CloudTrail Lake / Athena style).
     ///
-    /// Tables: events. Column names are CloudTrail's own and case-sensitive:
+    /// Tables: events, findings, insights (computed_insights: Trailhound's own only). Column
+    /// names are CloudTrail's own and case-sensitive:
     /// `SELECT eventName, userIdentity.arn FROM events WHERE errorCode = 'AccessDenied'`.
     /// JSON functions reach into the free-form parts: `requestParameters->>'bucketName'`,
     /// `json_get_str(requestParameters, 'policyArn')`. Partition columns `account`, `region`
