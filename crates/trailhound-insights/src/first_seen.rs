@@ -4,12 +4,16 @@
 //!
 //! Roles are followed by the role, not the session: `assumed-role/R/i-123` and
 //! `assumed-role/R/i-456` are the same principal, so a role's fresh sessions are not "new".
-//! Every (entity, value) pair's first event is found by one aggregate query per kind over the
-//! lake; a pair becomes a finding when its first event comes at least the learning period
-//! after the entity's own first event and inside the stretch asked for. Findings carry that
-//! first event's id, so recording them again never duplicates them.
+//! One aggregate query over the lake gives the first time of every combination of principal,
+//! access key, account, region, network, client and API; every kind's (entity, value) firsts
+//! are derived from it here. A pair becomes a finding when its first event comes at least the
+//! learning period after the entity's own first event and inside the stretch asked for; a
+//! second, narrow query fetches those few first events. Findings carry the first event's id,
+//! so recording them again never duplicates them.
 
-use arrow::array::Array;
+use std::collections::HashMap;
+
+use arrow::array::{Array, StringArray};
 use chrono::{DateTime, SecondsFormat};
 use trailhound_detect::{Finding, Level};
 use trailhound_query::QueryEngine;
@@ -32,19 +36,36 @@ const AGENT_FAMILY: &str = "lower(split_part(split_part(trim(userAgent), ' ', 1)
 
 const API: &str = "replace(eventSource, '.amazonaws.com', '') || ':' || eventName";
 
-/// One kind of first-seen detection.
+/// The columns of the combined query, in order.
+const COLUMNS: [&str; 7] = [
+    "principal",
+    "access_key",
+    "account",
+    "region",
+    "network",
+    "agent",
+    "api",
+];
+
+/// One kind of first-seen detection: which column is the entity, which the value.
 struct Kind {
     rule_id: &'static str,
     title: &'static str,
     level: Level,
     tags: &'static [&'static str],
-    /// SQL for the entity and the value, and which events count.
-    entity: &'static str,
-    value: &'static str,
-    only: &'static str,
+    entity: usize,
+    value: usize,
     /// "{entity} {verb} {value}".
     verb: &'static str,
 }
+
+const PRINCIPAL_COLUMN: usize = 0;
+const KEY_COLUMN: usize = 1;
+const ACCOUNT_COLUMN: usize = 2;
+const REGION_COLUMN: usize = 3;
+const NETWORK_COLUMN: usize = 4;
+const AGENT_COLUMN: usize = 5;
+const API_COLUMN: usize = 6;
 
 const KINDS: [Kind; 6] = [
     Kind {
@@ -52,9 +73,8 @@ const KINDS: [Kind; 6] = [
         title: "Principal active in a region for the first time",
         level: Level::Medium,
         tags: &["attack.defense-evasion", "attack.t1535"],
-        entity: PRINCIPAL,
-        value: "awsRegion",
-        only: "TRUE",
+        entity: PRINCIPAL_COLUMN,
+        value: REGION_COLUMN,
         verb: "acted in region",
     },
     Kind {
@@ -62,9 +82,8 @@ const KINDS: [Kind; 6] = [
         title: "Principal calling from a new network",
         level: Level::Low,
         tags: &["attack.initial-access", "attack.t1078.004"],
-        entity: PRINCIPAL,
-        value: NETWORK,
-        only: "TRUE",
+        entity: PRINCIPAL_COLUMN,
+        value: NETWORK_COLUMN,
         verb: "called from network",
     },
     Kind {
@@ -76,9 +95,8 @@ const KINDS: [Kind; 6] = [
             "attack.t1078.004",
             "attack.t1552",
         ],
-        entity: "userIdentity.accessKeyId",
-        value: NETWORK,
-        only: "userIdentity.accessKeyId LIKE 'AKIA%'",
+        entity: KEY_COLUMN,
+        value: NETWORK_COLUMN,
         verb: "was used from network",
     },
     Kind {
@@ -86,9 +104,8 @@ const KINDS: [Kind; 6] = [
         title: "Principal using a new kind of client",
         level: Level::Low,
         tags: &["attack.initial-access", "attack.t1078.004"],
-        entity: PRINCIPAL,
-        value: AGENT_FAMILY,
-        only: "userAgent IS NOT NULL AND userAgent <> ''",
+        entity: PRINCIPAL_COLUMN,
+        value: AGENT_COLUMN,
         verb: "used client",
     },
     Kind {
@@ -96,9 +113,8 @@ const KINDS: [Kind; 6] = [
         title: "Principal calling an API for the first time",
         level: Level::Informational,
         tags: &["attack.discovery"],
-        entity: PRINCIPAL,
-        value: API,
-        only: "TRUE",
+        entity: PRINCIPAL_COLUMN,
+        value: API_COLUMN,
         verb: "called",
     },
     Kind {
@@ -106,12 +122,42 @@ const KINDS: [Kind; 6] = [
         title: "An API never called in the account before",
         level: Level::Low,
         tags: &["attack.discovery"],
-        entity: "recipientAccountId",
-        value: API,
-        only: "TRUE",
+        entity: ACCOUNT_COLUMN,
+        value: API_COLUMN,
         verb: "saw a call of",
     },
 ];
+
+/// The SQL expressions behind [`COLUMNS`], named by them.
+fn selection() -> String {
+    let expressions = [
+        PRINCIPAL.to_owned(),
+        "CASE WHEN userIdentity.accessKeyId LIKE 'AKIA%' THEN userIdentity.accessKeyId END"
+            .to_owned(),
+        "recipientAccountId".to_owned(),
+        "awsRegion".to_owned(),
+        NETWORK.to_owned(),
+        format!("CASE WHEN userAgent IS NOT NULL AND userAgent <> '' THEN {AGENT_FAMILY} END"),
+        API.to_owned(),
+    ];
+    expressions
+        .iter()
+        .zip(COLUMNS)
+        .map(|(expression, name)| format!("{expression} AS {name}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+const COUNTED: &str = "eventType IN ('AwsApiCall', 'AwsConsoleSignIn') AND eventTime IS NOT NULL";
+
+/// A pair first seen after its entity's learning period.
+struct Candidate {
+    kind: usize,
+    entity: String,
+    value: String,
+    first_us: i64,
+    since_us: i64,
+}
 
 /// First-seen findings whose first event lies in `[from_us, to_us)`, with `learning_minutes`
 /// of each entity's history needed first.
@@ -121,106 +167,173 @@ pub fn first_seen(
     to_us: Option<i64>,
     learning_minutes: i64,
 ) -> Result<Vec<Finding>, InsightsError> {
-    let mut findings = Vec::new();
-    for kind in &KINDS {
-        findings.extend(one_kind(engine, kind, from_us, to_us, learning_minutes)?);
+    let select = selection();
+    let sql = format!(
+        "SELECT {select}, min(eventTime) FROM events WHERE {COUNTED} GROUP BY 1, 2, 3, 4, 5, 6, 7"
+    );
+    let batches = engine.sql(&sql)?;
+    let mut columns: Vec<Vec<StringArray>> = vec![Vec::new(); COLUMNS.len()];
+    let mut firsts = Vec::new();
+    for batch in &batches {
+        for (index, column) in columns.iter_mut().enumerate() {
+            column.push(text(batch, index)?);
+        }
+        firsts.push(times(batch, COLUMNS.len())?);
     }
-    findings.sort_by(|a, b| (&a.time, &a.rule_id).cmp(&(&b.time, &b.rule_id)));
+    let learning_us = learning_minutes.saturating_mul(60_000_000);
+    let mut candidates = Vec::new();
+    for (kind_index, kind) in KINDS.iter().enumerate() {
+        let mut entities: HashMap<&str, i64> = HashMap::new();
+        let mut pairs: HashMap<(&str, &str), i64> = HashMap::new();
+        for (batch, first) in firsts.iter().enumerate() {
+            let (entity, value) = (&columns[kind.entity][batch], &columns[kind.value][batch]);
+            for row in 0..first.len() {
+                if entity.is_null(row) || first.is_null(row) {
+                    continue;
+                }
+                let time = first.value(row);
+                let since = entities.entry(entity.value(row)).or_insert(time);
+                *since = (*since).min(time);
+                if !value.is_null(row) {
+                    let seen = pairs
+                        .entry((entity.value(row), value.value(row)))
+                        .or_insert(time);
+                    *seen = (*seen).min(time);
+                }
+            }
+        }
+        for ((entity, value), first_us) in pairs {
+            let since_us = entities.get(entity).copied().unwrap_or(first_us);
+            let in_range = from_us.is_none_or(|from| first_us >= from)
+                && to_us.is_none_or(|to| first_us <= to);
+            if in_range && first_us >= since_us.saturating_add(learning_us) {
+                candidates.push(Candidate {
+                    kind: kind_index,
+                    entity: entity.to_owned(),
+                    value: value.to_owned(),
+                    first_us,
+                    since_us,
+                });
+            }
+        }
+    }
+    let mut findings = describe(engine, &select, &candidates)?;
+    findings.sort_by(|a, b| {
+        (&a.time, &a.rule_id, &a.principal).cmp(&(&b.time, &b.rule_id, &b.principal))
+    });
     Ok(findings)
 }
 
-fn one_kind(
+/// Turns candidates into findings, fetching each one's first event with one narrow query.
+fn describe(
     engine: &QueryEngine,
-    kind: &Kind,
-    from_us: Option<i64>,
-    to_us: Option<i64>,
-    learning_minutes: i64,
+    select: &str,
+    candidates: &[Candidate],
 ) -> Result<Vec<Finding>, InsightsError> {
-    let bound = |us: Option<i64>, comparison: &str| {
-        us.and_then(DateTime::from_timestamp_micros)
-            .map_or_else(String::new, |t| {
-                format!(
-                    " AND f.first {comparison} TIMESTAMP '{}'",
-                    t.to_rfc3339_opts(SecondsFormat::Micros, true)
-                )
-            })
-    };
+    if candidates.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut instants: Vec<i64> = candidates.iter().map(|c| c.first_us).collect();
+    instants.sort_unstable();
+    instants.dedup();
+    let mut dates: Vec<String> = instants
+        .iter()
+        .filter_map(|us| format_us(*us).get(..10).map(str::to_owned))
+        .collect();
+    dates.dedup();
+    let list = |items: Vec<String>| items.join(", ");
     let sql = format!(
-        "WITH calls AS (
-            SELECT {entity} AS entity, {value} AS value, eventTime, eventID, recipientAccountId,
-                   awsRegion, eventSource, eventName, sourceIPAddress
-            FROM events
-            WHERE eventType IN ('AwsApiCall', 'AwsConsoleSignIn') AND eventTime IS NOT NULL
-              AND {only}),
-         entities AS (SELECT entity, min(eventTime) AS since FROM calls WHERE entity IS NOT NULL GROUP BY entity),
-         firsts AS (
-            SELECT entity, value, min(eventTime) AS first,
-                   first_value(eventID ORDER BY eventTime) AS event_id,
-                   first_value(recipientAccountId ORDER BY eventTime) AS account,
-                   first_value(awsRegion ORDER BY eventTime) AS region,
-                   first_value(eventSource ORDER BY eventTime) AS source,
-                   first_value(eventName ORDER BY eventTime) AS name,
-                   first_value(sourceIPAddress ORDER BY eventTime) AS ip
-            FROM calls WHERE entity IS NOT NULL AND value IS NOT NULL GROUP BY entity, value)
-         SELECT f.entity, f.value, f.first, e.since, f.event_id, f.account, f.region, f.source, f.name, f.ip
-         FROM firsts f JOIN entities e ON f.entity = e.entity
-         WHERE f.first >= e.since + INTERVAL '{learning_minutes} minutes'{from}{to}
-         ORDER BY f.first",
-        entity = kind.entity,
-        value = kind.value,
-        only = kind.only,
-        from = bound(from_us, ">="),
-        to = bound(to_us.map(|us| us + 1), "<"),
+        "SELECT {select}, eventTime, eventID, recipientAccountId, awsRegion, eventSource, eventName, sourceIPAddress
+         FROM events WHERE {COUNTED} AND date IN ({}) AND eventTime IN ({})
+         ORDER BY eventTime, eventID",
+        list(dates.iter().map(|d| format!("'{d}'")).collect()),
+        list(
+            instants
+                .iter()
+                .map(|us| format!("TIMESTAMP '{}'", format_micros(*us)))
+                .collect()
+        ),
     );
-    let mut findings = Vec::new();
+    // (kind column values, time) → the first event's details; the earliest eventID wins.
+    let mut events: HashMap<(usize, String, String, i64), [Option<String>; 6]> = HashMap::new();
     for batch in engine.sql(&sql)? {
-        let texts: Vec<arrow::array::StringArray> = [0, 1, 4, 5, 6, 7, 8, 9]
-            .iter()
-            .map(|column| text(&batch, *column))
+        let values: Vec<StringArray> = (0..COLUMNS.len())
+            .map(|column| text(&batch, column))
             .collect::<Result<_, _>>()?;
-        let [entity, value, event_id, account, region, source, name, ip] = &texts[..] else {
-            return Err(InsightsError::Internal("first-seen columns".to_owned()));
-        };
-        let (first, since) = (times(&batch, 2)?, times(&batch, 3)?);
+        let time = times(&batch, COLUMNS.len())?;
+        let details: Vec<StringArray> = (COLUMNS.len() + 1..COLUMNS.len() + 7)
+            .map(|column| text(&batch, column))
+            .collect::<Result<_, _>>()?;
         for row in 0..batch.num_rows() {
-            let optional = |column: &arrow::array::StringArray| {
-                (!column.is_null(row)).then(|| column.value(row).to_owned())
-            };
-            let first_time = format_us(first.value(row));
-            let days = (first.value(row) - since.value(row)) / 86_400_000_000;
-            let what = if kind.value == API {
-                value.value(row).to_owned()
-            } else {
-                format!(
-                    "{} ({}:{})",
-                    value.value(row),
-                    source.value(row).trim_end_matches(".amazonaws.com"),
-                    name.value(row)
-                )
-            };
-            let summary = format!(
-                "{} {} {what} for the first time in {days} days of its history",
-                entity.value(row),
-                kind.verb,
-            );
-            findings.push(Finding {
-                rule_id: kind.rule_id.to_owned(),
-                rule_title: kind.title.to_owned(),
-                level: kind.level,
-                tags: kind.tags.iter().map(|t| (*t).to_owned()).collect(),
-                time: Some(first_time.clone()),
-                first_time: Some(first_time),
-                event_count: 1,
-                event_ids: optional(event_id).into_iter().collect(),
-                event_source: optional(source),
-                event_name: optional(name),
-                principal: Some(entity.value(row).to_owned()),
-                account: optional(account),
-                region: optional(region),
-                source_ip: optional(ip),
-                summary,
-            });
+            for (kind_index, kind) in KINDS.iter().enumerate() {
+                let (entity, value) = (&values[kind.entity], &values[kind.value]);
+                if entity.is_null(row) || value.is_null(row) {
+                    continue;
+                }
+                let key = (
+                    kind_index,
+                    entity.value(row).to_owned(),
+                    value.value(row).to_owned(),
+                    time.value(row),
+                );
+                events.entry(key).or_insert_with(|| {
+                    let field = |column: &StringArray| {
+                        (!column.is_null(row)).then(|| column.value(row).to_owned())
+                    };
+                    [
+                        field(&details[0]),
+                        field(&details[1]),
+                        field(&details[2]),
+                        field(&details[3]),
+                        field(&details[4]),
+                        field(&details[5]),
+                    ]
+                });
+            }
         }
+    }
+    let mut findings = Vec::new();
+    for candidate in candidates {
+        let kind = &KINDS[candidate.kind];
+        let key = (
+            candidate.kind,
+            candidate.entity.clone(),
+            candidate.value.clone(),
+            candidate.first_us,
+        );
+        let [event_id, account, region, source, name, ip] =
+            events.get(&key).cloned().unwrap_or_default();
+        let first_time = format_us(candidate.first_us);
+        let days = (candidate.first_us - candidate.since_us) / 86_400_000_000;
+        let what = match (kind.value, &source, &name) {
+            (API_COLUMN, _, _) => candidate.value.clone(),
+            (_, Some(source), Some(name)) => format!(
+                "{} ({}:{name})",
+                candidate.value,
+                source.trim_end_matches(".amazonaws.com")
+            ),
+            _ => candidate.value.clone(),
+        };
+        findings.push(Finding {
+            rule_id: kind.rule_id.to_owned(),
+            rule_title: kind.title.to_owned(),
+            level: kind.level,
+            tags: kind.tags.iter().map(|t| (*t).to_owned()).collect(),
+            time: Some(first_time.clone()),
+            first_time: Some(first_time),
+            event_count: 1,
+            event_ids: event_id.into_iter().collect(),
+            event_source: source,
+            event_name: name,
+            principal: Some(candidate.entity.clone()),
+            account,
+            region,
+            source_ip: ip,
+            summary: format!(
+                "{} {} {what} for the first time in {days} days of its history",
+                candidate.entity, kind.verb
+            ),
+        });
     }
     Ok(findings)
 }
@@ -228,5 +341,11 @@ fn one_kind(
 fn format_us(us: i64) -> String {
     DateTime::from_timestamp_micros(us).map_or_else(String::new, |t| {
         t.to_rfc3339_opts(SecondsFormat::Secs, true)
+    })
+}
+
+fn format_micros(us: i64) -> String {
+    DateTime::from_timestamp_micros(us).map_or_else(String::new, |t| {
+        t.to_rfc3339_opts(SecondsFormat::Micros, true)
     })
 }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use arrow::array::Array;
 use chrono::{DateTime, SecondsFormat};
-use trailhound_lake::StoredInsight;
+use trailhound_lake::{LakeFileRecord, StoredInsight};
 use trailhound_query::QueryEngine;
 
 use crate::InsightsError;
@@ -101,15 +101,41 @@ fn counted(settings: &Settings) -> &'static str {
     }
 }
 
+/// How much history each account and region has, from the catalog's record of lake files
+/// (their first and last `eventTime`), so no query is needed for it.
+pub fn coverage_of(files: &[LakeFileRecord]) -> HashMap<(String, String), Coverage> {
+    let mut coverage: HashMap<(String, String), Coverage> = HashMap::new();
+    for file in files {
+        let (Some(min), Some(max)) = (file.min_time_us, file.max_time_us) else {
+            continue;
+        };
+        let (first, end) = (min.div_euclid(MINUTE_US), max.div_euclid(MINUTE_US) + 1);
+        coverage
+            .entry((file.account.clone(), file.region.clone()))
+            .and_modify(|c| {
+                c.first = c.first.min(first);
+                c.end = c.end.max(end);
+            })
+            .or_insert(Coverage { first, end });
+    }
+    coverage
+}
+
 /// Finds the insights that start in `[from_us, to_us)` (the whole lake when not given).
+/// `files` are the lake's files as the catalog records them (see [`coverage_of`]); without
+/// them, the history is measured with a query.
 pub fn compute(
     engine: &QueryEngine,
+    files: Option<&[LakeFileRecord]>,
     from_us: Option<i64>,
     to_us: Option<i64>,
     settings: &Settings,
 ) -> Result<Computation, InsightsError> {
     settings.validate()?;
-    let coverage = coverages(engine, settings)?;
+    let coverage = match files {
+        Some(files) => coverage_of(files),
+        None => coverages(engine, settings)?,
+    };
     let Some(first) = coverage.values().map(|c| c.first).min() else {
         return Ok(Computation::default());
     };
@@ -257,33 +283,63 @@ fn load_series(
         since(from),
         counted = counted(settings)
     );
-    let mut points: HashMap<SeriesKey, Vec<(Minute, u64)>> = HashMap::new();
+    // Rows come in no useful order; a hash of each row's key finds its series without
+    // building the key's strings for every row.
+    let mut index: HashMap<(u128, bool), usize> = HashMap::new();
+    let mut found: Vec<(SeriesKey, Vec<(Minute, u64)>)> = Vec::new();
     for batch in engine.sql(&sql)? {
         let (accounts, regions) = (text(&batch, 0)?, text(&batch, 1)?);
         let (sources, names, codes) = (text(&batch, 2)?, text(&batch, 3)?, text(&batch, 4)?);
         let (minutes, counts) = (integers(&batch, 5)?, integers(&batch, 6)?);
         for row in 0..batch.num_rows() {
-            let key = SeriesKey {
-                account: accounts.value(row).to_owned(),
-                region: regions.value(row).to_owned(),
-                event_source: sources.value(row).to_owned(),
-                event_name: names.value(row).to_owned(),
-                insight_type: InsightType::ApiCallRate,
-                error_code: None,
-            };
             let point = (minutes.value(row), counts.value(row).max(0) as u64);
-            if !codes.is_null(row) {
-                let errors = SeriesKey {
-                    insight_type: InsightType::ApiErrorRate,
-                    error_code: Some(codes.value(row).to_owned()),
-                    ..key.clone()
-                };
-                points.entry(errors).or_default().push(point);
+            let code = (!codes.is_null(row)).then(|| codes.value(row));
+            let parts = [
+                accounts.value(row),
+                regions.value(row),
+                sources.value(row),
+                names.value(row),
+            ];
+            let hash = |error: Option<&str>| {
+                let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+                for part in parts {
+                    hasher.update(part.as_bytes());
+                    hasher.update(&[0x1f]);
+                }
+                if let Some(code) = error {
+                    hasher.update(code.as_bytes());
+                }
+                hasher.digest128()
+            };
+            let calls = hash(None);
+            let mut add = |hash: u128, error: Option<&str>| {
+                let at = *index.entry((hash, error.is_some())).or_insert_with(|| {
+                    found.push((
+                        SeriesKey {
+                            account: parts[0].to_owned(),
+                            region: parts[1].to_owned(),
+                            event_source: parts[2].to_owned(),
+                            event_name: parts[3].to_owned(),
+                            insight_type: if error.is_some() {
+                                InsightType::ApiErrorRate
+                            } else {
+                                InsightType::ApiCallRate
+                            },
+                            error_code: error.map(str::to_owned),
+                        },
+                        Vec::new(),
+                    ));
+                    found.len() - 1
+                });
+                found[at].1.push(point);
+            };
+            add(calls, None);
+            if let Some(code) = code {
+                add(hash(Some(code)), Some(code));
             }
-            points.entry(key).or_default().push(point);
         }
     }
-    let mut series: Vec<Series> = points
+    let mut series: Vec<Series> = found
         .into_iter()
         .map(|(key, points)| Series::new(key, points))
         .collect();
@@ -390,6 +446,21 @@ fn same_series(key: &SeriesKey) -> String {
     );
     if let Some(code) = &key.error_code {
         condition.push_str(&format!(" AND errorCode = {}", literal(code)));
+    }
+    // The lake's partition folders carry the same values when they are path-safe (the usual
+    // case); naming them skips every other account's and region's files.
+    let path_safe = |value: &str| {
+        !value.is_empty()
+            && value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    };
+    if path_safe(&key.account) && path_safe(&key.region) {
+        condition.push_str(&format!(
+            " AND account = {} AND region = {}",
+            literal(&key.account),
+            literal(&key.region)
+        ));
     }
     condition
 }

@@ -39,6 +39,6 @@ pub use detect::{Anomaly, Coverage, Settings, detect};
 pub use error::InsightsError;
 pub use export::export;
 pub use first_seen::first_seen;
-pub use lake::{Computation, Insight, compute, series_between};
+pub use lake::{Computation, Insight, compute, coverage_of, series_between};
 pub use record::{Attribution, InsightRecord, State};
 pub use series::{InsightType, Minute, Series, SeriesKey};

@@ -545,3 +545,65 @@ fn source_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<SourceRecord> {
         ingested_at: row.get(9)?,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn insight(shared: &str, state: &str, start_us: i64) -> StoredInsight {
+        StoredInsight {
+            event_id: format!("{shared}-{state}"),
+            shared_event_id: shared.to_owned(),
+            state: state.to_owned(),
+            event_time: "2024-07-01T00:00:00Z".to_owned(),
+            start_us,
+            account: "111122223333".to_owned(),
+            region: "us-east-1".to_owned(),
+            event_source: "ec2.amazonaws.com".to_owned(),
+            event_name: "RunInstances".to_owned(),
+            insight_type: "ApiCallRateInsight".to_owned(),
+            error_code: None,
+            baseline_average: 0.5,
+            insight_average: 12.0,
+            insight_duration: None,
+            baseline_duration: 10080,
+            record: "{}".to_owned(),
+        }
+    }
+
+    #[test]
+    fn insights_are_replaced_by_stretch_and_open_ones_are_remembered()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let mut catalog = Catalog::open(&dir.path().join("catalog.sqlite"))?;
+        catalog.replace_insights(
+            0,
+            100,
+            &[
+                insight("a", "Start", 10),
+                insight("a", "End", 10),
+                insight("b", "Start", 50),
+            ],
+        )?;
+        assert_eq!(catalog.insights()?.len(), 3);
+        // "b" has no End yet: the next computation must start at its start.
+        assert_eq!(catalog.earliest_open_insight_us()?, Some(50));
+        // Recomputing [40, 100) replaces "b" (now ended) and leaves "a" alone.
+        catalog.replace_insights(
+            40,
+            100,
+            &[insight("b", "Start", 50), insight("b", "End", 50)],
+        )?;
+        assert_eq!(catalog.insights()?.len(), 4);
+        assert_eq!(catalog.earliest_open_insight_us()?, None);
+        // Recomputing a stretch that now holds nothing unusual empties it.
+        catalog.replace_insights(0, 40, &[])?;
+        let left: Vec<String> = catalog
+            .insights()?
+            .into_iter()
+            .map(|i| i.event_id)
+            .collect();
+        assert_eq!(left, vec!["b-Start", "b-End"]);
+        Ok(())
+    }
+}

@@ -47,6 +47,9 @@ pub(crate) fn run(args: InsightsArgs, global: &GlobalArgs) -> anyhow::Result<u8>
             let from = args.since.map(|t| t.resolve(now).timestamp_micros());
             let to = args.until.map(|t| t.resolve(now).timestamp_micros());
             let data_dir = global.data_dir();
+            // Reading first gives the "ingest something first" advice for a missing lake
+            // instead of creating an empty one.
+            drop(Lake::open(&data_dir, Access::Read)?);
             let mut lake = Lake::open(&data_dir, Access::Write)
                 .with_context(|| format!("cannot open the lake in {}", data_dir.display()))?;
             let started = std::time::Instant::now();
@@ -110,7 +113,9 @@ pub(crate) fn update(
         (from, _) => from,
     };
     let engine = QueryEngine::open(lake.root())?;
-    let computation = trailhound_insights::compute(&engine, from_us, to_us, settings)?;
+    let files = lake.catalog().lake_files(None)?;
+    let computation =
+        trailhound_insights::compute(&engine, Some(&files), from_us, to_us, settings)?;
     if computation.to_us > computation.from_us {
         lake.catalog_mut()?.replace_insights(
             computation.from_us,

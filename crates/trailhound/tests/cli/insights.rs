@@ -268,6 +268,17 @@ fn insight_settings_are_checked() -> TestResult {
     let bad = lake_run(&data, &["insights", "--significance", "2"])?;
     assert_eq!(bad.code, 2, "{}", bad.stderr);
     assert!(bad.stderr.contains("significance"), "{}", bad.stderr);
+    let missing = lake_run(&dir.path().join("typo"), &["insights"])?;
+    assert_eq!(missing.code, 2);
+    assert!(
+        missing.stderr.contains("there is no lake in"),
+        "{}",
+        missing.stderr
+    );
+    assert!(
+        !dir.path().join("typo").exists(),
+        "a missing lake was created"
+    );
     let bad = lake_run(&data, &["insights", "--baseline", "yesterday"])?;
     assert_eq!(bad.code, 2, "{}", bad.stderr);
     assert!(bad.stderr.contains("length of time"), "{}", bad.stderr);
