@@ -138,7 +138,9 @@ pub(crate) enum Command {
     /// starts an insight when its count is at least --min-count, --min-ratio times the
     /// baseline's reference rate (its average, or its busiest hour's if higher, so daily and
     /// weekly rhythms are learned) and less likely than --significance under that rate. It
-    /// ends at the first minute back to normal. `ingest` does the same for the events it adds.
+    /// ends at the first minute back to normal. First-seen findings (a principal's first use of
+    /// a region, network, client or API after --first-seen-learning of history) go to the
+    /// `findings` table. `ingest` does both for the events it adds.
     #[command(args_conflicts_with_subcommands = true)]
     Insights(InsightsArgs),
     /// List, test and lint detection rules.
@@ -404,7 +406,8 @@ pub(crate) struct InsightTuningArgs {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum InsightsCommand {
-    /// List the insights recorded in the catalog.
+    /// List every Insights event: Trailhound's, and CloudTrail's own ingested from
+    /// CloudTrail-Insight files (the `origin` column).
     List(InsightsListArgs),
     /// Explain one insight: its records and a per-minute chart of the rate against the
     /// baseline.
