@@ -37,6 +37,9 @@ pub struct Settings {
     pub continue_significance: f64,
     /// Count write calls only, as AWS does (reads are counted too by default).
     pub write_only: bool,
+    /// History a principal, access key or account needs before its first use of something
+    /// becomes a first-seen finding (see [`crate::first_seen()`]).
+    pub first_seen_learning_minutes: i64,
 }
 
 impl Default for Settings {
@@ -49,6 +52,7 @@ impl Default for Settings {
             significance: 1e-7,
             continue_significance: 1e-2,
             write_only: false,
+            first_seen_learning_minutes: 7 * 24 * 60,
         }
     }
 }
@@ -60,8 +64,8 @@ impl Settings {
         if self.baseline_minutes < 60 {
             return fail("the baseline must cover at least an hour");
         }
-        if self.learning_minutes < 0 {
-            return fail("the learning period cannot be negative");
+        if self.learning_minutes < 0 || self.first_seen_learning_minutes < 0 {
+            return fail("a learning period cannot be negative");
         }
         if self.min_count == 0 {
             return fail("--min-count must be at least 1");

@@ -16,7 +16,7 @@ use crate::record::stable_id;
 pub fn export(dir: &Path, insights: &[StoredInsight]) -> Result<Vec<PathBuf>, InsightsError> {
     let mut files: BTreeMap<(String, String, i64), Vec<&StoredInsight>> = BTreeMap::new();
     for insight in insights {
-        let hour = trailhound_event_hour(&insight.event_time);
+        let hour = hour_of(&insight.event_time);
         files
             .entry((insight.account.clone(), insight.region.clone(), hour))
             .or_default()
@@ -57,7 +57,7 @@ pub fn export(dir: &Path, insights: &[StoredInsight]) -> Result<Vec<PathBuf>, In
 }
 
 /// The hour (since the epoch) of a record's `eventTime`.
-fn trailhound_event_hour(event_time: &str) -> i64 {
+fn hour_of(event_time: &str) -> i64 {
     DateTime::parse_from_rfc3339(event_time).map_or(0, |t| t.timestamp().div_euclid(3600))
 }
 

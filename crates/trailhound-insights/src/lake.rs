@@ -28,27 +28,6 @@ pub struct Insight {
     pub records: Vec<InsightRecord>,
 }
 
-impl Insight {
-    /// `sharedEventID`.
-    pub fn shared_event_id(&self) -> &str {
-        self.records
-            .first()
-            .map_or("", |record| record.shared_event_id.as_str())
-    }
-
-    /// The principal that made most of the calls.
-    pub fn top_principal(&self) -> Option<&str> {
-        self.records.last().and_then(|record| {
-            record
-                .attributions
-                .iter()
-                .find(|a| a.attribute == "userIdentityArn")
-                .and_then(|a| a.insight.first())
-                .map(|(value, _)| value.as_str())
-        })
-    }
-}
-
 /// The result of one computation.
 #[derive(Debug, Clone, Default)]
 pub struct Computation {
@@ -122,20 +101,17 @@ pub fn coverage_of(files: &[LakeFileRecord]) -> HashMap<(String, String), Covera
 }
 
 /// Finds the insights that start in `[from_us, to_us)` (the whole lake when not given).
-/// `files` are the lake's files as the catalog records them (see [`coverage_of`]); without
-/// them, the history is measured with a query.
+/// `files` are the lake's files as the catalog records them: their time spans give each
+/// account's and region's history (see [`coverage_of`]) without a query.
 pub fn compute(
     engine: &QueryEngine,
-    files: Option<&[LakeFileRecord]>,
+    files: &[LakeFileRecord],
     from_us: Option<i64>,
     to_us: Option<i64>,
     settings: &Settings,
 ) -> Result<Computation, InsightsError> {
     settings.validate()?;
-    let coverage = match files {
-        Some(files) => coverage_of(files),
-        None => coverages(engine, settings)?,
-    };
+    let coverage = coverage_of(files);
     let Some(first) = coverage.values().map(|c| c.first).min() else {
         return Ok(Computation::default());
     };
@@ -228,42 +204,6 @@ fn records(
         });
     }
     records
-}
-
-/// First and last minute of counted events per account and region.
-fn coverages(
-    engine: &QueryEngine,
-    settings: &Settings,
-) -> Result<HashMap<(String, String), Coverage>, InsightsError> {
-    let sql = format!(
-        "SELECT recipientAccountId, awsRegion,
-                min(CAST(to_unixtime(eventTime) AS BIGINT)) / 60,
-                max(CAST(to_unixtime(eventTime) AS BIGINT)) / 60 + 1
-         FROM events WHERE eventTime IS NOT NULL AND {}
-         GROUP BY 1, 2",
-        counted(settings)
-    );
-    let mut coverage = HashMap::new();
-    for batch in engine.sql(&sql)? {
-        let (accounts, regions) = (text(&batch, 0)?, text(&batch, 1)?);
-        let (firsts, ends) = (integers(&batch, 2)?, integers(&batch, 3)?);
-        for row in 0..batch.num_rows() {
-            if accounts.is_null(row) || regions.is_null(row) {
-                continue;
-            }
-            coverage.insert(
-                (
-                    accounts.value(row).to_owned(),
-                    regions.value(row).to_owned(),
-                ),
-                Coverage {
-                    first: firsts.value(row),
-                    end: ends.value(row),
-                },
-            );
-        }
-    }
-    Ok(coverage)
 }
 
 /// Every call-rate and error-rate series with counts from minute `from` on.

@@ -61,7 +61,6 @@ pub(crate) fn run(args: IngestArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
                 Some(from),
                 Some(to),
                 &trailhound_insights::Settings::default(),
-                chrono::Duration::days(7),
             )
             .context("the events are in the lake, but computing their Insights failed; run `trailhound insights` to retry")?,
         ),

@@ -57,13 +57,7 @@ pub(crate) fn run(args: InsightsArgs, global: &GlobalArgs) -> anyhow::Result<u8>
                 computation,
                 first_seen,
                 new_findings,
-            } = update(
-                &mut lake,
-                from,
-                to,
-                &settings,
-                args.tuning.first_seen_learning,
-            )?;
+            } = update(&mut lake, from, to, &settings)?;
             if !global.quiet {
                 eprintln!(
                     "{} insights in {} series, {first_seen} first-seen findings ({new_findings} new; `trailhound query \"SELECT * FROM findings WHERE ruleId LIKE 'trailhound-first-seen%'\"`) in {:.2}s",
@@ -93,6 +87,7 @@ pub(crate) fn settings(tuning: &InsightTuningArgs) -> Settings {
         min_ratio: tuning.min_ratio,
         significance: tuning.significance,
         write_only: tuning.write_only,
+        first_seen_learning_minutes: tuning.first_seen_learning.num_minutes(),
         ..Settings::default()
     }
 }
@@ -105,7 +100,6 @@ pub(crate) fn update(
     from_us: Option<i64>,
     to_us: Option<i64>,
     settings: &Settings,
-    first_seen_learning: chrono::Duration,
 ) -> anyhow::Result<Update> {
     let open = lake.catalog().earliest_open_insight_us()?;
     let from_us = match (from_us, open) {
@@ -114,8 +108,7 @@ pub(crate) fn update(
     };
     let engine = QueryEngine::open(lake.root())?;
     let files = lake.catalog().lake_files(None)?;
-    let computation =
-        trailhound_insights::compute(&engine, Some(&files), from_us, to_us, settings)?;
+    let computation = trailhound_insights::compute(&engine, &files, from_us, to_us, settings)?;
     if computation.to_us > computation.from_us {
         lake.catalog_mut()?.replace_insights(
             computation.from_us,
@@ -127,7 +120,7 @@ pub(crate) fn update(
         &engine,
         from_us,
         to_us,
-        first_seen_learning.num_minutes(),
+        settings.first_seen_learning_minutes,
     )?;
     let new_findings = lake.catalog_mut()?.add_findings(&first_seen)?;
     Ok(Update {
