@@ -9,10 +9,10 @@ use trailhound_detect::{Detector, Level, RuleSet, builtin_rules};
 use trailhound_source::{InputSpec, ReadMessage, ReadOptions};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let inputs: Vec<InputSpec> = std::env::args()
+    let inputs = std::env::args()
         .skip(1)
         .map(|a| InputSpec::parse(&a))
-        .collect();
+        .collect::<Result<Vec<_>, _>>()?;
     let rules = RuleSet::new(builtin_rules()?)?;
     let started = Instant::now();
     let mut detector = Detector::new(&rules, Level::Informational);

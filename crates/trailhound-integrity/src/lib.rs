@@ -31,7 +31,7 @@ use thiserror::Error;
 
 pub use digest::{ChainId, DigestFile, DigestName, LogFileEntry, format_time, layout_key};
 pub use keys::{PublicKey, PublicKeySet, fingerprint, list_public_keys_json};
-pub use s3::{S3Location, S3Tree};
+pub use s3::S3Tree;
 pub use signing::{DigestSigner, sha256_hex, string_to_sign};
 pub use store::{LocalTree, SIGNATURE_SIDECAR_SUFFIX, TrailStore, sidecar_content, sidecar_path};
 pub use validate::{Counts, Outcome, Status, Subject, ValidateOptions, Validation, validate};

@@ -5,6 +5,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use flate2::read::MultiGzDecoder;
+use trailhound_source::Selection;
 
 use crate::IntegrityError;
 
@@ -15,10 +16,13 @@ use crate::IntegrityError;
 pub trait TrailStore: Sync {
     /// Every object key under the root.
     ///
+    /// `wanted` says which accounts, regions and times validation needs; a store may leave
+    /// out keys it excludes (a bucket does, to avoid listing years of logs), or list them all.
+    ///
     /// # Errors
     ///
     /// When the tree cannot be listed at all.
-    fn list(&self) -> Result<Vec<String>, IntegrityError>;
+    fn list(&self, wanted: &Selection) -> Result<Vec<String>, IntegrityError>;
 
     /// An object's bytes as stored (gzipped or not); `Ok(None)` when it does not exist.
     ///
@@ -103,7 +107,7 @@ impl LocalTree {
 }
 
 impl TrailStore for LocalTree {
-    fn list(&self) -> Result<Vec<String>, IntegrityError> {
+    fn list(&self, _wanted: &Selection) -> Result<Vec<String>, IntegrityError> {
         let mut keys = Vec::new();
         for entry in walkdir::WalkDir::new(&self.scope).sort_by_file_name() {
             let entry = entry.map_err(|err| {

@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use chrono::{DateTime, Duration, Utc};
 use rayon::prelude::*;
 use serde::Serialize;
-use trailhound_source::{LogKey, LogKind};
+use trailhound_source::{LogKey, LogKind, Selection};
 
 use crate::IntegrityError;
 use crate::digest::{ChainId, DigestFile, DigestName, format_time, layout_key};
@@ -189,9 +189,17 @@ pub fn validate(
     store: &dyn TrailStore,
     options: &ValidateOptions,
 ) -> Result<Validation, IntegrityError> {
-    let keys = store.list()?;
     let load_from = options.start.map(|t| t - Duration::hours(1));
     let load_until = options.end.map(|t| t + Duration::hours(2));
+    // Digests are delivered shortly after the hour they cover, and logs before the digest
+    // that lists them: the key selection reaches wide of both ends.
+    let wanted = Selection {
+        since: load_from.map(|t| t - Duration::hours(1)),
+        until: load_until.map(|t| t + Duration::hours(1)),
+        accounts: options.account.iter().cloned().collect(),
+        regions: options.region.iter().cloned().collect(),
+    };
+    let keys = store.list(&wanted)?;
     let admits = |account: &str, region: &str| {
         options.account.as_deref().is_none_or(|a| a == account)
             && options.region.as_deref().is_none_or(|r| r == region)

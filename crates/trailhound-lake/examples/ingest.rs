@@ -10,7 +10,9 @@ use trailhound_source::{InputSpec, ReadOptions};
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let data = args.next().ok_or("usage: ingest DATA_DIR INPUT…")?;
-    let inputs: Vec<InputSpec> = args.map(|a| InputSpec::parse(&a)).collect();
+    let inputs = args
+        .map(|a| InputSpec::parse(&a))
+        .collect::<Result<Vec<_>, _>>()?;
     let started = Instant::now();
     let mut lake = Lake::open(std::path::Path::new(&data), Access::Write)?;
     let report = lake.ingest(

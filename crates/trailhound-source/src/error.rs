@@ -73,6 +73,10 @@ pub enum SourceError {
         /// What is wrong with it.
         message: String,
     },
+    /// An `s3://` input cannot be used as configured (bad URL, unusable credentials or
+    /// endpoint).
+    #[error("{0}")]
+    S3Config(String),
     /// A glob pattern or folder yielded no files.
     #[error("{what}: no CloudTrail log files found")]
     NothingFound {
@@ -84,6 +88,14 @@ pub enum SourceError {
     /// Reading from the disk or stdin failed.
     #[error("read failed: {0}")]
     Io(#[from] std::io::Error),
+    /// An object store refused or failed a request (network, credentials, permissions).
+    #[error("{location}: {reason}")]
+    Remote {
+        /// `s3://bucket/key`.
+        location: String,
+        /// What the store said, with a hint where one helps.
+        reason: String,
+    },
     /// A worker thread died; a bug in Trailhound.
     #[error("internal error, please report it as a bug: {0}")]
     Internal(String),

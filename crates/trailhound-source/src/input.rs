@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::s3::{S3Settings, S3Url};
 use crate::{LogKey, LogKind, Selection, SourceError};
 
 /// One input as named on the command line.
@@ -14,19 +15,32 @@ pub enum InputSpec {
     Path(PathBuf),
     /// A glob pattern such as `logs/**/*.json.gz`, for shells that do not expand it.
     Glob(String),
+    /// A bucket or a prefix in it (`s3://bucket/AWSLogs/…`), read like a folder.
+    S3(S3Url),
 }
 
 impl InputSpec {
-    /// Reads a command-line argument: `-` is stdin; an existing path is a path; text with
-    /// glob characters that is not an existing path is a pattern.
-    pub fn parse(arg: &str) -> InputSpec {
-        if arg == "-" {
+    /// Reads a command-line argument: `-` is stdin; `s3://…` is a bucket; an existing path is
+    /// a path; text with glob characters that is not an existing path is a pattern.
+    ///
+    /// # Errors
+    ///
+    /// [`SourceError::S3Config`] for a malformed `s3://` URL.
+    pub fn parse(arg: &str) -> Result<InputSpec, SourceError> {
+        Ok(if arg == "-" {
             InputSpec::Stdin
+        } else if arg.starts_with("s3://") {
+            InputSpec::S3(S3Url::parse(arg)?)
         } else if !Path::new(arg).exists() && arg.contains(['*', '?', '[']) {
             InputSpec::Glob(arg.to_owned())
         } else {
             InputSpec::Path(PathBuf::from(arg))
-        }
+        })
+    }
+
+    /// Whether reading it goes over the network.
+    pub fn is_remote(&self) -> bool {
+        matches!(self, InputSpec::S3(_))
     }
 }
 
@@ -52,10 +66,18 @@ pub struct ObjectFacts {
 }
 
 /// How to open an object's bytes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub(crate) enum Location {
     File(PathBuf),
     Stdin,
+    /// An object not downloaded yet.
+    S3 {
+        bucket: Arc<crate::s3::S3Bucket>,
+        key: String,
+        size: u64,
+    },
+    /// An object downloaded ahead of its reader.
+    Memory(bytes::Bytes),
 }
 
 /// One object to read.
@@ -79,15 +101,25 @@ pub enum Discovered {
     Failed(SourceError),
 }
 
-/// Expands inputs lazily, pruning folders and files by key before anything is opened.
-pub fn discover(inputs: Vec<InputSpec>, selection: Selection) -> impl Iterator<Item = Discovered> {
+/// Expands inputs lazily, pruning folders and files by key before anything is opened (on S3,
+/// before they are listed).
+pub fn discover(
+    inputs: Vec<InputSpec>,
+    selection: Selection,
+    s3: S3Settings,
+) -> impl Iterator<Item = Discovered> {
     inputs
         .into_iter()
-        .flat_map(move |spec| expand(spec, selection.clone()))
+        .flat_map(move |spec| expand(spec, selection.clone(), &s3))
 }
 
-fn expand(spec: InputSpec, selection: Selection) -> Box<dyn Iterator<Item = Discovered>> {
+fn expand(
+    spec: InputSpec,
+    selection: Selection,
+    s3: &S3Settings,
+) -> Box<dyn Iterator<Item = Discovered>> {
     match spec {
+        InputSpec::S3(url) => Box::new(crate::s3::walk(url, s3.clone(), selection)),
         InputSpec::Stdin => Box::new(std::iter::once(Discovered::Object(SourceObject {
             origin: Arc::new(Origin {
                 name: "<stdin>".to_owned(),
@@ -312,6 +344,7 @@ mod tests {
         let found = names(discover(
             vec![InputSpec::Path(dir.path().to_path_buf())],
             selection,
+            S3Settings::default(),
         ));
         assert_eq!(
             found,
@@ -327,7 +360,8 @@ mod tests {
     }
 
     #[test]
-    fn reports_missing_paths_empty_folders_and_unmatched_globs() -> std::io::Result<()> {
+    fn reports_missing_paths_empty_folders_and_unmatched_globs()
+    -> Result<(), Box<dyn std::error::Error>> {
         let dir = tempfile::tempdir()?;
         let empty = dir.path().join("empty");
         std::fs::create_dir(&empty)?;
@@ -337,9 +371,10 @@ mod tests {
             vec![
                 InputSpec::Path(missing.clone()),
                 InputSpec::Path(empty.clone()),
-                InputSpec::parse(&pattern),
+                InputSpec::parse(&pattern)?,
             ],
             Selection::default(),
+            S3Settings::default(),
         ));
         assert_eq!(
             found,
@@ -353,18 +388,27 @@ mod tests {
     }
 
     #[test]
-    fn globs_expand_to_files_and_folders() -> std::io::Result<()> {
+    fn globs_expand_to_files_and_folders() -> Result<(), Box<dyn std::error::Error>> {
         let dir = tempfile::tempdir()?;
         std::fs::write(dir.path().join("a.json"), "{}")?;
         std::fs::write(dir.path().join("b.json"), "{}")?;
         std::fs::write(dir.path().join("c.txt"), "{}")?;
-        let spec = InputSpec::parse(&format!("{}/*.json", dir.path().display()));
+        let spec = InputSpec::parse(&format!("{}/*.json", dir.path().display()))?;
         assert!(matches!(spec, InputSpec::Glob(_)));
         assert_eq!(
-            names(discover(vec![spec], Selection::default())),
+            names(discover(
+                vec![spec],
+                Selection::default(),
+                S3Settings::default()
+            )),
             vec!["object a.json", "object b.json"]
         );
-        assert_eq!(InputSpec::parse("-"), InputSpec::Stdin);
+        assert_eq!(InputSpec::parse("-")?, InputSpec::Stdin);
+        assert!(matches!(
+            InputSpec::parse("s3://bucket/AWSLogs")?,
+            InputSpec::S3(_)
+        ));
+        assert!(InputSpec::parse("s3://").is_err());
         Ok(())
     }
 }

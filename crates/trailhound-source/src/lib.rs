@@ -2,7 +2,7 @@
 //! pipeline.
 //!
 //! ```text
-//! InputSpec (path, folder, glob, "-") ──discover──► SourceObject (+ LogKey, pruned by Selection)
+//! InputSpec (path, folder, glob, "-", s3://) ──discover──► SourceObject (+ LogKey, pruned by Selection)
 //!        ──Content (gzip, size caps)──► document shapes ──► EventBatch ──► consumer (cat, ingest, …)
 //! ```
 //!
@@ -53,6 +53,7 @@ mod error;
 mod input;
 mod limits;
 mod reader;
+mod s3;
 mod selection;
 mod summary;
 
@@ -65,5 +66,6 @@ pub use limits::ReadLimits;
 pub use reader::{
     ObjectReport, ObjectStatus, ReadMessage, ReadOptions, SkipUnchanged, read, read_map,
 };
+pub use s3::{DEFAULT_DOWNLOADS, FetchedObject, Listed, ListedObject, S3Bucket, S3Settings, S3Url};
 pub use selection::Selection;
 pub use summary::ReadSummary;

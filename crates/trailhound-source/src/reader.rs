@@ -19,6 +19,7 @@ use trailhound_event::CloudTrailEvent;
 use crate::content::{Content, Line};
 use crate::document::{self, Document, DocumentShape, RecordSpan};
 use crate::input::{Discovered, Location, SourceObject, discover};
+use crate::s3::{PREFETCH_MAX_BYTES, S3Settings};
 use crate::{EventBatch, InputSpec, Origin, ReadLimits, RecordError, Selection, SourceError};
 
 /// Batches of line-oriented input are handed on once they hold this much text.
@@ -41,6 +42,8 @@ pub struct ReadOptions {
     /// Objects for which this returns true are reported as [`ObjectStatus::Unchanged`] and
     /// not opened (incremental ingest).
     pub skip_unchanged: Option<SkipUnchanged>,
+    /// How to reach `s3://` inputs, and how many downloads to run at once.
+    pub s3: S3Settings,
 }
 
 impl std::fmt::Debug for ReadOptions {
@@ -50,6 +53,7 @@ impl std::fmt::Debug for ReadOptions {
             .field("selection", &self.selection)
             .field("threads", &self.threads)
             .field("skip_unchanged", &self.skip_unchanged.is_some())
+            .field("s3", &self.s3)
             .finish()
     }
 }
@@ -132,13 +136,23 @@ pub fn read_map<B: Send>(
     } else {
         options.threads
     };
+    let downloads = if inputs.iter().any(InputSpec::is_remote) {
+        options.s3.downloads()
+    } else {
+        0
+    };
     std::thread::scope(|scope| {
-        let (work_tx, work_rx) = bounded::<(SourceObject, Sender<ReadMessage<B>>)>(threads * 2);
-        let (order_tx, order_rx) = bounded(threads * 16);
+        let (work_tx, work_rx) = bounded::<Work<B>>(threads * 2);
+        let (fetch_tx, fetch_rx) = bounded::<Work<B>>(downloads);
+        // Enough objects in order for every download and worker to be busy.
+        let (order_tx, order_rx) = bounded(threads * 16 + downloads * 2);
         let selection = options.selection.clone();
+        let s3 = options.s3.clone();
         let skip_unchanged = options.skip_unchanged.clone();
+        let discovery_work_tx = work_tx.clone();
         scope.spawn(move || {
-            for found in discover(inputs, selection) {
+            let work_tx = discovery_work_tx;
+            for found in discover(inputs, selection, s3) {
                 let (tx, rx) = bounded(PER_OBJECT_QUEUE);
                 if order_tx.send(rx).is_err() {
                     return;
@@ -151,6 +165,9 @@ pub fn read_map<B: Send>(
                     {
                         tx.send(skipped(object.origin, ObjectStatus::Unchanged))
                             .is_ok()
+                    }
+                    Discovered::Object(object) if prefetches(&object) => {
+                        fetch_tx.send((object, tx)).is_ok()
                     }
                     Discovered::Object(object) => work_tx.send((object, tx)).is_ok(),
                     Discovered::Pruned(origin) => {
@@ -166,6 +183,24 @@ pub fn read_map<B: Send>(
                 }
             }
         });
+        for _ in 0..downloads {
+            let fetch_rx = fetch_rx.clone();
+            let work_tx = work_tx.clone();
+            scope.spawn(move || {
+                for (object, tx) in fetch_rx {
+                    match download(object) {
+                        Ok(object) => {
+                            if work_tx.send((object, tx)).is_err() {
+                                return;
+                            }
+                        }
+                        // A closed queue means the consumer stopped; nothing is left to tell.
+                        Err(report) => drop(tx.send(ReadMessage::ObjectDone(*report))),
+                    }
+                }
+            });
+        }
+        drop((fetch_rx, work_tx));
         for _ in 0..threads {
             let work_rx = work_rx.clone();
             scope.spawn(move || {
@@ -187,16 +222,54 @@ pub fn read_map<B: Send>(
     });
 }
 
-fn skipped<B>(origin: Arc<Origin>, status: ObjectStatus) -> ReadMessage<B> {
-    ReadMessage::ObjectDone(ObjectReport {
+/// An object to read, and the queue its messages go to.
+type Work<B> = (SourceObject, Sender<ReadMessage<B>>);
+
+/// Whether an object is downloaded ahead of the workers: remote objects small enough to hold.
+fn prefetches(object: &SourceObject) -> bool {
+    matches!(object.location, Location::S3 { size, .. } if size <= PREFETCH_MAX_BYTES)
+}
+
+/// Downloads a remote object into memory, or says why it could not be.
+fn download(object: SourceObject) -> Result<SourceObject, Box<ObjectReport>> {
+    let Location::S3 { bucket, key, .. } = &object.location else {
+        return Ok(object);
+    };
+    let failed = |error| {
+        let mut report = empty_report(Arc::clone(&object.origin));
+        report.status = ObjectStatus::Failed(error);
+        Box::new(report)
+    };
+    match bucket.fetch(key) {
+        Ok(Some(fetched)) => Ok(SourceObject {
+            origin: Arc::clone(&object.origin),
+            location: Location::Memory(fetched.bytes),
+        }),
+        // Listed a moment ago and gone now: deleted by a lifecycle rule or by hand.
+        Ok(None) => Err(failed(SourceError::Remote {
+            location: object.origin.name.clone(),
+            reason: "the object was deleted after it was listed".to_owned(),
+        })),
+        Err(error) => Err(failed(error)),
+    }
+}
+
+fn empty_report(origin: Arc<Origin>) -> ObjectReport {
+    ObjectReport {
         origin,
-        status,
+        status: ObjectStatus::Read(None),
         records: 0,
         selected: 0,
         rejected: 0,
         bytes: 0,
         stored: None,
-    })
+    }
+}
+
+fn skipped<B>(origin: Arc<Origin>, status: ObjectStatus) -> ReadMessage<B> {
+    let mut report = empty_report(origin);
+    report.status = status;
+    ReadMessage::ObjectDone(report)
 }
 
 /// Reads one object, sending its batches and rejected records to `tx`, and returns its report.
@@ -211,15 +284,7 @@ fn read_object<B>(
         options,
         map,
         tx,
-        report: ObjectReport {
-            origin: Arc::clone(&object.origin),
-            status: ObjectStatus::Read(None),
-            records: 0,
-            selected: 0,
-            rejected: 0,
-            bytes: 0,
-            stored: None,
-        },
+        report: empty_report(Arc::clone(&object.origin)),
         stopped: false,
     };
     let hashed = HashState::default();
@@ -228,6 +293,12 @@ fn read_object<B>(
             .map_err(SourceError::from)
             .and_then(|file| reading.run(Hashing::new(file, &hashed))),
         Location::Stdin => reading.run(Hashing::new(std::io::stdin(), &hashed)),
+        Location::Memory(bytes) => {
+            reading.run(Hashing::new(std::io::Cursor::new(bytes.clone()), &hashed))
+        }
+        Location::S3 { bucket, key, .. } => bucket
+            .stream(key)
+            .and_then(|stream| reading.run(Hashing::new(stream, &hashed))),
     };
     match result {
         Err(error) => reading.report.status = ObjectStatus::Failed(error),

@@ -40,6 +40,7 @@ fn main() -> ExitCode {
         Command::Hunt(args) => commands::hunt::run(args, &cli.global),
         Command::Insights(args) => commands::insights::run(args, &cli.global),
         Command::Validate(args) => commands::validate::run(args, &cli.global),
+        Command::Pull(args) => commands::pull::run(args, &cli.global),
         Command::Rules(command) => commands::rules::run(command, &cli.global),
         Command::Compact => commands::ingest::compact(&cli.global),
         Command::Completions(args) => commands::completions::run(args),

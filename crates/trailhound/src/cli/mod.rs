@@ -7,7 +7,7 @@ mod time;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use trailhound_source::ReadLimits;
+use trailhound_source::{InputSpec, ReadLimits, ReadOptions, S3Settings, Selection};
 
 pub(crate) use size::parse_size;
 pub(crate) use time::{TimeBound, parse_age, parse_time_bound};
@@ -129,6 +129,13 @@ pub(crate) enum Command {
     /// as a `<digest>.sig` sidecar, else it is reported as an unsigned tip. Invalid files go to stderr, valid ones to stdout with --verbose; exit
     /// code 1 when anything is invalid.
     Validate(ValidateArgs),
+    /// Download a trail's logs from S3 for a date range, in CloudTrail's own layout.
+    ///
+    /// Like `aws s3 cp --recursive`, but only the accounts, regions and days asked for are
+    /// listed and downloaded. Digest files come with their signature (the object's
+    /// x-amz-meta-signature) as a `.sig` sidecar, so `trailhound validate DIR` works offline.
+    /// Files already there at the right size are skipped, so an interrupted pull resumes.
+    Pull(PullArgs),
     /// Spot unusual API call and error rates, as CloudTrail Insights does, over the lake.
     ///
     /// Without a subcommand: computes Insights for the stretch asked (the whole lake by
@@ -201,6 +208,8 @@ pub(crate) struct ReadArgs {
     /// Worker threads (default: one per core).
     #[arg(long, default_value_t = 0, hide_default_value = true, value_name = "N")]
     pub(crate) threads: usize,
+    #[command(flatten)]
+    pub(crate) s3: S3Args,
 }
 
 impl ReadArgs {
@@ -210,11 +219,64 @@ impl ReadArgs {
             max_record_bytes: usize::try_from(self.max_record_size).unwrap_or(usize::MAX),
         }
     }
+
+    /// How to read with these settings, keeping what `selection` selects.
+    pub(crate) fn options(&self, selection: Selection) -> ReadOptions {
+        ReadOptions {
+            limits: self.limits(),
+            selection,
+            threads: self.threads,
+            skip_unchanged: None,
+            s3: self.s3.settings(),
+        }
+    }
+}
+
+/// Turns command-line inputs into input specifications, refusing malformed `s3://` URLs and
+/// stdin named twice.
+pub(crate) fn input_specs(args: &[String]) -> anyhow::Result<Vec<InputSpec>> {
+    let inputs = args
+        .iter()
+        .map(|arg| InputSpec::parse(arg))
+        .collect::<Result<Vec<_>, _>>()?;
+    if inputs.iter().filter(|i| **i == InputSpec::Stdin).count() > 1 {
+        anyhow::bail!("stdin (-) can be read only once; name it a single time");
+    }
+    Ok(inputs)
+}
+
+/// How to reach `s3://` sources. Credentials and region come from the standard AWS chain:
+/// AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN, then the AWS_PROFILE (or
+/// default) profile in ~/.aws/credentials and ~/.aws/config, then the container or instance
+/// role; AWS_REGION, the profile's region, or the bucket's own.
+#[derive(Debug, Args)]
+pub(crate) struct S3Args {
+    /// Endpoint of an S3-compatible store (MinIO, Ceph, LocalStack, …) instead of AWS.
+    #[arg(long, env = "AWS_ENDPOINT_URL", value_name = "URL")]
+    pub(crate) endpoint_url: Option<String>,
+    /// A profile in ~/.aws/credentials or ~/.aws/config; its keys win over the environment's
+    /// [default: AWS_PROFILE, else the environment's keys, else the default profile].
+    #[arg(long, value_name = "NAME")]
+    pub(crate) profile: Option<String>,
+    /// Objects downloaded from S3 at once.
+    #[arg(long, default_value_t = 16, value_name = "N",
+          value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub(crate) downloads: u16,
+}
+
+impl S3Args {
+    pub(crate) fn settings(&self) -> S3Settings {
+        S3Settings {
+            endpoint: self.endpoint_url.clone(),
+            profile: self.profile.clone(),
+            downloads: usize::from(self.downloads),
+        }
+    }
 }
 
 #[derive(Debug, Args)]
 pub(crate) struct CatArgs {
-    /// Files, folders, glob patterns, or - for stdin.
+    /// Files, folders, glob patterns, s3://bucket/prefix, or - for stdin.
     #[arg(required = true, value_name = "PATH")]
     pub(crate) paths: Vec<String>,
     /// Pretty-print each event (two-space indentation) instead of one line per event.
@@ -228,7 +290,7 @@ pub(crate) struct CatArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct IngestArgs {
-    /// Files, folders, glob patterns, or - for stdin.
+    /// Files, folders, glob patterns, s3://bucket/prefix, or - for stdin.
     #[arg(required = true, value_name = "SOURCE")]
     pub(crate) sources: Vec<String>,
     /// Do not compact small files after ingesting.
@@ -272,7 +334,7 @@ pub(crate) struct QueryArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct SearchArgs {
-    /// Search these files or folders instead of the lake.
+    /// Search these files, folders or s3://bucket/prefix instead of the lake.
     #[arg(value_name = "PATH")]
     pub(crate) paths: Vec<String>,
     /// eventName glob, e.g. 'Delete*'.
@@ -337,7 +399,7 @@ pub(crate) struct DdlArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct HuntArgs {
-    /// Hunt over these files or folders instead of the lake.
+    /// Hunt over these files, folders or s3://bucket/prefix instead of the lake.
     #[arg(value_name = "PATH")]
     pub(crate) paths: Vec<String>,
     #[command(flatten)]
@@ -619,12 +681,8 @@ pub(crate) struct ValidateArgs {
     /// holding its AWSLogs/ tree).
     #[arg(value_name = "PATH|s3://…", required = true)]
     pub(crate) paths: Vec<String>,
-    /// Endpoint of an S3-compatible store (MinIO, Ceph, LocalStack, …) instead of AWS.
-    /// Credentials and region come from the standard AWS environment variables
-    /// (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, AWS_REGION) or the
-    /// instance or container role.
-    #[arg(long, env = "AWS_ENDPOINT_URL", value_name = "URL")]
-    pub(crate) endpoint_url: Option<String>,
+    #[command(flatten)]
+    pub(crate) s3: S3Args,
     /// Public keys: the JSON `aws cloudtrail list-public-keys --start-time … --region …`
     /// prints, or PEM/DER RSA public keys; repeat for several regions.
     #[arg(long, value_name = "FILE", required = true)]
@@ -645,6 +703,20 @@ pub(crate) struct ValidateArgs {
     /// Output: `text` (as `aws cloudtrail validate-logs` prints) or `json`.
     #[arg(long, value_enum, default_value_t = ValidateFormat::Text)]
     pub(crate) format: ValidateFormat,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PullArgs {
+    /// The trail's bucket, `s3://bucket[/prefix]`.
+    #[arg(value_name = "s3://…")]
+    pub(crate) source: String,
+    /// Folder to download into; keys keep their path below it (DIR/AWSLogs/…).
+    #[arg(value_name = "DIR")]
+    pub(crate) dir: PathBuf,
+    #[command(flatten)]
+    pub(crate) selection: SelectionArgs,
+    #[command(flatten)]
+    pub(crate) s3: S3Args,
 }
 
 /// How `validate` reports.

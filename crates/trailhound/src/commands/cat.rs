@@ -2,25 +2,17 @@ use std::ops::ControlFlow;
 use std::time::Instant;
 
 use anyhow::Context;
-use trailhound_source::{InputSpec, ReadMessage, ReadOptions, Selection};
+use trailhound_source::{ReadMessage, Selection};
 
-use crate::cli::{CatArgs, GlobalArgs, SelectionArgs};
+use crate::cli::{CatArgs, GlobalArgs, SelectionArgs, input_specs};
 use crate::exit;
 use crate::output::{EventWriter, WriteOutcome};
 use crate::read_report::ReadReporter;
 
 pub(crate) fn run(args: CatArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
     let started = Instant::now();
-    let inputs: Vec<InputSpec> = args.paths.iter().map(|p| InputSpec::parse(p)).collect();
-    if inputs.iter().filter(|i| **i == InputSpec::Stdin).count() > 1 {
-        anyhow::bail!("stdin (-) can be read only once; name it a single time");
-    }
-    let options = ReadOptions {
-        limits: args.read.limits(),
-        selection: selection(&args.selection)?,
-        threads: args.read.threads,
-        skip_unchanged: None,
-    };
+    let inputs = input_specs(&args.paths)?;
+    let options = args.read.options(selection(&args.selection)?);
     let mut writer = EventWriter::new(std::io::stdout().lock(), args.pretty);
     let mut reporter = ReadReporter::new(global.quiet);
     let mut write_error = None;

@@ -13,9 +13,9 @@ use anyhow::Context;
 use trailhound_detect::{Detector, EventMatch, Finding, Level, RuleSet};
 use trailhound_event::CloudTrailEvent;
 use trailhound_lake::{Access, Lake, for_each_record};
-use trailhound_source::{InputSpec, ReadMessage, ReadOptions, Selection};
+use trailhound_source::{ReadMessage, Selection};
 
-use crate::cli::{GlobalArgs, HuntArgs, OutputFormat};
+use crate::cli::{GlobalArgs, HuntArgs, OutputFormat, input_specs};
 use crate::commands::cat::selection;
 use crate::commands::rules;
 use crate::exit;
@@ -198,13 +198,8 @@ pub(crate) fn run(args: HuntArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
         })?;
         false
     } else {
-        let inputs: Vec<InputSpec> = args.paths.iter().map(|p| InputSpec::parse(p)).collect();
-        let options = ReadOptions {
-            limits: args.read.limits(),
-            selection: selection.clone(),
-            threads: args.read.threads,
-            skip_unchanged: None,
-        };
+        let inputs = input_specs(&args.paths)?;
+        let options = args.read.options(selection.clone());
         let mut reporter = ReadReporter::new(global.quiet);
         let summary = args.summary;
         let work = |batch: trailhound_source::EventBatch| {

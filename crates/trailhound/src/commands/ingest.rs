@@ -7,7 +7,7 @@ use trailhound_detect::{Detector, EventMatch, Finding, Level, RuleSet};
 use trailhound_lake::{Access, CompactOptions, Conclude, IngestReport, Lake, WriteOptions};
 use trailhound_source::{EventBatch, InputSpec, ReadOptions};
 
-use crate::cli::{GlobalArgs, IngestArgs, SourcesArgs};
+use crate::cli::{GlobalArgs, IngestArgs, SourcesArgs, input_specs};
 use crate::commands::cat::selection;
 use crate::exit;
 use crate::read_report::ReadReporter;
@@ -18,18 +18,11 @@ pub(crate) fn run(args: IngestArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
     let data_dir = global.data_dir();
     let mut lake = Lake::open(&data_dir, Access::Write)
         .with_context(|| format!("cannot open the lake in {}", data_dir.display()))?;
-    let inputs: Vec<InputSpec> = args.sources.iter().map(|p| InputSpec::parse(p)).collect();
-    let skip_unchanged = if args.force {
-        None
-    } else {
-        Some(lake.unchanged_filter()?)
-    };
-    let options = ReadOptions {
-        limits: args.read.limits(),
-        selection: selection(&args.selection)?,
-        threads: args.read.threads,
-        skip_unchanged,
-    };
+    let inputs = input_specs(&args.sources)?;
+    let mut options = args.read.options(selection(&args.selection)?);
+    if !args.force {
+        options.skip_unchanged = Some(lake.unchanged_filter()?);
+    }
     let mut reporter = ReadReporter::new(global.quiet);
     let write = WriteOptions {
         commit_bytes: usize::try_from(args.commit_size).unwrap_or(usize::MAX),

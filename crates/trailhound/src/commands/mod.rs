@@ -7,6 +7,7 @@ pub(crate) mod generate;
 pub(crate) mod hunt;
 pub(crate) mod ingest;
 pub(crate) mod insights;
+pub(crate) mod pull;
 pub(crate) mod query;
 pub(crate) mod rules;
 pub(crate) mod validate;

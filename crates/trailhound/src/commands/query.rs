@@ -10,10 +10,11 @@ use trailhound_lake::{Access, Lake};
 use trailhound_query::{
     ErrorFilter, Format, Pattern, QueryEngine, QueryError, QuickFilter, write_batches,
 };
-use trailhound_source::{InputSpec, ReadMessage, ReadOptions};
+use trailhound_source::ReadMessage;
 
 use crate::cli::{
     DdlArgs, DdlEngine, GlobalArgs, OutputFormat, QueryArgs, SearchArgs, ShowArgs, StatsArgs,
+    input_specs,
 };
 use crate::commands::cat::selection;
 use crate::exit;
@@ -156,14 +157,9 @@ fn search_files(
     global: &GlobalArgs,
 ) -> anyhow::Result<u8> {
     let started = std::time::Instant::now();
-    let inputs: Vec<InputSpec> = args.paths.iter().map(|p| InputSpec::parse(p)).collect();
-    let mut options = ReadOptions {
-        limits: args.read.limits(),
-        threads: args.read.threads,
-        ..ReadOptions::default()
-    };
+    let inputs = input_specs(&args.paths)?;
     // Key pruning still applies; the exact test is the filter's.
-    options.selection = selection(&args.selection)?;
+    let options = args.read.options(selection(&args.selection)?);
     let mut reporter = ReadReporter::new(global.quiet);
     let mut found: Vec<String> = Vec::new();
     trailhound_source::read(inputs, &options, |message| {

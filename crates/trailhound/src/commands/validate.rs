@@ -7,8 +7,8 @@ use std::path::Path;
 use anyhow::Context;
 use chrono::Utc;
 use trailhound_integrity::{
-    Counts, LocalTree, PublicKeySet, S3Location, S3Tree, Status, TrailStore, ValidateOptions,
-    Validation, format_time, validate,
+    Counts, LocalTree, PublicKeySet, S3Tree, Status, TrailStore, ValidateOptions, Validation,
+    format_time, validate,
 };
 
 use crate::cli::{GlobalArgs, ValidateArgs, ValidateFormat};
@@ -35,9 +35,8 @@ pub(crate) fn run(args: ValidateArgs, global: &GlobalArgs) -> anyhow::Result<u8>
     let mut total = Validation::default();
     for path in &args.paths {
         let store: Box<dyn TrailStore> = if path.starts_with("s3://") {
-            let mut location = S3Location::parse(path)?;
-            location.endpoint = args.endpoint_url.clone();
-            Box::new(S3Tree::new(location)?)
+            let url = trailhound_source::S3Url::parse(path)?;
+            Box::new(S3Tree::new(&url, &args.s3.settings())?)
         } else {
             Box::new(LocalTree::new(Path::new(path))?)
         };

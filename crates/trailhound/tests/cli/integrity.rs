@@ -4,12 +4,13 @@ use std::process::Command;
 
 use flate2::{Compression, read::MultiGzDecoder, write::GzEncoder};
 
+use crate::s3_server::S3Server;
 use crate::support::{Run, TestResult, path_str, run};
 
 type Error = Box<dyn std::error::Error>;
 
 /// An RSA key made by openssl, an implementation independent of ours.
-fn openssl_key(dir: &Path, name: &str) -> Result<PathBuf, Error> {
+pub fn openssl_key(dir: &Path, name: &str) -> Result<PathBuf, Error> {
     let path = dir.join(name);
     let status = Command::new("openssl")
         .args([
@@ -554,88 +555,16 @@ fn signatures_agree_with_an_independent_implementation() -> TestResult {
     Ok(())
 }
 
-/// A `moto_server` (PyPI `moto[server]`, installed by .ci/run) on a free loopback port,
-/// stopped when dropped.
-struct S3Server {
-    child: std::process::Child,
-    endpoint: String,
-}
-
-impl S3Server {
-    fn start() -> Result<S3Server, Error> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port();
-        let child = Command::new("moto_server")
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .map_err(|err| {
-                format!(
-                    "cannot start moto_server (pip install 'moto[server]'; .ci/run does): {err}"
-                )
-            })?;
-        let server = S3Server {
-            child,
-            endpoint: format!("http://127.0.0.1:{port}"),
-        };
-        for _ in 0..200 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Ok(server);
-            }
-            std::thread::sleep(std::time::Duration::from_millis(100));
-        }
-        Err("moto_server did not start listening within 20 s".into())
-    }
-
-    fn python(&self, args: &[&str]) -> Result<(), Error> {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/integrity/s3.py");
-        let out = Command::new("python3")
-            .arg(script)
-            .arg(args[0])
-            .arg(&self.endpoint)
-            .args(&args[1..])
-            .output()?;
-        assert!(
-            out.status.success(),
-            "s3.py {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        Ok(())
-    }
-
-    fn validate(&self, url: &str, keys: &Path) -> Result<Run, Error> {
-        let out = Command::new(crate::support::binary())
-            .args([
-                "validate",
-                url,
-                "--public-keys",
-                &path_str(keys),
-                "--endpoint-url",
-                &self.endpoint,
-            ])
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_REGION", "us-east-1")
-            .env_remove("AWS_SESSION_TOKEN")
-            .env_remove("AWS_PROFILE")
-            .output()?;
-        let run = Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        };
-        run.assert_no_panic();
-        Ok(run)
-    }
-}
-
-impl Drop for S3Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// `validate` against the bucket, with the endpoint given as a flag.
+fn validate_s3(server: &S3Server, url: &str, keys: &Path) -> Result<Run, Error> {
+    server.run(&[
+        "validate",
+        url,
+        "--public-keys",
+        &path_str(keys),
+        "--endpoint-url",
+        &server.endpoint,
+    ])
 }
 
 #[test]
@@ -648,7 +577,7 @@ fn validates_in_the_bucket_with_signatures_from_object_metadata() -> TestResult 
     // The generated tree names bucket trailhound-generated-logs; CloudTrail's own layout.
     server.python(&["upload", "trailhound-generated-logs", &path_str(&logs)])?;
 
-    let out = server.validate("s3://trailhound-generated-logs", &keys)?;
+    let out = validate_s3(&server, "s3://trailhound-generated-logs", &keys)?;
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     // The newest digest is proven by its x-amz-meta-signature: nothing is unsigned.
     assert!(
@@ -677,7 +606,7 @@ fn validates_in_the_bucket_with_signatures_from_object_metadata() -> TestResult 
     let digest_key = path_str(digest.strip_prefix(&logs)?);
     server.python(&["delete", "trailhound-generated-logs", &digest_key])?;
 
-    let out = server.validate("s3://trailhound-generated-logs/AWSLogs", &keys)?;
+    let out = validate_s3(&server, "s3://trailhound-generated-logs/AWSLogs", &keys)?;
     assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
     assert!(
         out.stderr.contains(&format!(
@@ -696,16 +625,19 @@ fn validates_in_the_bucket_with_signatures_from_object_metadata() -> TestResult 
 
     // A copy of the bucket under another name: every digest has been moved.
     server.python(&["upload", "copied-bucket", &path_str(&logs)])?;
-    let out = server.validate("s3://copied-bucket", &keys)?;
+    let out = validate_s3(&server, "s3://copied-bucket", &keys)?;
     assert_eq!(out.code, 1);
     assert!(out.stderr.contains("INVALID: has been moved from its original location (it names itself trailhound-generated-logs/AWSLogs/"), "{}", out.stderr);
 
     // Unreachable endpoint: a clear error, exit 2.
-    let dead = S3Server {
-        child: Command::new("true").spawn()?,
-        endpoint: "http://127.0.0.1:9".to_owned(),
-    };
-    let out = dead.validate("s3://trailhound-generated-logs", &keys)?;
+    let out = server.run(&[
+        "validate",
+        "s3://trailhound-generated-logs",
+        "--public-keys",
+        &path_str(&keys),
+        "--endpoint-url",
+        "http://127.0.0.1:9",
+    ])?;
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(
         out.stderr

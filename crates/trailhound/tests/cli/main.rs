@@ -3,6 +3,9 @@
 /// Running the binary and building inputs.
 mod support;
 
+/// A real S3-compatible server on 127.0.0.1 for the tests that read buckets.
+mod s3_server;
+
 /// Every input shape, read by content.
 mod shapes;
 
@@ -32,3 +35,6 @@ mod integrity;
 
 /// insights: rates against baselines, Insights records, show and export.
 mod insights;
+
+/// s3:// sources: cat, ingest, hunt and pull against a real S3-compatible server.
+mod s3;
