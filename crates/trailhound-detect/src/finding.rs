@@ -59,7 +59,7 @@ impl EventFacts {
 }
 
 /// A rule's conclusion.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Finding {
     /// The rule's id.
     pub rule_id: String,

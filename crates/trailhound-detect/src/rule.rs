@@ -11,7 +11,9 @@ use crate::sigma::detection::Detection;
 use crate::yaml::{self, Node, Position, Value};
 
 /// How severe a finding is, Sigma's levels in order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
     /// Informational.

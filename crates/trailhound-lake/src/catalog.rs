@@ -135,6 +135,8 @@ pub struct LakeFileRecord {
 /// A finding as the catalog holds it: what the rule concluded, and its triage state.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredFinding {
+    /// Its row id: findings are numbered in the order they were recorded.
+    pub id: i64,
     /// The finding.
     pub finding: Finding,
     /// open, acknowledged, resolved or suppressed.
@@ -180,9 +182,45 @@ pub struct StoredInsight {
     pub record: String,
 }
 
+const FINDING_COLUMNS: &str = "SELECT rule_id, rule_title, level, tags, time, first_time, event_count, event_ids,
+        event_source, event_name, principal, account, region, source_ip, summary, status, found_at, id
+     FROM findings";
+
+fn finding_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredFinding> {
+    let tags: String = row.get(3)?;
+    let ids: String = row.get(7)?;
+    let level: String = row.get(2)?;
+    Ok(StoredFinding {
+        id: row.get(17)?,
+        finding: Finding {
+            rule_id: row.get(0)?,
+            rule_title: row.get(1)?,
+            level: Level::parse(&level).unwrap_or(Level::Medium),
+            tags: tags
+                .split(',')
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            time: row.get(4)?,
+            first_time: row.get(5)?,
+            event_count: row.get::<_, i64>(6)? as u64,
+            event_ids: sonic_rs::from_str(&ids).unwrap_or_default(),
+            event_source: row.get(8)?,
+            event_name: row.get(9)?,
+            principal: row.get(10)?,
+            account: row.get(11)?,
+            region: row.get(12)?,
+            source_ip: row.get(13)?,
+            summary: row.get(14)?,
+        },
+        status: row.get(15)?,
+        found_at: row.get(16)?,
+    })
+}
+
 /// The catalog connection.
 pub struct Catalog {
-    connection: Connection,
+    pub(crate) connection: Connection,
 }
 
 impl Catalog {
@@ -195,6 +233,8 @@ impl Catalog {
         connection.pragma_update(None, "synchronous", "FULL")?;
         connection.busy_timeout(std::time::Duration::from_secs(30))?;
         connection.execute_batch(SCHEMA)?;
+        connection.execute_batch(crate::checkpoints::SCHEMA)?;
+        connection.execute_batch(crate::outbox::SCHEMA)?;
         let version: i64 = connection.pragma_query_value(None, "user_version", |row| row.get(0))?;
         if version > SCHEMA_VERSION {
             return Err(LakeError::Config(format!(
@@ -357,42 +397,43 @@ impl Catalog {
 
     /// Every recorded finding, oldest event first.
     pub fn findings(&self) -> Result<Vec<StoredFinding>, LakeError> {
-        let mut statement = self.connection.prepare(
-            "SELECT rule_id, rule_title, level, tags, time, first_time, event_count, event_ids, event_source,
-                    event_name, principal, account, region, source_ip, summary, status, found_at
-             FROM findings ORDER BY time, id",
-        )?;
-        let rows = statement.query_map([], |row| {
-            let tags: String = row.get(3)?;
-            let ids: String = row.get(7)?;
-            let level: String = row.get(2)?;
-            Ok(StoredFinding {
-                finding: Finding {
-                    rule_id: row.get(0)?,
-                    rule_title: row.get(1)?,
-                    level: Level::parse(&level).unwrap_or(Level::Medium),
-                    tags: tags
-                        .split(',')
-                        .filter(|t| !t.is_empty())
-                        .map(str::to_owned)
-                        .collect(),
-                    time: row.get(4)?,
-                    first_time: row.get(5)?,
-                    event_count: row.get::<_, i64>(6)? as u64,
-                    event_ids: sonic_rs::from_str(&ids).unwrap_or_default(),
-                    event_source: row.get(8)?,
-                    event_name: row.get(9)?,
-                    principal: row.get(10)?,
-                    account: row.get(11)?,
-                    region: row.get(12)?,
-                    source_ip: row.get(13)?,
-                    summary: row.get(14)?,
-                },
-                status: row.get(15)?,
-                found_at: row.get(16)?,
-            })
-        })?;
+        let mut statement = self
+            .connection
+            .prepare(&format!("{FINDING_COLUMNS} ORDER BY time, id"))?;
+        let rows = statement.query_map([], finding_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Findings recorded after the one numbered `after`, in the order they were recorded, at
+    /// most `limit` of them: how alerting picks up what is new.
+    ///
+    /// # Errors
+    ///
+    /// When the catalog cannot be read.
+    pub fn findings_after(
+        &self,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<StoredFinding>, LakeError> {
+        let mut statement = self.connection.prepare(&format!(
+            "{FINDING_COLUMNS} WHERE id > ?1 ORDER BY id LIMIT ?2"
+        ))?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = statement.query_map(params![after, limit], finding_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The number of the newest finding (0 when there is none).
+    ///
+    /// # Errors
+    ///
+    /// When the catalog cannot be read.
+    pub fn last_finding_id(&self) -> Result<i64, LakeError> {
+        Ok(self
+            .connection
+            .query_row("SELECT coalesce(max(id), 0) FROM findings", [], |row| {
+                row.get(0)
+            })?)
     }
 
     /// Replaces the computed insights that start in `[from_us, to_us)` with `insights`, in one

@@ -23,11 +23,13 @@
 #![deny(missing_docs)]
 
 mod catalog;
+mod checkpoints;
 mod compact;
 mod convert;
 mod error;
 mod ingest;
 pub use ingest::{Conclude, IngestMessage};
+mod outbox;
 mod partition;
 mod scan;
 mod schema;
@@ -35,9 +37,11 @@ mod store;
 mod writer;
 
 pub use catalog::{Catalog, LakeFileRecord, SourceRecord, StoredFinding, StoredInsight};
+pub use checkpoints::Checkpoint;
 pub use compact::{CompactOptions, CompactReport};
 pub use convert::{ConvertedBatch, PartitionRows, convert};
 pub use error::LakeError;
+pub use outbox::{NewAlert, OutboxCounts, OutboxEntry};
 pub use partition::PartitionKey;
 pub use scan::for_each_record;
 pub use schema::{PARTITION_COLUMNS, file_schema};

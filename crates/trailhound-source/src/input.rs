@@ -17,6 +17,8 @@ pub enum InputSpec {
     Glob(String),
     /// A bucket or a prefix in it (`s3://bucket/AWSLogs/…`), read like a folder.
     S3(S3Url),
+    /// Objects of a bucket already listed (new objects a watch found), read in this order.
+    S3Objects(S3Url, Vec<crate::s3::ListedObject>),
 }
 
 impl InputSpec {
@@ -40,7 +42,7 @@ impl InputSpec {
 
     /// Whether reading it goes over the network.
     pub fn is_remote(&self) -> bool {
-        matches!(self, InputSpec::S3(_))
+        matches!(self, InputSpec::S3(_) | InputSpec::S3Objects(..))
     }
 }
 
@@ -120,6 +122,7 @@ fn expand(
 ) -> Box<dyn Iterator<Item = Discovered>> {
     match spec {
         InputSpec::S3(url) => Box::new(crate::s3::walk(url, s3.clone(), selection)),
+        InputSpec::S3Objects(url, objects) => crate::s3::listed(&url, s3, &selection, objects),
         InputSpec::Stdin => Box::new(std::iter::once(Discovered::Object(SourceObject {
             origin: Arc::new(Origin {
                 name: "<stdin>".to_owned(),

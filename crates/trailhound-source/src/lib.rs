@@ -66,6 +66,9 @@ pub use limits::ReadLimits;
 pub use reader::{
     ObjectReport, ObjectStatus, ReadMessage, ReadOptions, SkipUnchanged, read, read_map,
 };
-pub use s3::{DEFAULT_DOWNLOADS, FetchedObject, Listed, ListedObject, S3Bucket, S3Settings, S3Url};
+pub use s3::{
+    DEFAULT_DOWNLOADS, FetchedObject, Listed, ListedObject, RELIST_MARGIN, S3Bucket, S3Settings,
+    S3Url,
+};
 pub use selection::Selection;
 pub use summary::ReadSummary;

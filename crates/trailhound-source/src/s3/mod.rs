@@ -12,6 +12,7 @@
 //! the container role or the instance role. The region comes from `AWS_REGION`, the profile,
 //! or the bucket itself (one HEAD request to AWS).
 
+mod follow;
 mod profile;
 mod walk;
 
@@ -27,8 +28,9 @@ use object_store::{
 
 use crate::SourceError;
 
+pub use follow::RELIST_MARGIN;
 pub use walk::Listed;
-pub(crate) use walk::walk;
+pub(crate) use walk::{listed, walk};
 
 /// Downloads in flight at once per read, unless [`S3Settings::downloads`] says otherwise.
 /// CloudTrail objects are small, so throughput is bound by round trips, not bandwidth.
@@ -39,7 +41,7 @@ pub const DEFAULT_DOWNLOADS: usize = 16;
 pub(crate) const PREFETCH_MAX_BYTES: u64 = 16 << 20;
 
 /// `s3://bucket[/prefix]`, as the user wrote it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct S3Url {
     /// Bucket name.
     pub bucket: String,
@@ -154,7 +156,35 @@ impl ListedObject {
     }
 }
 
+/// Connections made so far, by URL and settings: a long-running watch and every input naming
+/// the same bucket share one client and its connection pool.
+type Connections = std::sync::Mutex<Vec<((S3Url, S3Settings), std::sync::Arc<S3Bucket>)>>;
+static CONNECTIONS: std::sync::OnceLock<Connections> = std::sync::OnceLock::new();
+
 impl S3Bucket {
+    /// The connection for `url` and `settings`, made on first use and shared after.
+    ///
+    /// # Errors
+    ///
+    /// As [`S3Bucket::connect`].
+    pub fn shared(
+        url: &S3Url,
+        settings: &S3Settings,
+    ) -> Result<std::sync::Arc<S3Bucket>, SourceError> {
+        let connections = CONNECTIONS.get_or_init(Default::default);
+        let wanted = (url.clone(), settings.clone());
+        if let Ok(known) = connections.lock()
+            && let Some((_, bucket)) = known.iter().find(|(key, _)| *key == wanted)
+        {
+            return Ok(std::sync::Arc::clone(bucket));
+        }
+        let bucket = std::sync::Arc::new(S3Bucket::connect(url, settings)?);
+        if let Ok(mut known) = connections.lock() {
+            known.push((wanted, std::sync::Arc::clone(&bucket)));
+        }
+        Ok(bucket)
+    }
+
     /// Sets up the client (nothing is sent yet, except one HEAD request to AWS to learn the
     /// bucket's region when no region is configured).
     ///

@@ -121,6 +121,48 @@ impl KeyWalk {
 }
 
 impl S3Bucket {
+    /// The folders CloudTrail delivers one account's logs of one region to
+    /// (`…/<account>/CloudTrail/<region>/`, and `CloudTrail-Insight/<region>/`) under the URL's
+    /// prefix, pruned by the selection's accounts and regions. Keys inside each sort by
+    /// delivery time, which is what following a trail relies on. A URL that already names
+    /// such a folder, or one below it, is its own single folder.
+    ///
+    /// # Errors
+    ///
+    /// [`SourceError::Remote`] when the store cannot be listed.
+    pub fn trail_folders(&self, selection: &Selection) -> Result<Vec<String>, SourceError> {
+        let root = LogKey::parse(&self.url.prefix);
+        if root.region.is_some() {
+            return Ok(vec![format!("{}/", self.url.prefix)]);
+        }
+        let mut found = Vec::new();
+        let mut folders = vec![self.url.prefix.clone()];
+        while let Some(folder) = folders.pop() {
+            let (_, subfolders) = self.list_folder(&folder)?;
+            for subfolder in subfolders.into_iter().rev() {
+                let key = LogKey::parse(&subfolder);
+                let hidden = subfolder
+                    .rsplit('/')
+                    .next()
+                    .is_some_and(|name| name.starts_with('.'));
+                if key.foreign
+                    || hidden
+                    || key.kind == Some(LogKind::Digest)
+                    || !selection.admits_key(&key)
+                {
+                    continue;
+                }
+                if key.region.is_some() {
+                    found.push(format!("{subfolder}/"));
+                } else {
+                    folders.push(subfolder);
+                }
+            }
+        }
+        found.sort();
+        Ok(found)
+    }
+
     /// The objects under the URL's prefix that `selection` may need, listing only the folders
     /// it admits. Ends after the first error.
     pub fn walk_selected(
@@ -144,10 +186,10 @@ pub(crate) fn walk(
     let mut walk = KeyWalk::new("", selection);
     std::iter::from_fn(move || {
         if let Some((url, settings)) = keys.take() {
-            match S3Bucket::connect(&url, &settings) {
+            match S3Bucket::shared(&url, &settings) {
                 Ok(connected) => {
                     walk = KeyWalk::new(&url.prefix, walk.selection.clone());
-                    bucket = Some(Arc::new(connected));
+                    bucket = Some(connected);
                 }
                 Err(err) => return Some(Discovered::Failed(err)),
             }
@@ -158,6 +200,28 @@ pub(crate) fn walk(
             Ok(listed) => discovered(bucket, listed),
         })
     })
+}
+
+/// Objects already listed (by a watch following a trail), as discovery items.
+pub(crate) fn listed(
+    url: &S3Url,
+    settings: &S3Settings,
+    selection: &Selection,
+    objects: Vec<ListedObject>,
+) -> Box<dyn Iterator<Item = Discovered>> {
+    let bucket = match S3Bucket::shared(url, settings) {
+        Ok(bucket) => bucket,
+        Err(err) => return Box::new(std::iter::once(Discovered::Failed(err))),
+    };
+    let selection = selection.clone();
+    Box::new(objects.into_iter().map(move |object| {
+        let listed = if selection.admits_key(&LogKey::parse(&object.key)) {
+            Listed::Object(object)
+        } else {
+            Listed::Pruned(object.key)
+        };
+        discovered(&bucket, listed)
+    }))
 }
 
 fn discovered(bucket: &Arc<S3Bucket>, listed: Listed) -> Discovered {

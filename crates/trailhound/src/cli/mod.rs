@@ -43,6 +43,10 @@ pub(crate) struct GlobalArgs {
     /// ~/.local/share/trailhound].
     #[arg(long, global = true, env = "TRAILHOUND_DATA_DIR", value_name = "DIR")]
     pub(crate) data_dir: Option<PathBuf>,
+    /// Configuration file (sinks, routes, throttling) [default: ./trailhound.toml, else
+    /// DATA_DIR/trailhound.toml; none is fine].
+    #[arg(long, global = true, env = "TRAILHOUND_CONFIG", value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
 }
 
 impl GlobalArgs {
@@ -136,6 +140,22 @@ pub(crate) enum Command {
     /// x-amz-meta-signature) as a `.sig` sidecar, so `trailhound validate DIR` works offline.
     /// Files already there at the right size are skipped, so an interrupted pull resumes.
     Pull(PullArgs),
+    /// Follow buckets and folders as CloudTrail delivers: ingest each new object once, run
+    /// the rules and Insights on it, and alert on what is found.
+    ///
+    /// S3 sources are polled every --interval with one LIST per trail folder (account ×
+    /// region), starting after the newest object taken; folders are walked and unchanged
+    /// files skipped. Positions are kept in the catalog, so a restart (even after kill -9)
+    /// resumes exactly where it stopped, losing and duplicating nothing. Findings go through
+    /// the alert outbox to the sinks in trailhound.toml (stdout when none are configured).
+    /// `trailhound status` shows lag and health.
+    Watch(WatchArgs),
+    /// Alerting: the configured sinks and routes, a test alert, sending what waits, history.
+    #[command(subcommand)]
+    Alert(AlertCommand),
+    /// Health at a glance: the lake, followed sources (position, lag, errors), the alert
+    /// outbox.
+    Status(StatusArgs),
     /// Spot unusual API call and error rates, as CloudTrail Insights does, over the lake.
     ///
     /// Without a subcommand: computes Insights for the stretch asked (the whole lake by
@@ -717,6 +737,76 @@ pub(crate) struct PullArgs {
     pub(crate) selection: SelectionArgs,
     #[command(flatten)]
     pub(crate) s3: S3Args,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct WatchArgs {
+    /// s3://bucket/prefix (a trail's bucket, or a prefix inside it) and local folders.
+    #[arg(required = true, value_name = "SOURCE")]
+    pub(crate) sources: Vec<String>,
+    /// Time between polls.
+    #[arg(long, value_parser = parse_age, default_value = "60s", value_name = "AGE")]
+    pub(crate) interval: chrono::Duration,
+    /// Poll once, deliver alerts, and exit (for cron, and for tests).
+    #[arg(long)]
+    pub(crate) once: bool,
+    /// Do not run detection rules on new events.
+    #[arg(long)]
+    pub(crate) no_detect: bool,
+    /// Do not compute Insights or first-seen findings for new events.
+    #[arg(long)]
+    pub(crate) no_insights: bool,
+    #[command(flatten)]
+    pub(crate) rules: RuleSourceArgs,
+    #[command(flatten)]
+    pub(crate) selection: SelectionArgs,
+    #[command(flatten)]
+    pub(crate) read: ReadArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AlertCommand {
+    /// The configured sinks and the routes that feed them.
+    List {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+        format: OutputFormat,
+    },
+    /// Send a sample alert to one sink, now, to check its configuration.
+    Test {
+        /// The sink's name in trailhound.toml.
+        #[arg(value_name = "SINK")]
+        sink: String,
+    },
+    /// Route new findings and send what waits in the outbox (what `watch` does after each
+    /// poll). Exit code 1 when alerts are still waiting for their sink.
+    Send,
+    /// Alerts recorded in the outbox, newest first: sent, waiting (with the last error), or
+    /// suppressed by throttling.
+    History {
+        /// How many.
+        #[arg(long, default_value_t = 50, value_name = "N")]
+        limit: usize,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+        format: OutputFormat,
+    },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct StatusArgs {
+    /// Output format: `table` for people, `json` for monitoring.
+    #[arg(long, value_enum, default_value_t = StatusFormat::Table)]
+    pub(crate) format: StatusFormat,
+}
+
+/// How `status` reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum StatusFormat {
+    /// Sections of aligned text.
+    Table,
+    /// One JSON document.
+    Json,
 }
 
 /// How `validate` reports.

@@ -1,5 +1,6 @@
 //! One module per subcommand; each turns parsed arguments into library calls.
 
+pub(crate) mod alert;
 pub(crate) mod cat;
 pub(crate) mod completions;
 pub(crate) mod demo;
@@ -10,4 +11,6 @@ pub(crate) mod insights;
 pub(crate) mod pull;
 pub(crate) mod query;
 pub(crate) mod rules;
+pub(crate) mod status;
 pub(crate) mod validate;
+pub(crate) mod watch;

@@ -38,3 +38,9 @@ mod insights;
 
 /// s3:// sources: cat, ingest, hunt and pull against a real S3-compatible server.
 mod s3;
+
+/// A real HTTP receiver on 127.0.0.1 for alert sinks.
+mod receiver;
+
+/// watch, alert and status: following buckets and folders, durable alerting.
+mod watch;

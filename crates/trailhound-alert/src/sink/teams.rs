@@ -1,0 +1,31 @@
+//! Microsoft Teams workflow webhooks: a message holding one Adaptive Card.
+
+use serde_json::{Value, json};
+
+use crate::Alert;
+
+pub(crate) fn body(alert: &Alert) -> Value {
+    let mut blocks = vec![json!({
+        "type": "TextBlock", "size": "Medium", "weight": "Bolder", "wrap": true,
+        "text": alert.title,
+    })];
+    let facts: Vec<Value> = alert
+        .findings
+        .iter()
+        .take(10)
+        .map(|f| json!({"title": f.finding.rule_title, "value": f.finding.summary}))
+        .collect();
+    blocks.push(json!({"type": "FactSet", "facts": facts}));
+    json!({
+        "type": "message",
+        "attachments": [{
+            "contentType": "application/vnd.microsoft.card.adaptive",
+            "content": {
+                "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+                "type": "AdaptiveCard",
+                "version": "1.4",
+                "body": blocks,
+            },
+        }],
+    })
+}

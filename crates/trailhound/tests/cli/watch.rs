@@ -1,0 +1,504 @@
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use crate::receiver::Receiver;
+use crate::s3_server::{Error, S3Server};
+use crate::support::{TestResult, lake_run, path_str, run, scalar};
+
+const BUCKET: &str = "watched-trail";
+
+/// Two days of logs with every scenario, and the same tree split into its two days.
+struct Estate {
+    all: PathBuf,
+    days: [PathBuf; 2],
+}
+
+fn estate(dir: &Path) -> Result<Estate, Error> {
+    let all = dir.join("all");
+    let out = run(&[
+        "generate",
+        "--start",
+        "2024-07-01",
+        "--days",
+        "2",
+        "--accounts",
+        "1",
+        "--regions",
+        "us-east-1,eu-west-1",
+        "--events",
+        "800",
+        "--scenarios",
+        &path_str(&all),
+    ])?;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let days = [dir.join("day1"), dir.join("day2")];
+    for file in files(&all.join("AWSLogs")) {
+        let relative = file.strip_prefix(&all)?;
+        let day = if path_str(relative).contains("/2024/07/01/") {
+            0
+        } else {
+            1
+        };
+        let target = days[day].join(relative);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::copy(&file, &target)?;
+    }
+    Ok(Estate { all, days })
+}
+
+fn files(root: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(root) {
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                found.extend(files(&path));
+            } else {
+                found.push(path);
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+fn events_in(path: &Path) -> Result<usize, Error> {
+    let out = run(&["cat", &path_str(path)])?;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    Ok(out.stdout.lines().count())
+}
+
+fn count(data: &Path, sql: &str) -> Result<usize, Error> {
+    Ok(scalar(data, sql)?.parse()?)
+}
+
+#[test]
+fn watch_follows_a_bucket_and_downloads_each_new_object_once() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let estate = estate(dir.path())?;
+    let server = S3Server::start()?;
+    server.upload(BUCKET, &estate.days[0])?;
+    let data = dir.path().join("lake");
+    let url = format!("s3://{BUCKET}");
+    let watch = || server.run(&["--data-dir", &path_str(&data), "watch", &url, "--once"]);
+
+    let first = watch()?;
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    assert_eq!(
+        count(&data, "SELECT count(*) FROM events")?,
+        events_in(&estate.days[0])?
+    );
+    let gets = server.object_gets(BUCKET)?;
+    assert_eq!(gets, files(&estate.days[0].join("AWSLogs")).len());
+
+    // The second day lands; the next poll takes exactly its objects.
+    server.upload(BUCKET, &estate.days[1])?;
+    let second = watch()?;
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    assert_eq!(
+        count(&data, "SELECT count(*) FROM events")?,
+        events_in(&estate.all)?
+    );
+    assert_eq!(
+        server.object_gets(BUCKET)? - gets,
+        files(&estate.days[1].join("AWSLogs")).len()
+    );
+    // Nothing new: nothing downloaded.
+    let gets = server.object_gets(BUCKET)?;
+    let third = watch()?;
+    assert_eq!(third.code, 0, "{}", third.stderr);
+    assert_eq!(server.object_gets(BUCKET)?, gets);
+
+    // One checkpoint per trail folder (account × region, planted regions included), each at
+    // its newest key.
+    let status = lake_run(&data, &["status", "--format", "json"])?;
+    assert_eq!(status.code, 0, "{}", status.stdout);
+    let report: serde_json::Value = serde_json::from_str(&status.stdout)?;
+    assert_eq!(report["healthy"], true);
+    let followed = report["followed"].as_array().ok_or("no followed")?;
+    let account = std::fs::read_dir(estate.all.join("AWSLogs"))?
+        .flatten()
+        .next()
+        .ok_or("no account")?
+        .path();
+    let regions = std::fs::read_dir(account.join("CloudTrail"))?.count();
+    assert_eq!(followed.len(), regions, "{}", status.stdout);
+    for source in followed {
+        let position = source["position"].as_str().ok_or("no position")?;
+        assert!(!position.contains("/2024/07/01/"), "{position}");
+        assert!(source["lag_seconds"].as_i64().is_some_and(|lag| lag > 0));
+        assert!(source["error"].is_null());
+    }
+    Ok(())
+}
+
+#[test]
+fn watch_killed_at_random_moments_loses_and_duplicates_nothing() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let estate = estate(dir.path())?;
+    let server = S3Server::start()?;
+    server.upload(BUCKET, &estate.all)?;
+    let data = dir.path().join("lake");
+    let url = format!("s3://{BUCKET}");
+    let mut seed = 0x9e37_79b9_u64;
+    for _ in 0..6 {
+        let mut child = server
+            .command(&[
+                "--data-dir",
+                &path_str(&data),
+                "watch",
+                &url,
+                "--interval",
+                "1s",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?;
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        std::thread::sleep(Duration::from_millis(200 + (seed >> 33) % 2500));
+        child.kill()?; // SIGKILL
+        child.wait()?;
+    }
+    let last = server.run(&["--data-dir", &path_str(&data), "watch", &url, "--once"])?;
+    assert_eq!(last.code, 0, "{}", last.stderr);
+    let total = events_in(&estate.all)?;
+    assert_eq!(count(&data, "SELECT count(*) FROM events")?, total);
+    assert_eq!(
+        count(&data, "SELECT count(DISTINCT eventID) FROM events")?,
+        total
+    );
+    Ok(())
+}
+
+#[test]
+fn watch_follows_a_local_folder() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let estate = estate(dir.path())?;
+    let followed = dir.path().join("followed");
+    std::fs::create_dir(&followed)?;
+    let data = dir.path().join("lake");
+    let watch = || lake_run(&data, &["watch", &path_str(&followed), "--once"]);
+    copy_tree(&estate.days[0], &followed)?;
+    assert_eq!(watch()?.code, 0);
+    assert_eq!(
+        count(&data, "SELECT count(*) FROM events")?,
+        events_in(&estate.days[0])?
+    );
+    copy_tree(&estate.days[1], &followed)?;
+    assert_eq!(watch()?.code, 0);
+    assert_eq!(
+        count(&data, "SELECT count(*) FROM events")?,
+        events_in(&estate.all)?
+    );
+    let sources = lake_run(&data, &["sources", "--format", "json"])?;
+    let sources: serde_json::Value = serde_json::from_str(&sources.stdout)?;
+    assert_eq!(
+        sources.as_array().map(Vec::len),
+        Some(files(&estate.all.join("AWSLogs")).len())
+    );
+    Ok(())
+}
+
+fn copy_tree(from: &Path, to: &Path) -> Result<(), Error> {
+    for file in files(from) {
+        let target = to.join(file.strip_prefix(from)?);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::copy(&file, &target)?;
+    }
+    Ok(())
+}
+
+fn config(dir: &Path, text: &str) -> Result<PathBuf, Error> {
+    let path = dir.join("trailhound.toml");
+    std::fs::write(&path, text)?;
+    Ok(path)
+}
+
+fn sinks(receiver: &Receiver, extra: &str) -> String {
+    format!(
+        r#"
+        [alerts]
+        retry_max = "1s"
+        {extra}
+
+        [[sinks]]
+        name = "hook"
+        type = "webhook"
+        url = "{}"
+        secret = "${{TRAILHOUND_TEST_SECRET}}"
+
+        [[sinks]]
+        name = "slack"
+        type = "slack"
+        url = "{}"
+
+        [[sinks]]
+        name = "splunk"
+        type = "splunk"
+        url = "{}"
+        token = "hec-token"
+        index = "security"
+
+        [[routes]]
+        sinks = ["hook", "slack", "splunk"]
+        min_level = "high"
+        "#,
+        receiver.url("/hook"),
+        receiver.url("/slack"),
+        receiver.url("/services/collector/event"),
+    )
+}
+
+/// `trailhound` with the lake, the configuration and the webhook secret.
+fn alerting_run(data: &Path, config: &Path, args: &[&str]) -> Result<crate::support::Run, Error> {
+    let out = std::process::Command::new(crate::support::binary())
+        .args(["--data-dir", &path_str(data), "--config", &path_str(config)])
+        .args(args)
+        .env("TRAILHOUND_TEST_SECRET", "s3cret")
+        .stdin(Stdio::null())
+        .output()?;
+    let run = crate::support::Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    run.assert_no_panic();
+    Ok(run)
+}
+
+fn history(data: &Path, config: &Path) -> Result<Vec<serde_json::Value>, Error> {
+    let out = alerting_run(
+        data,
+        config,
+        &["alert", "history", "--limit", "1000", "--format", "json"],
+    )?;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    Ok(serde_json::from_str::<Vec<serde_json::Value>>(&out.stdout)?)
+}
+
+#[test]
+fn findings_become_signed_webhook_slack_and_splunk_alerts_once() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let estate = estate(dir.path())?;
+    let receiver = Receiver::start()?;
+    let config = config(dir.path(), &sinks(&receiver, ""))?;
+    let data = dir.path().join("lake");
+
+    let out = alerting_run(&data, &config, &["watch", &path_str(&estate.all), "--once"])?;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let received = receiver.received();
+    let of = |path: &str| {
+        received
+            .iter()
+            .filter(|r| r.path == path)
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let hooks = of("/hook");
+    assert!(!hooks.is_empty(), "no webhook deliveries: {}", out.stderr);
+    let mut titles = std::collections::BTreeSet::new();
+    for hook in &hooks {
+        // Signed: HMAC-SHA256 of the exact body under the shared secret.
+        let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, b"s3cret");
+        let expected = format!("sha256={}", hex::encode(ring::hmac::sign(&key, &hook.body)));
+        assert_eq!(
+            hook.header("X-Trailhound-Signature"),
+            Some(expected.as_str())
+        );
+        let body = hook.json();
+        assert_eq!(
+            Some(body["delivery"].to_string().as_str()),
+            hook.header("X-Trailhound-Delivery")
+        );
+        let level = body["level"].as_str().unwrap_or_default();
+        assert!(level == "high" || level == "critical", "{body}");
+        for finding in body["findings"].as_array().ok_or("no findings")? {
+            titles.insert(
+                finding["rule_title"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            );
+            assert!(
+                finding["event_ids"]
+                    .as_array()
+                    .is_some_and(|ids| !ids.is_empty())
+            );
+        }
+    }
+    // The planted defense evasion is among them.
+    assert!(
+        titles.iter().any(|t| t.contains("CloudTrail")),
+        "{titles:?}"
+    );
+    let slack = of("/slack");
+    assert_eq!(slack.len(), hooks.len());
+    for message in &slack {
+        let body = message.json();
+        let text = body["text"].as_str().unwrap_or_default();
+        assert!(
+            text.starts_with("[HIGH]") || text.starts_with("[CRITICAL]"),
+            "{body}"
+        );
+        assert_eq!(body["blocks"][0]["type"], "header");
+    }
+    let splunk = of("/services/collector/event");
+    assert_eq!(splunk.len(), hooks.len());
+    for event in &splunk {
+        assert_eq!(event.header("Authorization"), Some("Splunk hec-token"));
+        let body = event.json();
+        assert_eq!(body["sourcetype"], "trailhound:alert");
+        assert_eq!(body["index"], "security");
+        assert!(body["time"].as_f64().is_some_and(|t| t > 1.7e9));
+        assert!(body["event"]["findings"].is_array());
+    }
+
+    // Every alert recorded as sent, and nothing sent twice.
+    let recorded = history(&data, &config)?;
+    let sent = recorded.iter().filter(|a| a["state"] == "sent").count();
+    assert_eq!(sent, received.len());
+    let again = alerting_run(&data, &config, &["watch", &path_str(&estate.all), "--once"])?;
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(receiver.received().len(), received.len());
+    Ok(())
+}
+
+#[test]
+fn a_sink_that_is_down_gets_every_alert_exactly_once_when_it_is_back() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let estate = estate(dir.path())?;
+    let mut receiver = Receiver::down_at_first()?;
+    let config = config(dir.path(), &sinks(&receiver, ""))?;
+    let data = dir.path().join("lake");
+
+    let out = alerting_run(&data, &config, &["watch", &path_str(&estate.all), "--once"])?;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("waiting for their sink"),
+        "{}",
+        out.stderr
+    );
+    let waiting = history(&data, &config)?
+        .iter()
+        .filter(|a| a["state"] == "pending")
+        .count();
+    assert!(waiting > 0);
+    let status = alerting_run(&data, &config, &["status"])?;
+    assert_eq!(status.code, 1, "{}", status.stdout);
+    assert!(
+        status.stdout.contains("sink hook failing"),
+        "{}",
+        status.stdout
+    );
+
+    // Still down: a retry fails again, and nothing is lost.
+    std::thread::sleep(Duration::from_millis(1100));
+    let retry = alerting_run(&data, &config, &["alert", "send"])?;
+    assert_eq!(retry.code, 1, "{}", retry.stderr);
+
+    receiver.up()?;
+    std::thread::sleep(Duration::from_millis(1100));
+    let send = alerting_run(&data, &config, &["alert", "send"])?;
+    assert_eq!(send.code, 0, "{}", send.stderr);
+    let received = receiver.received();
+    assert_eq!(received.len(), waiting);
+    let deliveries: std::collections::BTreeSet<String> = received
+        .iter()
+        .filter(|r| r.path == "/hook")
+        .filter_map(|r| r.header("X-Trailhound-Delivery").map(str::to_owned))
+        .collect();
+    assert_eq!(
+        deliveries.len(),
+        received.iter().filter(|r| r.path == "/hook").count()
+    );
+    let again = alerting_run(&data, &config, &["alert", "send"])?;
+    assert_eq!(again.code, 0);
+    assert_eq!(receiver.received().len(), waiting);
+    let status = alerting_run(&data, &config, &["status"])?;
+    assert_eq!(status.code, 0, "{}", status.stdout);
+    Ok(())
+}
+
+#[test]
+fn bad_configuration_stops_the_monitor_at_start_up() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let folder = dir.path().join("logs");
+    std::fs::create_dir(&folder)?;
+    let data = dir.path().join("lake");
+    let refused = |text: &str, expected: &str| -> TestResult {
+        let config = config(dir.path(), text)?;
+        let out = alerting_run(&data, &config, &["watch", &path_str(&folder), "--once"])?;
+        assert_eq!(out.code, 2, "{}", out.stderr);
+        assert!(
+            out.stderr.contains(expected),
+            "{expected:?} not in {}",
+            out.stderr
+        );
+        assert!(!data.join("catalog.sqlite").exists(), "the monitor started");
+        Ok(())
+    };
+    refused("[[sinks]]\nname = \"x\"\ntype = \"pigeon\"\n", "pigeon")?;
+    refused(
+        "[[sinks]]\nname = \"x\"\ntype = \"webhook\"\nurl = \"not a url\"\n",
+        "bad url",
+    )?;
+    refused(
+        "[[sinks]]\nname = \"x\"\ntype = \"stdout\"\n[[routes]]\nsinks = [\"pager\"]\n",
+        "no sink has that name",
+    )?;
+    refused(
+        "[[sinks]]\nname = \"x\"\ntype = \"splunk\"\nurl = \"http://127.0.0.1:9/\"\ntoken = \"${NOT_SET_ANYWHERE}\"\n",
+        "NOT_SET_ANYWHERE",
+    )?;
+
+    // An unreachable endpoint or bucket is found before the first poll too.
+    let server = S3Server::start()?;
+    let out = server.run(&[
+        "--data-dir",
+        &path_str(&data),
+        "watch",
+        "s3://missing-bucket",
+        "--once",
+    ])?;
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("cannot follow s3://missing-bucket"),
+        "{}",
+        out.stderr
+    );
+    let out = server.run(&[
+        "--data-dir",
+        &path_str(&data),
+        "watch",
+        "s3://b",
+        "--once",
+        "--endpoint-url",
+        "http://127.0.0.1:9",
+    ])?;
+    assert_eq!(out.code, 2, "{}", out.stderr);
+
+    // `alert test` names the problem with one sink.
+    let receiver = Receiver::down_at_first()?;
+    let config = config(dir.path(), &sinks(&receiver, ""))?;
+    let test = alerting_run(&data, &config, &["alert", "test", "hook"])?;
+    assert_eq!(test.code, 2, "{}", test.stderr);
+    assert!(
+        test.stderr
+            .contains(&format!("127.0.0.1:{}", receiver.port)),
+        "{}",
+        test.stderr
+    );
+    let unknown = alerting_run(&data, &config, &["alert", "test", "pager"])?;
+    assert_eq!(unknown.code, 2);
+    assert!(
+        unknown.stderr.contains("no sink is named \"pager\""),
+        "{}",
+        unknown.stderr
+    );
+    Ok(())
+}
