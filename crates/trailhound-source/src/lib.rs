@@ -45,6 +45,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod aws;
 mod awslogs;
 mod batch;
 mod content;
@@ -55,6 +56,7 @@ mod limits;
 mod reader;
 mod s3;
 mod selection;
+pub mod sqs;
 mod summary;
 
 pub use awslogs::{LogKey, LogKind};

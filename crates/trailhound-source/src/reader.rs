@@ -241,10 +241,25 @@ fn download(object: SourceObject) -> Result<SourceObject, Box<ObjectReport>> {
         Box::new(report)
     };
     match bucket.fetch(key) {
-        Ok(Some(fetched)) => Ok(SourceObject {
-            origin: Arc::clone(&object.origin),
-            location: Location::Memory(fetched.bytes),
-        }),
+        Ok(Some(fetched)) => {
+            // An object known only from a notification learns its facts from the download,
+            // so that the catalog can recognise it later.
+            let origin = if object.origin.facts.is_none_or(|f| f.modified_ns == 0) {
+                Arc::new(Origin {
+                    facts: Some(crate::ObjectFacts {
+                        size: fetched.listed.size,
+                        modified_ns: fetched.listed.modified_ns,
+                    }),
+                    ..(*object.origin).clone()
+                })
+            } else {
+                Arc::clone(&object.origin)
+            };
+            Ok(SourceObject {
+                origin,
+                location: Location::Memory(fetched.bytes),
+            })
+        }
         // Listed a moment ago and gone now: deleted by a lifecycle rule or by hand.
         Ok(None) => Err(failed(SourceError::Remote {
             location: object.origin.name.clone(),

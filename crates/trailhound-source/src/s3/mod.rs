@@ -6,21 +6,20 @@
 //!     ──fetch stage (ReadOptions::downloads GETs at once)──► bytes ──► the usual workers
 //! ```
 //!
-//! Credentials follow the AWS chain: a profile named with `--profile`; else the environment
+//! Credentials follow the AWS chain (see [`crate::aws`]): a profile named with `--profile`; else the environment
 //! (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`); else the profile in
 //! `AWS_PROFILE` or `[default]` of `~/.aws/credentials` and `~/.aws/config`; else web identity,
 //! the container role or the instance role. The region comes from `AWS_REGION`, the profile,
 //! or the bucket itself (one HEAD request to AWS).
 
 mod follow;
-mod profile;
 mod walk;
 
 use std::time::Duration;
 
 use bytes::Bytes;
 use futures::StreamExt;
-use object_store::aws::{AmazonS3, AmazonS3Builder, AmazonS3ConfigKey};
+use object_store::aws::{AmazonS3, AmazonS3ConfigKey};
 use object_store::path::Path as ObjectPath;
 use object_store::{
     Attribute, ClientOptions, ObjectMeta, ObjectStore, ObjectStoreExt, RetryConfig,
@@ -133,6 +132,8 @@ pub struct FetchedObject {
     pub bytes: Bytes,
     /// User metadata, names without the `x-amz-meta-` prefix.
     pub metadata: Vec<(String, String)>,
+    /// Size and modification time as the store reports them with the object.
+    pub listed: ListedObject,
 }
 
 /// An object as listed.
@@ -142,7 +143,8 @@ pub struct ListedObject {
     pub key: String,
     /// Size in bytes.
     pub size: u64,
-    /// Last modification, nanoseconds since the Unix epoch.
+    /// Last modification, nanoseconds since the Unix epoch; 0 when not known yet (an
+    /// object announced by a notification), in which case the download supplies it.
     pub modified_ns: i64,
 }
 
@@ -200,53 +202,9 @@ impl S3Bucket {
             retry_timeout: Duration::from_secs(20),
             ..RetryConfig::default()
         };
-        let env_keys = std::env::var_os("AWS_ACCESS_KEY_ID").is_some();
-        // An explicit --profile beats the environment's keys; AWS_PROFILE or [default] only
-        // fills in what the environment does not say.
-        let profile = if settings.profile.is_some() || !env_keys {
-            profile::load(settings.profile.as_deref())?
-        } else {
-            None
-        };
-        let profile_keys = match &profile {
-            Some(profile) => profile.keys()?,
-            None => None,
-        };
-        let mut builder = builder_from_env(profile_keys.is_some())
-            .with_bucket_name(&url.bucket)
-            .with_retry(retry);
-        if let (Some(profile), Some((id, secret))) = (&profile, profile_keys) {
-            builder = builder
-                .with_access_key_id(id)
-                .with_secret_access_key(secret);
-            if let Some(token) = &profile.session_token {
-                builder = builder.with_token(token);
-            }
-        }
-        if builder
-            .get_config_value(&AmazonS3ConfigKey::Region)
-            .is_none()
-            && let Some(region) = profile.as_ref().and_then(|p| p.region.as_ref())
-        {
-            builder = builder.with_region(region);
-        }
-        let endpoint = settings
-            .endpoint
-            .clone()
-            .or_else(|| builder.get_config_value(&AmazonS3ConfigKey::Endpoint))
-            .or_else(|| profile.as_ref().and_then(|p| p.endpoint_url.clone()))
-            .filter(|e| !e.is_empty());
-        if let Some(endpoint) = &endpoint {
-            if !endpoint.starts_with("http://") && !endpoint.starts_with("https://") {
-                return Err(fail(format!(
-                    "endpoint {endpoint:?} is not an http:// or https:// URL"
-                )));
-            }
-            builder = builder
-                .with_endpoint(endpoint)
-                .with_allow_http(endpoint.starts_with("http://"))
-                .with_virtual_hosted_style_request(false);
-        }
+        let (builder, endpoint) =
+            crate::aws::configured_builder(settings).map_err(|reason| fail(reason.to_string()))?;
+        let mut builder = builder.with_bucket_name(&url.bucket).with_retry(retry);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -394,8 +352,13 @@ impl S3Bucket {
                     _ => None,
                 })
                 .collect();
+            let listed = ListedObject::from_meta(&result.meta);
             let bytes = result.bytes().await.map_err(|err| self.error(key, &err))?;
-            Ok(Some(FetchedObject { bytes, metadata }))
+            Ok(Some(FetchedObject {
+                bytes,
+                metadata,
+                listed,
+            }))
         })
     }
 
@@ -424,28 +387,6 @@ impl S3Bucket {
             .map(|_| ())
             .map_err(|err| self.error(key, &err))
     }
-}
-
-/// `AmazonS3Builder::from_env`, leaving out the environment's keys when a profile's replace
-/// them (a session token left over from other keys would spoil the signature).
-fn builder_from_env(without_keys: bool) -> AmazonS3Builder {
-    let mut builder = AmazonS3Builder::new();
-    for (name, value) in std::env::vars_os() {
-        let (Some(name), Some(value)) = (name.to_str(), value.to_str()) else {
-            continue;
-        };
-        let is_key = matches!(
-            name,
-            "AWS_ACCESS_KEY_ID" | "AWS_SECRET_ACCESS_KEY" | "AWS_SESSION_TOKEN"
-        );
-        if !name.starts_with("AWS_") || (without_keys && is_key) {
-            continue;
-        }
-        if let Ok(key) = name.to_ascii_lowercase().parse::<AmazonS3ConfigKey>() {
-            builder = builder.with_config(key, value);
-        }
-    }
-    builder
 }
 
 /// A download read as a plain [`std::io::Read`].

@@ -145,7 +145,8 @@ pub(crate) enum Command {
     ///
     /// S3 sources are polled every --interval with one LIST per trail folder (account ×
     /// region), starting after the newest object taken; folders are walked and unchanged
-    /// files skipped. Positions are kept in the catalog, so a restart (even after kill -9)
+    /// files skipped; SQS queues (--sqs) are read for the objects their notifications
+    /// announce, and each message is deleted once its objects are in the lake. Positions are kept in the catalog, so a restart (even after kill -9)
     /// resumes exactly where it stopped, losing and duplicating nothing. Findings go through
     /// the alert outbox to the sinks in trailhound.toml (stdout when none are configured).
     /// `trailhound status` shows lag and health.
@@ -742,8 +743,16 @@ pub(crate) struct PullArgs {
 #[derive(Debug, Args)]
 pub(crate) struct WatchArgs {
     /// s3://bucket/prefix (a trail's bucket, or a prefix inside it) and local folders.
-    #[arg(required = true, value_name = "SOURCE")]
+    #[arg(required_unless_present = "sqs", value_name = "SOURCE")]
     pub(crate) sources: Vec<String>,
+    /// An SQS queue URL that receives the bucket's S3 event notifications or CloudTrail's
+    /// SNS notifications; the objects they announce are taken as they arrive. Repeatable.
+    #[arg(long, value_name = "QUEUE_URL")]
+    pub(crate) sqs: Vec<String>,
+    /// How long a received queue message stays hidden while its objects are ingested; if
+    /// the monitor dies first, the message comes back after this long.
+    #[arg(long, value_parser = parse_age, default_value = "5m", value_name = "AGE")]
+    pub(crate) sqs_visibility_timeout: chrono::Duration,
     /// Time between polls.
     #[arg(long, value_parser = parse_age, default_value = "60s", value_name = "AGE")]
     pub(crate) interval: chrono::Duration,

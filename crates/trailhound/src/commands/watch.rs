@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use trailhound_detect::RuleSet;
 use trailhound_lake::{Access, CompactOptions, Lake, WriteOptions, source_location};
+use trailhound_source::sqs::{SqsQueue, announced};
 use trailhound_source::{InputSpec, ListedObject, S3Bucket, S3Url, Selection};
 
 use crate::cli::{GlobalArgs, WatchArgs};
@@ -30,6 +31,7 @@ use crate::read_report::ReadReporter;
 enum Followed {
     Bucket { url: S3Url, bucket: Arc<S3Bucket> },
     Folder(PathBuf),
+    Queue(SqsQueue),
 }
 
 impl Followed {
@@ -52,6 +54,14 @@ impl Followed {
             Ok(Followed::Folder(path))
         }
     }
+
+    fn queue(url: &str, args: &WatchArgs) -> anyhow::Result<Followed> {
+        let queue = SqsQueue::new(url, &args.read.s3.settings())?;
+        queue
+            .waiting()
+            .with_context(|| format!("cannot follow the queue {url}"))?;
+        Ok(Followed::Queue(queue))
+    }
 }
 
 /// What one poll did.
@@ -73,11 +83,14 @@ pub(crate) fn run(args: WatchArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
     } else {
         Some(crate::commands::rules::load(&args.rules)?)
     };
-    let followed = args
+    let mut followed = args
         .sources
         .iter()
         .map(|text| Followed::open(text, &args, &selection))
         .collect::<anyhow::Result<Vec<_>>>()?;
+    for url in &args.sqs {
+        followed.push(Followed::queue(url, &args)?);
+    }
     let data_dir = global.data_dir();
     let mut lake = Lake::open(&data_dir, Access::Write)
         .with_context(|| format!("cannot open the lake in {}", data_dir.display()))?;
@@ -85,7 +98,12 @@ pub(crate) fn run(args: WatchArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
     if !global.quiet {
         eprintln!(
             "watching {} every {}s; findings go to {}",
-            args.sources.join(", "),
+            args.sources
+                .iter()
+                .chain(&args.sqs)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", "),
             args.interval.num_seconds(),
             alerting.describe()
         );
@@ -145,6 +163,8 @@ fn poll(
     let mut inputs = Vec::new();
     // (checkpoint, newest key, objects) to record once the objects are in the lake.
     let mut advances: Vec<(String, Option<String>, i64)> = Vec::new();
+    // Queue messages to delete once their objects are in the lake.
+    let mut handled: Vec<(&SqsQueue, Vec<String>)> = Vec::new();
     for source in followed {
         match source {
             Followed::Bucket { url, bucket } => {
@@ -183,6 +203,27 @@ fn poll(
                 inputs.push(InputSpec::Path(path.clone()));
                 advances.push((source_location(&path.display().to_string()), None, 0));
             }
+            Followed::Queue(queue) => match announced_objects(lake, queue, args) {
+                Ok(taken) => {
+                    result.problems += taken.problems;
+                    let objects: usize = taken.inputs.iter().map(|(_, o)| o.len()).sum();
+                    advances.push((
+                        queue.url().to_owned(),
+                        None,
+                        i64::try_from(objects).unwrap_or(0),
+                    ));
+                    for (url, objects) in taken.inputs {
+                        inputs.push(InputSpec::S3Objects(url, objects));
+                    }
+                    handled.push((queue, taken.receipts));
+                }
+                Err(err) => {
+                    eprintln!("error: {err:#}");
+                    lake.catalog_mut()?
+                        .fail_checkpoint(queue.url(), &format!("{err:#}"))?;
+                    result.problems += 1;
+                }
+            },
         }
     }
     if inputs.is_empty() {
@@ -190,6 +231,7 @@ fn poll(
             lake.catalog_mut()?
                 .advance_checkpoint(&name, position.as_deref(), objects)?;
         }
+        delete_handled(&handled, &mut result);
         return Ok(result);
     }
     let mut options = args.read.options(selection.clone());
@@ -233,6 +275,7 @@ fn poll(
         result.insights = updated.computation.insights.len();
         result.findings += updated.new_findings;
     }
+    delete_handled(&handled, &mut result);
     for (name, position, objects) in advances {
         // A folder's objects are counted by what was read from it this poll.
         let objects = if position.is_none() && objects == 0 {
@@ -266,4 +309,96 @@ fn not_yet_taken(
         }
     }
     Ok(new)
+}
+
+/// What a queue's messages announced: objects to take, by bucket, and the messages to
+/// delete once they are in the lake.
+struct Taken {
+    inputs: Vec<(S3Url, Vec<ListedObject>)>,
+    receipts: Vec<String>,
+    problems: u64,
+}
+
+/// Messages a poll takes from one queue at most, so that a backlog is worked through in
+/// bounded steps.
+const MESSAGES_PER_POLL: usize = 1000;
+
+fn announced_objects(lake: &Lake, queue: &SqsQueue, args: &WatchArgs) -> anyhow::Result<Taken> {
+    let mut taken = Taken {
+        inputs: Vec::new(),
+        receipts: Vec::new(),
+        problems: 0,
+    };
+    let settings = args.read.s3.settings();
+    let visibility = u64::try_from(args.sqs_visibility_timeout.num_seconds()).unwrap_or(300);
+    let mut seen = std::collections::HashSet::new();
+    'receiving: while taken.receipts.len() < MESSAGES_PER_POLL {
+        // A one-second long poll: a short poll samples only some of SQS's servers and may
+        // answer "nothing" while messages wait.
+        let messages = queue.receive(1, visibility)?;
+        if messages.is_empty() {
+            break;
+        }
+        for message in messages {
+            // A message seen before in this poll is back from its visibility timeout: the
+            // queue has been read round.
+            if !seen.insert(message.id.clone()) {
+                break 'receiving;
+            }
+            taken.receipts.push(message.receipt);
+            let Some(objects) = announced(&message.body) else {
+                // Not an announcement of any shape we know: reported, and removed so that
+                // it does not come back forever.
+                let start: String = message.body.chars().take(120).collect();
+                eprintln!(
+                    "warning: {}: a message that announces no object was dropped: {start}",
+                    queue.url()
+                );
+                taken.problems += 1;
+                continue;
+            };
+            for object in objects {
+                let key = trailhound_source::LogKey::parse(&object.key);
+                if key.kind == Some(trailhound_source::LogKind::Digest) || key.foreign {
+                    continue;
+                }
+                let url = S3Url {
+                    bucket: object.bucket.clone(),
+                    prefix: String::new(),
+                };
+                let bucket = S3Bucket::shared(&url, &settings)?;
+                // CloudTrail never rewrites a log file: an object read completely before is
+                // taken, whatever announces it again.
+                let known = lake.catalog().source(&bucket.display(&object.key))?;
+                if known.is_some_and(|s| s.outcome == "ok") {
+                    continue;
+                }
+                // Its modification time comes with the download.
+                let listed = ListedObject {
+                    key: object.key,
+                    size: object.size.unwrap_or(0),
+                    modified_ns: 0,
+                };
+                match taken.inputs.iter_mut().find(|(u, _)| *u == url) {
+                    Some((_, objects)) => {
+                        if !objects.iter().any(|o| o.key == listed.key) {
+                            objects.push(listed);
+                        }
+                    }
+                    None => taken.inputs.push((url, vec![listed])),
+                }
+            }
+        }
+    }
+    Ok(taken)
+}
+
+fn delete_handled(handled: &[(&SqsQueue, Vec<String>)], result: &mut Poll) {
+    for (queue, receipts) in handled {
+        if let Err(err) = queue.delete(receipts) {
+            // They come back after their visibility timeout; the catalog skips them then.
+            eprintln!("warning: {err}");
+            result.problems += 1;
+        }
+    }
 }

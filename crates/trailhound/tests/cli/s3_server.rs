@@ -53,6 +53,11 @@ impl S3Server {
     /// Runs tests/fixtures/s3.py (boto3) against the server: `upload BUCKET DIR`,
     /// `put BUCKET KEY FILE`, `delete BUCKET KEY`.
     pub fn python(&self, args: &[&str]) -> Result<(), Error> {
+        self.python_output(args).map(|_| ())
+    }
+
+    /// Like [`S3Server::python`], returning what the script printed.
+    pub fn python_output(&self, args: &[&str]) -> Result<String, Error> {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/s3.py");
         let out = Command::new("python3")
             .arg(script)
@@ -65,7 +70,7 @@ impl S3Server {
             "s3.py {args:?}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        Ok(())
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
     }
 
     /// Runs the binary with test credentials and this server as the endpoint, as a user

@@ -502,3 +502,134 @@ fn bad_configuration_stops_the_monitor_at_start_up() -> TestResult {
     );
     Ok(())
 }
+
+#[test]
+fn watch_takes_what_queue_notifications_announce_and_deletes_them_after() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let estate = estate(dir.path())?;
+    let server = S3Server::start()?;
+    // The bucket sends its ObjectCreated notifications to the queue, as one would set up.
+    let queue = server.python_output(&["notify", BUCKET, "trail-objects"])?;
+    assert!(queue.starts_with("http://127.0.0.1:"), "{queue}");
+    server.upload(BUCKET, &estate.days[0])?;
+    let data = dir.path().join("lake");
+    let watch = || {
+        server.run(&[
+            "--data-dir",
+            &path_str(&data),
+            "watch",
+            "--sqs",
+            &queue,
+            "--once",
+        ])
+    };
+    let first = watch()?;
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    assert_eq!(
+        count(&data, "SELECT count(*) FROM events")?,
+        events_in(&estate.days[0])?
+    );
+    assert_eq!(
+        server.object_gets(BUCKET)?,
+        files(&estate.days[0].join("AWSLogs")).len()
+    );
+
+    // The second day, announced as it lands; and one object of the first day announced again
+    // in CloudTrail's own SNS notification shape, which must not be taken twice.
+    server.upload(BUCKET, &estate.days[1])?;
+    let again = files(&estate.days[0].join("AWSLogs"))
+        .into_iter()
+        .next()
+        .ok_or("no file")?;
+    let key = path_str(again.strip_prefix(&estate.days[0])?);
+    let body = serde_json::json!({
+        "Type": "Notification",
+        "Message": serde_json::json!({"s3Bucket": BUCKET, "s3ObjectKey": [key]}).to_string(),
+    });
+    server.python(&["send", &queue, &body.to_string()])?;
+    server.python(&["send", &queue, "{\"unrelated\": true}"])?;
+    let gets = server.object_gets(BUCKET)?;
+    let second = watch()?;
+    // The unrelated message is reported (exit 2) and dropped; the rest is taken.
+    assert_eq!(second.code, 2, "{}", second.stderr);
+    assert!(
+        second.stderr.contains("announces no object"),
+        "{}",
+        second.stderr
+    );
+    assert_eq!(
+        count(&data, "SELECT count(*) FROM events")?,
+        events_in(&estate.all)?
+    );
+    assert_eq!(
+        server.object_gets(BUCKET)? - gets,
+        files(&estate.days[1].join("AWSLogs")).len()
+    );
+    // Every message was deleted: nothing is left to take.
+    let gets = server.object_gets(BUCKET)?;
+    let third = watch()?;
+    assert_eq!(third.code, 0, "{}", third.stderr);
+    assert_eq!(server.object_gets(BUCKET)?, gets);
+    Ok(())
+}
+
+#[test]
+fn a_queue_watch_killed_mid_way_loses_and_duplicates_nothing() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let estate = estate(dir.path())?;
+    let server = S3Server::start()?;
+    let queue = server.python_output(&["notify", BUCKET, "trail-objects"])?;
+    server.upload(BUCKET, &estate.days[0])?;
+    let data = dir.path().join("lake");
+    let args = |once: bool| {
+        let mut args = vec![
+            "--data-dir".to_owned(),
+            path_str(&data),
+            "watch".to_owned(),
+            "--sqs".to_owned(),
+            queue.clone(),
+            // Messages of a killed monitor come back quickly.
+            "--sqs-visibility-timeout".to_owned(),
+            "5s".to_owned(),
+        ];
+        if once {
+            args.push("--once".to_owned());
+        } else {
+            args.extend(["--interval".to_owned(), "1s".to_owned()]);
+        }
+        args
+    };
+    let mut seed = 0x2545_f491_u64;
+    for _ in 0..4 {
+        let owned = args(false);
+        let argv: Vec<&str> = owned.iter().map(String::as_str).collect();
+        let mut child = server
+            .command(&argv)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?;
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        std::thread::sleep(Duration::from_millis(300 + (seed >> 33) % 2000));
+        child.kill()?;
+        child.wait()?;
+    }
+    // Messages the killed monitors had received come back after their visibility timeout;
+    // a monitor polling again takes them then.
+    let total = events_in(&estate.days[0])?;
+    for _ in 0..10 {
+        std::thread::sleep(Duration::from_millis(2000));
+        let owned = args(true);
+        let argv: Vec<&str> = owned.iter().map(String::as_str).collect();
+        let last = server.run(&argv)?;
+        assert_eq!(last.code, 0, "{}", last.stderr);
+        if count(&data, "SELECT count(*) FROM events")? >= total {
+            break;
+        }
+    }
+    assert_eq!(count(&data, "SELECT count(*) FROM events")?, total);
+    assert_eq!(
+        count(&data, "SELECT count(DISTINCT eventID) FROM events")?,
+        total
+    );
+    Ok(())
+}

@@ -1,0 +1,220 @@
+//! Reaching AWS (or a compatible server) with the standard credential chain: the settings
+//! every S3 connection starts from, and a small client for the JSON and query APIs the
+//! monitor needs besides S3 (SQS here, SNS for alerts).
+//!
+//! The chain: a profile named with `--profile`; else the environment's keys
+//! (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`); else the profile in
+//! `AWS_PROFILE` or `[default]` of `~/.aws/credentials` and `~/.aws/config`; else web
+//! identity, the container role or the instance role (which `object_store` provides, and
+//! whose credentials [`AwsClient`] borrows for signing).
+
+mod profile;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use object_store::aws::{AmazonS3, AmazonS3Builder, AmazonS3ConfigKey, AwsAuthorizer};
+use object_store::client::HttpRequest;
+
+use crate::{S3Settings, SourceError};
+
+/// A builder with the environment, the profile and the endpoint applied (no bucket yet),
+/// and the endpoint when there is one.
+pub(crate) fn configured_builder(
+    settings: &S3Settings,
+) -> Result<(AmazonS3Builder, Option<String>), SourceError> {
+    let env_keys = std::env::var_os("AWS_ACCESS_KEY_ID").is_some();
+    // An explicit --profile beats the environment's keys; AWS_PROFILE or [default] only
+    // fills in what the environment does not say.
+    let profile = if settings.profile.is_some() || !env_keys {
+        profile::load(settings.profile.as_deref())?
+    } else {
+        None
+    };
+    let profile_keys = match &profile {
+        Some(profile) => profile.keys()?,
+        None => None,
+    };
+    let mut builder = builder_from_env(profile_keys.is_some());
+    if let (Some(profile), Some((id, secret))) = (&profile, profile_keys) {
+        builder = builder
+            .with_access_key_id(id)
+            .with_secret_access_key(secret);
+        if let Some(token) = &profile.session_token {
+            builder = builder.with_token(token);
+        }
+    }
+    if builder
+        .get_config_value(&AmazonS3ConfigKey::Region)
+        .is_none()
+        && let Some(region) = profile.as_ref().and_then(|p| p.region.as_ref())
+    {
+        builder = builder.with_region(region);
+    }
+    let endpoint = settings
+        .endpoint
+        .clone()
+        .or_else(|| builder.get_config_value(&AmazonS3ConfigKey::Endpoint))
+        .or_else(|| profile.as_ref().and_then(|p| p.endpoint_url.clone()))
+        .filter(|e| !e.is_empty());
+    if let Some(endpoint) = &endpoint {
+        if !endpoint.starts_with("http://") && !endpoint.starts_with("https://") {
+            return Err(SourceError::S3Config(format!(
+                "endpoint {endpoint:?} is not an http:// or https:// URL"
+            )));
+        }
+        builder = builder
+            .with_endpoint(endpoint)
+            .with_allow_http(endpoint.starts_with("http://"))
+            .with_virtual_hosted_style_request(false);
+    }
+    Ok((builder, endpoint))
+}
+
+/// `AmazonS3Builder::from_env`, leaving out the environment's keys when a profile's replace
+/// them (a session token left over from other keys would spoil the signature).
+fn builder_from_env(without_keys: bool) -> AmazonS3Builder {
+    let mut builder = AmazonS3Builder::new();
+    for (name, value) in std::env::vars_os() {
+        let (Some(name), Some(value)) = (name.to_str(), value.to_str()) else {
+            continue;
+        };
+        let is_key = matches!(
+            name,
+            "AWS_ACCESS_KEY_ID" | "AWS_SECRET_ACCESS_KEY" | "AWS_SESSION_TOKEN"
+        );
+        if !name.starts_with("AWS_") || (without_keys && is_key) {
+            continue;
+        }
+        if let Ok(key) = name.to_ascii_lowercase().parse::<AmazonS3ConfigKey>() {
+            builder = builder.with_config(key, value);
+        }
+    }
+    builder
+}
+
+/// Signed requests to an AWS API other than S3 (SQS, SNS), with the chain's credentials.
+pub struct AwsClient {
+    /// Kept for its credential provider, which resolves (and refreshes) whichever link of
+    /// the chain applies.
+    credentials: AmazonS3,
+    region: String,
+    http: reqwest::Client,
+    runtime: Arc<tokio::runtime::Runtime>,
+}
+
+impl std::fmt::Debug for AwsClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AwsClient")
+            .field("region", &self.region)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AwsClient {
+    /// A client signing for `region` (else the configured one, else `us-east-1`).
+    ///
+    /// # Errors
+    ///
+    /// [`SourceError::S3Config`] when the credentials or settings are unusable.
+    pub fn new(settings: &S3Settings, region: Option<&str>) -> Result<AwsClient, SourceError> {
+        let (builder, _) = configured_builder(settings)?;
+        let region = region
+            .map(str::to_owned)
+            .or_else(|| builder.get_config_value(&AmazonS3ConfigKey::Region))
+            .unwrap_or_else(|| "us-east-1".to_owned());
+        // object_store wants a bucket to build; only its credential provider is used here.
+        let credentials = builder
+            .with_bucket_name("credentials-only")
+            .with_region(&region)
+            .build()
+            .map_err(|err| SourceError::S3Config(err.to_string()))?;
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(40))
+            .connect_timeout(Duration::from_secs(5))
+            .build()
+            .map_err(|err| SourceError::S3Config(format!("cannot make an HTTP client: {err}")))?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|err| SourceError::S3Config(format!("cannot start the I/O runtime: {err}")))?;
+        Ok(AwsClient {
+            credentials,
+            region,
+            http,
+            runtime: Arc::new(runtime),
+        })
+    }
+
+    /// The region requests are signed for.
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+
+    /// POSTs `body` to `url`, signed with SigV4 for `service`; the answer's body when the
+    /// status is a success.
+    ///
+    /// # Errors
+    ///
+    /// [`SourceError::Remote`] with the status and the service's message, or the connection
+    /// error.
+    pub fn post(
+        &self,
+        service: &str,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> Result<Bytes, SourceError> {
+        let fail = |reason: String| SourceError::Remote {
+            location: url.to_owned(),
+            reason,
+        };
+        self.runtime.block_on(async {
+            let credential = self
+                .credentials
+                .credentials()
+                .get_credential()
+                .await
+                .map_err(|err| fail(format!("no usable AWS credentials: {err}")))?;
+            let mut request = http::Request::post(url);
+            for (name, value) in headers {
+                request = request.header(*name, *value);
+            }
+            let mut request: HttpRequest = request
+                .body(Bytes::from(body).into())
+                .map_err(|err| fail(format!("bad request: {err}")))?;
+            AwsAuthorizer::new(&credential, service, &self.region).authorize(&mut request, None);
+            let (parts, body) = request.into_parts();
+            let body = body.as_bytes().cloned().unwrap_or_default();
+            let response = self
+                .http
+                .post(url)
+                .headers(parts.headers)
+                .body(body)
+                .send()
+                .await
+                .map_err(|err| fail(describe(&err)))?;
+            let status = response.status();
+            let text = response.bytes().await.map_err(|err| fail(describe(&err)))?;
+            if status.is_success() {
+                Ok(text)
+            } else {
+                let message: String = String::from_utf8_lossy(&text).chars().take(300).collect();
+                Err(fail(format!("{status}: {}", message.trim())))
+            }
+        })
+    }
+}
+
+/// A connection error with its causes, which reqwest keeps in the source chain.
+fn describe(err: &reqwest::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
