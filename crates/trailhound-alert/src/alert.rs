@@ -102,3 +102,42 @@ impl Alert {
             .unwrap_or_else(|| chrono::Utc::now().to_rfc3339())
     }
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// An alert about one high finding, for the sinks' format tests.
+    pub(crate) fn sample_alert() -> Alert {
+        Alert::new(vec![AlertedFinding {
+            id: 7,
+            finding: Finding {
+                rule_id: "stop-logging".to_owned(),
+                rule_title: "CloudTrail logging stopped".to_owned(),
+                level: Level::High,
+                tags: vec!["attack.defense_evasion".to_owned()],
+                time: Some("2024-07-02T10:00:00Z".to_owned()),
+                first_time: None,
+                event_count: 1,
+                event_ids: vec!["e1".to_owned()],
+                event_source: Some("cloudtrail.amazonaws.com".to_owned()),
+                event_name: Some("StopLogging".to_owned()),
+                principal: Some("arn:aws:iam::111122223333:user/alice".to_owned()),
+                account: Some("111122223333".to_owned()),
+                region: Some("us-east-1".to_owned()),
+                source_ip: Some("203.0.113.7".to_owned()),
+                summary: "StopLogging by alice".to_owned(),
+            },
+        }])
+    }
+
+    #[test]
+    fn titles_name_the_level_and_the_lead_finding() {
+        let alert = sample_alert();
+        assert_eq!(alert.title, "[HIGH] StopLogging by alice");
+        assert_eq!(alert.time(), "2024-07-02T10:00:00Z");
+        let json = serde_json::to_string(&alert).unwrap_or_default();
+        let back: Alert = serde_json::from_str(&json).unwrap_or_else(|_| Alert::sample());
+        assert_eq!(back, alert);
+    }
+}

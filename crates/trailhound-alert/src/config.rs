@@ -10,6 +10,7 @@
 //! [[sinks]]
 //! name = "secops"
 //! type = "webhook"           # stdout | jsonl | webhook | slack | teams | pagerduty | splunk
+//!                            # | email | sns
 //! url = "https://hooks.example.com/trailhound"
 //! secret = "${TRAILHOUND_WEBHOOK_SECRET}"   # HMAC-SHA256 of the body, X-Trailhound-Signature
 //!
@@ -171,6 +172,56 @@ pub enum SinkKind {
         #[serde(default = "default_sourcetype")]
         sourcetype: String,
     },
+    /// Email over SMTP.
+    Email {
+        /// The SMTP server.
+        host: String,
+        /// Its port [default: 587 with starttls, 465 with tls, 25 with none].
+        #[serde(default)]
+        port: Option<u16>,
+        /// `starttls` (required, the default), `tls` (from the first byte) or `none` (only
+        /// for a relay on the same machine).
+        #[serde(default)]
+        security: SmtpSecurity,
+        /// User name for SMTP AUTH.
+        #[serde(default)]
+        username: Option<String>,
+        /// Password for SMTP AUTH (write `${VARIABLE}` to keep it out of the file).
+        #[serde(default)]
+        password: Option<String>,
+        /// The sender, `Name <address>` or an address.
+        from: String,
+        /// Recipients.
+        to: Vec<String>,
+        /// A PEM file of extra root certificates (a company CA) to trust for the server.
+        #[serde(default)]
+        ca_file: Option<std::path::PathBuf>,
+    },
+    /// Amazon SNS Publish to a topic, signed with the AWS credential chain.
+    Sns {
+        /// `arn:aws:sns:<region>:<account>:<topic>`.
+        topic_arn: String,
+        /// A profile from the AWS shared configuration files for this sink's credentials.
+        #[serde(default)]
+        profile: Option<String>,
+        /// An SNS-compatible endpoint [default: AWS_ENDPOINT_URL_SNS, AWS_ENDPOINT_URL, else
+        /// https://sns.<region>.amazonaws.com/].
+        #[serde(default)]
+        endpoint: Option<String>,
+    },
+}
+
+/// How the SMTP connection is protected.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpSecurity {
+    /// Plain connection upgraded with STARTTLS, which must succeed.
+    #[default]
+    Starttls,
+    /// TLS from the first byte (SMTPS).
+    Tls,
+    /// No encryption.
+    None,
 }
 
 fn default_pagerduty_url() -> String {
@@ -241,7 +292,8 @@ impl AlertConfig {
                 | SinkKind::Teams { url }
                 | SinkKind::Pagerduty { url, .. }
                 | SinkKind::Splunk { url, .. } => Some(url),
-                SinkKind::Stdout | SinkKind::Jsonl { .. } => None,
+                SinkKind::Sns { endpoint, .. } => endpoint.as_ref(),
+                SinkKind::Stdout | SinkKind::Jsonl { .. } | SinkKind::Email { .. } => None,
             };
             if let Some(url) = url {
                 let parsed = reqwest::Url::parse(url)
@@ -257,6 +309,31 @@ impl AlertConfig {
                 && token.is_empty()
             {
                 return Err(format!("sink {:?}: the HEC token is empty", sink.name));
+            }
+            if let SinkKind::Email {
+                to,
+                username,
+                password,
+                ..
+            } = &sink.kind
+            {
+                if to.is_empty() {
+                    return Err(format!("sink {:?}: no recipients (to = [...])", sink.name));
+                }
+                if username.is_some() != password.is_some() {
+                    return Err(format!(
+                        "sink {:?}: give both username and password, or neither",
+                        sink.name
+                    ));
+                }
+            }
+            if let SinkKind::Sns { topic_arn, .. } = &sink.kind
+                && topic_region(topic_arn).is_none()
+            {
+                return Err(format!(
+                    "sink {:?}: {topic_arn:?} is not a topic ARN (arn:aws:sns:<region>:<account>:<topic>)",
+                    sink.name
+                ));
             }
         }
         for (index, route) in self.routes.iter().enumerate() {
@@ -288,6 +365,19 @@ impl AlertConfig {
     /// The sink named `name`.
     pub fn sink(&self, name: &str) -> Option<&SinkConfig> {
         self.sinks.iter().find(|s| s.name == name)
+    }
+}
+
+/// The region of an SNS topic ARN.
+pub(crate) fn topic_region(arn: &str) -> Option<&str> {
+    let parts: Vec<&str> = arn.split(':').collect();
+    match parts.as_slice() {
+        ["arn", _, "sns", region, account, topic]
+            if !region.is_empty() && !account.is_empty() && !topic.is_empty() =>
+        {
+            Some(region)
+        }
+        _ => None,
     }
 }
 

@@ -27,7 +27,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 pub use alert::{Alert, AlertedFinding};
-pub use config::{AlertConfig, AlertSettings, RouteConfig, SinkConfig, SinkKind};
+pub use config::{AlertConfig, AlertSettings, RouteConfig, SinkConfig, SinkKind, SmtpSecurity};
 pub use error::AlertError;
 use trailhound_lake::Catalog;
 
@@ -63,10 +63,8 @@ impl Alerting {
                 kind: SinkKind::Stdout,
             });
         }
-        Ok(Alerting {
-            config,
-            transport: sink::Transport::new()?,
-        })
+        let transport = sink::Transport::new(&config.sinks)?;
+        Ok(Alerting { config, transport })
     }
 
     /// The configuration in use.
@@ -126,7 +124,7 @@ impl Alerting {
             };
             let alert: Alert = serde_json::from_str(&entry.payload)
                 .map_err(|err| AlertError::Internal(format!("outbox entry {}: {err}", entry.id)))?;
-            let request = sink::request(&sink.kind, &alert, entry.id)?;
+            let request = sink::request(&sink.name, &sink.kind, &alert, entry.id)?;
             match self.transport.send(&request) {
                 Ok(()) => {
                     catalog.mark_alert_sent(entry.id, now_us())?;
@@ -161,7 +159,7 @@ impl Alerting {
             .config
             .sink(name)
             .ok_or_else(|| AlertError::UnknownSink(name.to_owned()))?;
-        let request = sink::request(&sink.kind, &Alert::sample(), 0)?;
+        let request = sink::request(&sink.name, &sink.kind, &Alert::sample(), 0)?;
         self.transport
             .send(&request)
             .map_err(|reason| AlertError::Delivery {
@@ -199,6 +197,8 @@ pub fn kind_name(kind: &SinkKind) -> &'static str {
         SinkKind::Teams { .. } => "teams",
         SinkKind::Pagerduty { .. } => "pagerduty",
         SinkKind::Splunk { .. } => "splunk",
+        SinkKind::Sns { .. } => "sns",
+        SinkKind::Email { .. } => "email",
     }
 }
 

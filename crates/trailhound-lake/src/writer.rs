@@ -233,8 +233,12 @@ impl LakeWriter<'_> {
 }
 
 /// How a source is recorded in the catalog: files by absolute path, so that the same file is
-/// recognised whatever the working directory of the next ingest; anything else as named.
+/// recognised whatever the working directory of the next ingest; objects by their s3:// URL;
+/// anything else as named.
 pub fn source_location(name: &str) -> String {
+    if name.starts_with("s3://") {
+        return name.to_owned();
+    }
     std::fs::canonicalize(Path::new(name))
         .map_or_else(|_| name.to_owned(), |p| p.display().to_string())
 }

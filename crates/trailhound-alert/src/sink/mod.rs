@@ -1,8 +1,10 @@
 //! Sinks: how an alert is told to each kind of receiver. Each module turns an [`Alert`] into
 //! the request its receiver documents; [`Transport`] carries it out.
 
+mod email;
 mod pagerduty;
 mod slack;
+mod sns;
 mod splunk;
 mod teams;
 mod webhook;
@@ -11,7 +13,12 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::config::SinkKind;
+use std::collections::HashMap;
+
+use trailhound_source::S3Settings;
+use trailhound_source::aws::{AwsClient, describe};
+
+use crate::config::{SinkConfig, SinkKind};
 use crate::{Alert, AlertError};
 
 /// What delivering one alert takes.
@@ -27,10 +34,24 @@ pub(crate) enum Request {
         headers: Vec<(String, String)>,
         body: Vec<u8>,
     },
+    /// An email, through the sink's mailer.
+    Email {
+        sink: String,
+        alert: Alert,
+        delivery: i64,
+    },
+    /// A POST to an AWS API, signed with the sink's credentials.
+    Aws {
+        sink: String,
+        service: &'static str,
+        url: String,
+        body: Vec<u8>,
+    },
 }
 
 /// The request that tells `alert` (outbox number `delivery`) to a sink of `kind`.
 pub(crate) fn request(
+    name: &str,
     kind: &SinkKind,
     alert: &Alert,
     delivery: i64,
@@ -88,6 +109,24 @@ pub(crate) fn request(
             ],
             body: json(&splunk::body(alert, delivery, index.as_deref(), sourcetype))?,
         },
+        SinkKind::Email { .. } => Request::Email {
+            sink: name.to_owned(),
+            alert: alert.clone(),
+            delivery,
+        },
+        SinkKind::Sns {
+            topic_arn,
+            endpoint,
+            ..
+        } => Request::Aws {
+            sink: name.to_owned(),
+            service: "sns",
+            url: sns::endpoint(
+                endpoint.as_deref(),
+                crate::config::topic_region(topic_arn).unwrap_or("us-east-1"),
+            ),
+            body: sns::body(alert, delivery, topic_arn)?,
+        },
     })
 }
 
@@ -95,14 +134,39 @@ fn json_content() -> Vec<(String, String)> {
     vec![("Content-Type".to_owned(), "application/json".to_owned())]
 }
 
-/// Carries requests out: one HTTP client (and its connection pool) for every sink.
+/// Carries requests out: one HTTP client (and its connection pool) for every sink, and a
+/// signing client per AWS sink.
 pub(crate) struct Transport {
     client: reqwest::Client,
     runtime: tokio::runtime::Runtime,
+    aws: HashMap<String, AwsClient>,
+    mailers: HashMap<String, email::Mailer>,
 }
 
 impl Transport {
-    pub(crate) fn new() -> Result<Transport, AlertError> {
+    pub(crate) fn new(sinks: &[SinkConfig]) -> Result<Transport, AlertError> {
+        let mut aws = HashMap::new();
+        let mut mailers = HashMap::new();
+        for sink in sinks {
+            if let Some(mailer) = email::Mailer::new(&sink.name, &sink.kind)? {
+                mailers.insert(sink.name.clone(), mailer);
+            }
+            if let SinkKind::Sns {
+                topic_arn, profile, ..
+            } = &sink.kind
+            {
+                let settings = S3Settings {
+                    profile: profile.clone(),
+                    ..S3Settings::default()
+                };
+                let client = AwsClient::new(&settings, crate::config::topic_region(topic_arn))
+                    .map_err(|err| AlertError::Config {
+                        origin: format!("sink {:?}", sink.name),
+                        reason: err.to_string(),
+                    })?;
+                aws.insert(sink.name.clone(), client);
+            }
+        }
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(15))
             .connect_timeout(Duration::from_secs(5))
@@ -113,7 +177,12 @@ impl Transport {
             .enable_all()
             .build()
             .map_err(|err| AlertError::Internal(format!("cannot start the I/O runtime: {err}")))?;
-        Ok(Transport { client, runtime })
+        Ok(Transport {
+            client,
+            runtime,
+            aws,
+            mailers,
+        })
     }
 
     /// Sends; `Err` says why in words fit for `status` and the log.
@@ -126,6 +195,37 @@ impl Transport {
                     .map_err(|err| format!("cannot write to stdout: {err}"))
             }
             Request::Append { path, line } => append(path, line),
+            Request::Email {
+                sink,
+                alert,
+                delivery,
+            } => {
+                let mailer = self
+                    .mailers
+                    .get(sink)
+                    .ok_or_else(|| format!("no mailer for sink {sink:?} (a bug)"))?;
+                self.runtime.block_on(mailer.send(alert, *delivery))
+            }
+            Request::Aws {
+                sink,
+                service,
+                url,
+                body,
+            } => {
+                let client = self
+                    .aws
+                    .get(sink)
+                    .ok_or_else(|| format!("no AWS client for sink {sink:?} (a bug)"))?;
+                client
+                    .post(
+                        service,
+                        url,
+                        &[("content-type", "application/x-www-form-urlencoded")],
+                        body.clone(),
+                    )
+                    .map(|_| ())
+                    .map_err(|err| err.to_string())
+            }
             Request::Post { url, headers, body } => self.runtime.block_on(async {
                 let mut post = self.client.post(url).body(body.clone());
                 for (name, value) in headers {
@@ -142,18 +242,6 @@ impl Transport {
             }),
         }
     }
-}
-
-/// A connection error with its cause, which reqwest keeps in the source chain.
-fn describe(err: &reqwest::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = std::error::Error::source(err);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 fn append(path: &std::path::Path, line: &str) -> Result<(), String> {

@@ -33,3 +33,28 @@ pub(crate) fn body(alert: &Alert, routing_key: &str) -> Value {
         },
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alert::tests::sample_alert;
+
+    #[test]
+    fn a_trigger_event_as_events_api_v2_documents_it() {
+        let body = body(&sample_alert(), "R0UT1NGKEY");
+        assert_eq!(body["routing_key"], "R0UT1NGKEY");
+        assert_eq!(body["event_action"], "trigger");
+        assert_eq!(body["payload"]["severity"], "error");
+        assert_eq!(body["payload"]["source"], "111122223333");
+        assert_eq!(
+            body["dedup_key"],
+            "trailhound:stop-logging:arn:aws:iam::111122223333:user/alice"
+        );
+        assert!(
+            body["payload"]["summary"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("[HIGH]"))
+        );
+        assert!(body["payload"]["timestamp"].as_str().is_some());
+    }
+}

@@ -29,3 +29,30 @@ pub(crate) fn body(alert: &Alert) -> Value {
         }],
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alert::tests::sample_alert;
+
+    #[test]
+    fn one_adaptive_card_in_a_message() {
+        let body = body(&sample_alert());
+        assert_eq!(body["type"], "message");
+        let card = &body["attachments"][0];
+        assert_eq!(
+            card["contentType"],
+            "application/vnd.microsoft.card.adaptive"
+        );
+        assert_eq!(card["content"]["type"], "AdaptiveCard");
+        assert!(
+            card["content"]["body"][0]["text"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("[HIGH]"))
+        );
+        assert_eq!(
+            card["content"]["body"][1]["facts"][0]["title"],
+            "CloudTrail logging stopped"
+        );
+    }
+}

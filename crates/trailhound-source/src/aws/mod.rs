@@ -207,8 +207,9 @@ impl AwsClient {
     }
 }
 
-/// A connection error with its causes, which reqwest keeps in the source chain.
-fn describe(err: &reqwest::Error) -> String {
+/// A connection error with its causes, which reqwest keeps in the source chain ("error
+/// sending request" alone does not tell connection refused from a TLS failure).
+pub fn describe(err: &reqwest::Error) -> String {
     let mut text = err.to_string();
     let mut source = std::error::Error::source(err);
     while let Some(cause) = source {

@@ -145,7 +145,7 @@ pub(crate) enum Command {
     ///
     /// S3 sources are polled every --interval with one LIST per trail folder (account ×
     /// region), starting after the newest object taken; folders are walked and unchanged
-    /// files skipped; SQS queues (--sqs) are read for the objects their notifications
+    /// files skipped, and a file landing in one starts a poll at once; SQS queues (--sqs) are read for the objects their notifications
     /// announce, and each message is deleted once its objects are in the lake. Positions are kept in the catalog, so a restart (even after kill -9)
     /// resumes exactly where it stopped, losing and duplicating nothing. Findings go through
     /// the alert outbox to the sinks in trailhound.toml (stdout when none are configured).

@@ -109,6 +109,7 @@ pub(crate) fn run(args: WatchArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
         );
     }
     let interval = args.interval.to_std().unwrap_or(Duration::from_secs(60));
+    let wake = FolderEvents::watch(&followed);
     let mut problems = false;
     loop {
         let started = Instant::now();
@@ -147,7 +148,73 @@ pub(crate) fn run(args: WatchArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
                 exit::OK
             });
         }
-        std::thread::sleep(interval.saturating_sub(started.elapsed()));
+        wake.wait(interval.saturating_sub(started.elapsed()));
+    }
+}
+
+/// File-system events in followed folders: a file landing there starts the next poll at
+/// once instead of at the end of the interval. Without folders, or where the system refuses
+/// to watch (inotify limits), waiting is plain polling.
+struct FolderEvents {
+    _watcher: Option<notify::RecommendedWatcher>,
+    /// Kept so that the channel stays open (and waiting waits) when nothing is watched.
+    _sender: crossbeam_channel::Sender<()>,
+    events: crossbeam_channel::Receiver<()>,
+}
+
+impl FolderEvents {
+    fn watch(followed: &[Followed]) -> FolderEvents {
+        let (tx, events) = crossbeam_channel::unbounded();
+        let sender = tx.clone();
+        let folders: Vec<&PathBuf> = followed
+            .iter()
+            .filter_map(|f| match f {
+                Followed::Folder(path) => Some(path),
+                _ => None,
+            })
+            .collect();
+        let watcher = if folders.is_empty() {
+            None
+        } else {
+            let made = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+                if event.is_ok_and(|e| e.kind.is_create() || e.kind.is_modify()) {
+                    let _ = tx.send(());
+                }
+            });
+            match made {
+                Ok(mut watcher) => {
+                    use notify::Watcher;
+                    for folder in folders {
+                        if let Err(err) = watcher.watch(folder, notify::RecursiveMode::Recursive) {
+                            tracing::warn!(
+                                "cannot watch {} for new files ({err}); it is polled every --interval",
+                                folder.display()
+                            );
+                        }
+                    }
+                    Some(watcher)
+                }
+                Err(err) => {
+                    tracing::warn!(
+                        "cannot watch folders for new files ({err}); they are polled every --interval"
+                    );
+                    None
+                }
+            }
+        };
+        FolderEvents {
+            _watcher: watcher,
+            _sender: sender,
+            events,
+        }
+    }
+
+    /// Waits `timeout`, or less if files land; then a quiet half second, so that a burst of
+    /// files (a sync copying a day) is taken in one poll.
+    fn wait(&self, timeout: Duration) {
+        if self.events.recv_timeout(timeout).is_ok() {
+            while self.events.recv_timeout(Duration::from_millis(500)).is_ok() {}
+        }
     }
 }
 

@@ -44,3 +44,6 @@ mod receiver;
 
 /// watch, alert and status: following buckets and folders, durable alerting.
 mod watch;
+
+/// A real SMTP server on 127.0.0.1 for the email sink.
+mod smtp_server;

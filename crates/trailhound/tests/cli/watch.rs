@@ -633,3 +633,182 @@ fn a_queue_watch_killed_mid_way_loses_and_duplicates_nothing() -> TestResult {
     );
     Ok(())
 }
+
+#[test]
+fn alerts_are_published_to_an_sns_topic() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let estate = estate(dir.path())?;
+    let server = S3Server::start()?;
+    let created = server.python_output(&["topic", "trailhound-alerts", "alert-copies"])?;
+    let (topic, queue) = created.split_once('\n').ok_or("no topic")?;
+    let config = config(
+        dir.path(),
+        &format!(
+            "[[sinks]]\nname = \"sns\"\ntype = \"sns\"\ntopic_arn = \"{topic}\"\n\
+             [[routes]]\nsinks = [\"sns\"]\nmin_level = \"high\"\n"
+        ),
+    )?;
+    let data = dir.path().join("lake");
+    let out = server
+        .command(&[
+            "--data-dir",
+            &path_str(&data),
+            "--config",
+            &path_str(&config),
+            "watch",
+            &path_str(&estate.all),
+            "--once",
+        ])
+        .output()?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let sent = history(&data, &config)?
+        .iter()
+        .filter(|a| a["state"] == "sent")
+        .count();
+    assert!(sent > 0, "{stderr}");
+    // What the topic's subscriber received: SNS envelopes around our alert.
+    let bodies = server.python_output(&["receive", queue])?;
+    let mut published = 0;
+    for line in bodies.lines() {
+        let body: String = serde_json::from_str(line)?;
+        let envelope: serde_json::Value = serde_json::from_str(&body)?;
+        assert_eq!(envelope["TopicArn"], topic);
+        let subject = envelope["Subject"].as_str().unwrap_or_default();
+        assert!(
+            subject.starts_with("[HIGH]") || subject.starts_with("[CRITICAL]"),
+            "{subject}"
+        );
+        let alert: serde_json::Value =
+            serde_json::from_str(envelope["Message"].as_str().unwrap_or_default())?;
+        assert!(alert["findings"].as_array().is_some_and(|f| !f.is_empty()));
+        published += 1;
+    }
+    assert_eq!(published, sent);
+    Ok(())
+}
+
+#[test]
+fn alerts_are_mailed_over_starttls_with_authentication() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let estate = estate(dir.path())?;
+    let tls = crate::smtp_server::SmtpTls::make(dir.path())?;
+    let inbox = dir.path().join("inbox");
+    std::fs::create_dir(&inbox)?;
+    let server = crate::smtp_server::SmtpServer::start(&inbox, Some((&tls, "alerts", "hunter2")))?;
+    let mail = |password: &str| {
+        format!(
+            "[[sinks]]\nname = \"mail\"\ntype = \"email\"\nhost = \"127.0.0.1\"\nport = {}\n\
+             security = \"starttls\"\nusername = \"alerts\"\npassword = \"{password}\"\n\
+             from = \"Trailhound <trailhound@example.com>\"\nto = [\"secops@example.com\", \"oncall@example.com\"]\n\
+             ca_file = \"{}\"\n[[routes]]\nsinks = [\"mail\"]\nmin_level = \"high\"\n",
+            server.port,
+            path_str(&tls.ca)
+        )
+    };
+    let data = dir.path().join("lake");
+
+    // Wrong credentials: `alert test` says so.
+    let wrong = config(dir.path(), &mail("wrong"))?;
+    let test = alerting_run(&data, &wrong, &["alert", "test", "mail"])?;
+    assert_eq!(test.code, 2, "{}", test.stderr);
+    assert!(test.stderr.contains("mail: SMTP"), "{}", test.stderr);
+    assert!(server.messages()?.is_empty());
+
+    let right = config(dir.path(), &mail("hunter2"))?;
+    let test = alerting_run(&data, &right, &["alert", "test", "mail"])?;
+    assert_eq!(test.code, 0, "{}", test.stderr);
+    let out = alerting_run(&data, &right, &["watch", &path_str(&estate.all), "--once"])?;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let messages = server.messages()?;
+    let sent = history(&data, &right)?
+        .iter()
+        .filter(|a| a["state"] == "sent")
+        .count();
+    assert!(sent > 0);
+    // The test message, then one per alert.
+    assert_eq!(messages.len(), sent + 1);
+    assert!(
+        messages[0].0.contains("Subject: Trailhound test alert")
+            || messages[0].0.contains("Test alert")
+    );
+    for (message, recipients) in &messages[1..] {
+        assert!(
+            message.contains("Subject: [HIGH]") || message.contains("Subject: [CRITICAL]"),
+            "{message}"
+        );
+        assert!(
+            message.contains("From: Trailhound <trailhound@example.com>"),
+            "{message}"
+        );
+        assert_eq!(recipients, "secops@example.com\noncall@example.com");
+        assert!(message.contains("Trailhound alert "), "{message}");
+    }
+    Ok(())
+}
+
+#[test]
+fn files_landing_in_a_followed_folder_are_taken_at_once_and_alerted_to_a_jsonl_file() -> TestResult
+{
+    let dir = tempfile::tempdir()?;
+    let estate = estate(dir.path())?;
+    let followed = dir.path().join("followed");
+    std::fs::create_dir(&followed)?;
+    let alerts = dir.path().join("alerts.jsonl");
+    let config = config(
+        dir.path(),
+        &format!(
+            "[[sinks]]\nname = \"file\"\ntype = \"jsonl\"\npath = \"{}\"\n",
+            path_str(&alerts)
+        ),
+    )?;
+    let data = dir.path().join("lake");
+    // An hour between polls: only the file-system events can start the second one.
+    let mut child = std::process::Command::new(crate::support::binary())
+        .args([
+            "--data-dir",
+            &path_str(&data),
+            "--config",
+            &path_str(&config),
+        ])
+        .args(["watch", &path_str(&followed), "--interval", "1h"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    // The first (empty) poll creates the lake.
+    let started = std::time::Instant::now();
+    while !data.join("catalog.sqlite").exists() && started.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    copy_tree(&estate.all, &followed)?;
+    let total = events_in(&estate.all)?;
+    let mut taken = 0;
+    let waited = std::time::Instant::now();
+    while waited.elapsed() < Duration::from_secs(90) {
+        std::thread::sleep(Duration::from_millis(500));
+        if let Ok(n) = scalar(&data, "SELECT count(*) FROM events").map(|n| n.parse().unwrap_or(0))
+        {
+            taken = n;
+            if taken == total {
+                break;
+            }
+        }
+    }
+    // Alerts follow the poll that found them.
+    let mut lines = String::new();
+    while waited.elapsed() < Duration::from_secs(120) && lines.is_empty() {
+        std::thread::sleep(Duration::from_millis(200));
+        lines = std::fs::read_to_string(&alerts).unwrap_or_default();
+    }
+    child.kill()?;
+    child.wait()?;
+    assert_eq!(taken, total);
+    let first: serde_json::Value = serde_json::from_str(lines.lines().next().ok_or("no alert")?)?;
+    assert!(
+        first["findings"].as_array().is_some_and(|f| !f.is_empty()),
+        "{first}"
+    );
+    Ok(())
+}
