@@ -149,6 +149,34 @@ impl Alerting {
         Ok(round)
     }
 
+    /// Checks that every sink can work, without sending anything: the start-up check of a
+    /// monitor. A sink that can never work as configured (a refused password, an unwritable
+    /// file, a host that does not resolve) is an error; one that is only down now is
+    /// returned as a warning, since its alerts wait in the outbox until it is back.
+    ///
+    /// # Errors
+    ///
+    /// [`AlertError::Config`] naming the sink and what is wrong.
+    pub fn check(&self) -> Result<Vec<String>, AlertError> {
+        let mut warnings = Vec::new();
+        for sink in &self.config.sinks {
+            match self.transport.check(sink) {
+                Ok(()) => {}
+                Err((true, reason)) => {
+                    return Err(AlertError::Config {
+                        origin: format!("sink {:?}", sink.name),
+                        reason,
+                    });
+                }
+                Err((false, reason)) => warnings.push(format!(
+                    "sink {:?} cannot be reached now ({reason}); its alerts will wait in the outbox until it is back",
+                    sink.name
+                )),
+            }
+        }
+        Ok(warnings)
+    }
+
     /// Sends a sample alert to one sink, directly (not through the outbox).
     ///
     /// # Errors

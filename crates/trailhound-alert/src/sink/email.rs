@@ -82,6 +82,16 @@ impl Mailer {
         }))
     }
 
+    /// Connects, upgrades to TLS and authenticates, then quits. `Err((fatal, reason))`:
+    /// fatal when the server refused (a wrong password), not when it could not be reached.
+    pub(crate) async fn check(&self) -> Result<(), (bool, String)> {
+        match self.transport.test_connection().await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err((false, "the server did not answer".to_owned())),
+            Err(err) => Err((err.is_permanent(), format!("SMTP: {err}"))),
+        }
+    }
+
     /// Sends `alert` (outbox number `delivery`).
     pub(crate) async fn send(&self, alert: &Alert, delivery: i64) -> Result<(), String> {
         let mut message = Message::builder()

@@ -185,6 +185,30 @@ impl Transport {
         })
     }
 
+    /// Whether a sink can be reached now, without sending anything: `Err((fatal, reason))`,
+    /// fatal when the sink can never work as configured (a refused password, a file that
+    /// cannot be written, a host that does not resolve), not when it is only down.
+    pub(crate) fn check(&self, sink: &SinkConfig) -> Result<(), (bool, String)> {
+        match &sink.kind {
+            SinkKind::Stdout | SinkKind::Sns { .. } => Ok(()),
+            SinkKind::Jsonl { path } => std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map(|_| ())
+                .map_err(|err| (true, format!("cannot write {}: {err}", path.display()))),
+            SinkKind::Email { .. } => match self.mailers.get(&sink.name) {
+                Some(mailer) => self.runtime.block_on(mailer.check()),
+                None => Ok(()),
+            },
+            SinkKind::Webhook { url, .. }
+            | SinkKind::Slack { url }
+            | SinkKind::Teams { url }
+            | SinkKind::Pagerduty { url, .. }
+            | SinkKind::Splunk { url, .. } => reachable(url),
+        }
+    }
+
     /// Sends; `Err` says why in words fit for `status` and the log.
     pub(crate) fn send(&self, request: &Request) -> Result<(), String> {
         match request {
@@ -242,6 +266,26 @@ impl Transport {
             }),
         }
     }
+}
+
+/// A TCP connection to the URL's host and port: resolvable and listening.
+fn reachable(url: &str) -> Result<(), (bool, String)> {
+    use std::net::ToSocketAddrs;
+    let parsed = reqwest::Url::parse(url).map_err(|err| (true, format!("bad url: {err}")))?;
+    let host = parsed.host_str().unwrap_or_default().to_owned();
+    let port = parsed.port_or_known_default().unwrap_or(443);
+    let addresses: Vec<_> = (host.as_str(), port)
+        .to_socket_addrs()
+        .map_err(|err| (true, format!("cannot resolve {host}: {err}")))?
+        .collect();
+    let mut last = String::new();
+    for address in addresses {
+        match std::net::TcpStream::connect_timeout(&address, Duration::from_secs(5)) {
+            Ok(_) => return Ok(()),
+            Err(err) => last = format!("cannot connect to {host}:{port}: {err}"),
+        }
+    }
+    Err((false, last))
 }
 
 fn append(path: &std::path::Path, line: &str) -> Result<(), String> {

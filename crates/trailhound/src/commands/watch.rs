@@ -77,6 +77,9 @@ struct Poll {
 pub(crate) fn run(args: WatchArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
     // Everything that can be wrong with the configuration is found before the first poll.
     let alerting = crate::commands::alert::load(global)?;
+    for warning in alerting.check()? {
+        eprintln!("warning: {warning}");
+    }
     let selection = selection(&args.selection)?;
     let rules = if args.no_detect {
         None

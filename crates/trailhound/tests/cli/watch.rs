@@ -713,6 +713,15 @@ fn alerts_are_mailed_over_starttls_with_authentication() -> TestResult {
     let test = alerting_run(&data, &wrong, &["alert", "test", "mail"])?;
     assert_eq!(test.code, 2, "{}", test.stderr);
     assert!(test.stderr.contains("mail: SMTP"), "{}", test.stderr);
+    // And a monitor with it does not start.
+    let refused = alerting_run(&data, &wrong, &["watch", &path_str(&estate.all), "--once"])?;
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("sink \"mail\": SMTP"),
+        "{}",
+        refused.stderr
+    );
+    assert!(!data.join("catalog.sqlite").exists(), "the monitor started");
     assert!(server.messages()?.is_empty());
 
     let right = config(dir.path(), &mail("hunter2"))?;
