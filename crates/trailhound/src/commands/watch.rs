@@ -334,16 +334,30 @@ fn poll(
     result.problems += summary.objects_failed + summary.inputs_failed;
     result.events_new = report.events_new;
     result.findings = report.findings;
-    lake.compact(CompactOptions::automatic())?;
+    // The events are in the lake: what follows is reported when it fails, but does not stop
+    // the monitor or hold the checkpoints back.
+    if let Err(err) = lake.compact(CompactOptions::automatic()) {
+        eprintln!("warning: compacting the lake failed ({err}); `trailhound compact` retries");
+        result.problems += 1;
+    }
     if let (Some((from, to)), false) = (report.new_time_us, args.no_insights) {
-        let updated = crate::commands::insights::update(
+        match crate::commands::insights::update(
             lake,
             Some(from),
             Some(to),
             &trailhound_insights::Settings::default(),
-        )?;
-        result.insights = updated.computation.insights.len();
-        result.findings += updated.new_findings;
+        ) {
+            Ok(updated) => {
+                result.insights = updated.computation.insights.len();
+                result.findings += updated.new_findings;
+            }
+            Err(err) => {
+                eprintln!(
+                    "warning: computing Insights for the new events failed ({err:#}); `trailhound insights --since …` computes them again"
+                );
+                result.problems += 1;
+            }
+        }
     }
     delete_handled(&handled, &mut result);
     for (name, position, objects) in advances {
