@@ -4,17 +4,21 @@
 //!
 //! The chain: a profile named with `--profile`; else the environment's keys
 //! (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`); else the profile in
-//! `AWS_PROFILE` or `[default]` of `~/.aws/credentials` and `~/.aws/config`; else web
+//! `AWS_PROFILE` or `[default]` of `~/.aws/credentials` and `~/.aws/config` (static keys, or a
+//! `role_arn` assumed through STS with the source profile's keys); else web
 //! identity, the container role or the instance role (which `object_store` provides, and
 //! whose credentials [`AwsClient`] borrows for signing).
 
+mod assume_role;
 mod profile;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use object_store::aws::{AmazonS3, AmazonS3Builder, AmazonS3ConfigKey, AwsAuthorizer};
+use object_store::aws::{
+    AmazonS3, AmazonS3Builder, AmazonS3ConfigKey, AwsAuthorizer, AwsCredential,
+};
 use object_store::client::HttpRequest;
 
 use crate::{S3Settings, SourceError};
@@ -36,7 +40,12 @@ pub(crate) fn configured_builder(
         Some(profile) => profile.keys()?,
         None => None,
     };
-    let mut builder = builder_from_env(profile_keys.is_some());
+    let role = profile.as_ref().and_then(|p| p.role.clone());
+    let mut builder = builder_from_env(profile_keys.is_some() || role.is_some());
+    if let (Some(profile), Some(role)) = (&profile, role) {
+        let provider = assumed_role(profile, role, &builder)?;
+        builder = builder.with_credentials(Arc::new(provider));
+    }
     if let (Some(profile), Some((id, secret))) = (&profile, profile_keys) {
         builder = builder
             .with_access_key_id(id)
@@ -92,6 +101,77 @@ fn builder_from_env(without_keys: bool) -> AmazonS3Builder {
         }
     }
     builder
+}
+
+/// The provider for a profile that assumes `role`, signing STS calls with the source
+/// profile's keys (or the environment's).
+fn assumed_role(
+    profile: &profile::Profile,
+    role: profile::Role,
+    builder: &AmazonS3Builder,
+) -> Result<assume_role::AssumedRole, SourceError> {
+    let source = if role.from_environment {
+        match (
+            std::env::var("AWS_ACCESS_KEY_ID"),
+            std::env::var("AWS_SECRET_ACCESS_KEY"),
+        ) {
+            (Ok(key_id), Ok(secret_key)) => AwsCredential {
+                key_id,
+                secret_key,
+                token: std::env::var("AWS_SESSION_TOKEN").ok(),
+            },
+            _ => {
+                return Err(SourceError::S3Config(format!(
+                    "AWS profile {:?} assumes its role with the environment's keys, but AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set",
+                    profile.name
+                )));
+            }
+        }
+    } else {
+        let name = role.source_profile.clone().ok_or_else(|| {
+            SourceError::S3Config(format!(
+                "AWS profile {:?} has role_arn but neither source_profile nor credential_source = Environment",
+                profile.name
+            ))
+        })?;
+        let source = profile::load_named(Some(name.clone()))?.ok_or_else(|| {
+            SourceError::S3Config(format!("source_profile {name:?} does not exist"))
+        })?;
+        let Some((id, secret)) = source.keys()? else {
+            return Err(SourceError::S3Config(format!(
+                "source_profile {name:?} of AWS profile {:?} has no keys of its own (chains of roles are not followed)",
+                profile.name
+            )));
+        };
+        AwsCredential {
+            key_id: id.to_owned(),
+            secret_key: secret.to_owned(),
+            token: source.session_token.clone(),
+        }
+    };
+    let region = builder
+        .get_config_value(&AmazonS3ConfigKey::Region)
+        .or_else(|| profile.region.clone())
+        .unwrap_or_else(|| "us-east-1".to_owned());
+    let endpoint = ["AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL"]
+        .into_iter()
+        .find_map(|var| std::env::var(var).ok().filter(|v| !v.is_empty()))
+        .unwrap_or_else(|| format!("https://sts.{region}.amazonaws.com/"));
+    let http = reqwest::Client::builder()
+        .build()
+        .map_err(|err| SourceError::S3Config(format!("cannot make an HTTP client: {err}")))?;
+    Ok(assume_role::AssumedRole {
+        source,
+        role_arn: role.arn,
+        session_name: role
+            .session_name
+            .unwrap_or_else(|| format!("trailhound-{}", std::process::id())),
+        external_id: role.external_id,
+        region,
+        endpoint,
+        http,
+        cached: tokio::sync::Mutex::new(None),
+    })
 }
 
 /// Signed requests to an AWS API other than S3 (SQS, SNS), with the chain's credentials.

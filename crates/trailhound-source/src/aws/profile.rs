@@ -19,9 +19,22 @@ pub(crate) struct Profile {
     pub(crate) session_token: Option<String>,
     pub(crate) region: Option<String>,
     pub(crate) endpoint_url: Option<String>,
-    /// A setting that makes the profile's credentials come from elsewhere (`role_arn`,
-    /// `sso_session`, `credential_process`, …).
+    /// A setting that makes the profile's credentials come from a service Trailhound does
+    /// not call (`sso_session`, `credential_process`, …).
     pub(crate) indirect: Option<String>,
+    /// A role to assume with the source profile's (or the environment's) credentials.
+    pub(crate) role: Option<Role>,
+}
+
+/// `role_arn` and what goes with it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Role {
+    pub(crate) arn: String,
+    pub(crate) source_profile: Option<String>,
+    /// `credential_source = Environment`.
+    pub(crate) from_environment: bool,
+    pub(crate) external_id: Option<String>,
+    pub(crate) session_name: Option<String>,
 }
 
 impl Profile {
@@ -51,6 +64,11 @@ impl Profile {
 pub(crate) fn load(name: Option<&str>) -> Result<Option<Profile>, SourceError> {
     let env_name = std::env::var("AWS_PROFILE").ok().filter(|n| !n.is_empty());
     let asked = name.map(str::to_owned).or(env_name);
+    load_named(asked)
+}
+
+/// The profile `asked` (else `default`), as [`load`] finds it.
+pub(crate) fn load_named(asked: Option<String>) -> Result<Option<Profile>, SourceError> {
     let wanted = asked.clone().unwrap_or_else(|| "default".to_owned());
     let home = std::env::var_os("HOME").map(PathBuf::from);
     let file = |var: &str, default: &str| {
@@ -119,9 +137,18 @@ fn find(
         region: take("region"),
         endpoint_url: take("endpoint_url"),
         indirect: None,
+        role: None,
     };
+    if let Some(arn) = take("role_arn") {
+        profile.role = Some(Role {
+            arn,
+            source_profile: take("source_profile"),
+            from_environment: take("credential_source").is_some_and(|s| s == "Environment"),
+            external_id: take("external_id"),
+            session_name: take("role_session_name"),
+        });
+    }
     profile.indirect = [
-        "role_arn",
         "sso_session",
         "sso_start_url",
         "credential_process",
@@ -203,7 +230,7 @@ mod tests {
     }
 
     #[test]
-    fn profiles_that_call_a_service_are_refused_with_a_way_around()
+    fn roles_are_read_and_other_services_refused_with_a_way_around()
     -> Result<(), Box<dyn std::error::Error>> {
         let dir = tempfile::tempdir()?;
         let config = write(
@@ -220,6 +247,17 @@ mod tests {
         );
         let half = find("half", None, Some(&config))?.ok_or("no profile")?;
         assert!(half.keys().is_err());
+        let roles = write(
+            dir.path(),
+            "roles",
+            "[profile auditor]\nrole_arn = arn:aws:iam::111122223333:role/auditor\nsource_profile = base\nexternal_id = x-1\n",
+        )?;
+        let auditor = find("auditor", None, Some(&roles))?.ok_or("no profile")?;
+        assert_eq!(auditor.keys()?, None);
+        let role = auditor.role.ok_or("no role")?;
+        assert_eq!(role.arn, "arn:aws:iam::111122223333:role/auditor");
+        assert_eq!(role.source_profile.as_deref(), Some("base"));
+        assert_eq!(role.external_id.as_deref(), Some("x-1"));
         Ok(())
     }
 }

@@ -245,18 +245,30 @@ impl S3Bucket {
     }
 
     fn error(&self, key: &str, err: &object_store::Error) -> SourceError {
-        let hint = match err {
-            object_store::Error::Unauthenticated { .. } => {
-                " (check the credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, --profile or AWS_PROFILE)"
-            }
-            object_store::Error::PermissionDenied { .. } => {
-                " (the credentials need s3:ListBucket and s3:GetObject on this bucket)"
-            }
-            _ => "",
+        let text = err.to_string();
+        // object_store reports many refusals as generic errors; S3's own codes say who is at
+        // fault.
+        let credentials = matches!(err, object_store::Error::Unauthenticated { .. })
+            || [
+                "InvalidAccessKeyId",
+                "SignatureDoesNotMatch",
+                "ExpiredToken",
+                "InvalidToken",
+            ]
+            .iter()
+            .any(|code| text.contains(code));
+        let permission = matches!(err, object_store::Error::PermissionDenied { .. })
+            || text.contains("AccessDenied");
+        let hint = if credentials {
+            " (the credentials were refused: check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, --profile or AWS_PROFILE)"
+        } else if permission {
+            " (the credentials need s3:ListBucket and s3:GetObject on this bucket)"
+        } else {
+            ""
         };
         SourceError::Remote {
             location: self.display(key),
-            reason: format!("{err}{hint}"),
+            reason: format!("{text}{hint}"),
         }
     }
 

@@ -428,5 +428,40 @@ fn profiles_supply_credentials_region_and_endpoint() -> TestResult {
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     let local = run(&["cat", &path_str(&logs), "--since", "2024-07-04"])?;
     assert_eq!(String::from_utf8_lossy(&out.stdout), local.stdout);
+
+    // A profile that assumes a role with another profile's keys, through STS (moto's here).
+    std::fs::write(
+        &config,
+        "[profile auditor]\nrole_arn = arn:aws:iam::123456789012:role/auditor\nsource_profile = audit\nregion = us-east-1\n",
+    )?;
+    let assume = |sts: &str| {
+        server
+            .command(&[
+                "cat",
+                &format!("s3://{BUCKET}"),
+                "--since",
+                "2024-07-04",
+                "--profile",
+                "auditor",
+            ])
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .env("AWS_ENDPOINT_URL_STS", sts)
+            .env("AWS_CONFIG_FILE", &config)
+            .env("AWS_SHARED_CREDENTIALS_FILE", &credentials)
+            .output()
+    };
+    let assumed = assume(&server.endpoint)?;
+    let stderr = String::from_utf8_lossy(&assumed.stderr);
+    assert_eq!(assumed.status.code(), Some(0), "{stderr}");
+    assert_eq!(String::from_utf8_lossy(&assumed.stdout), local.stdout);
+    // Without STS the role cannot be assumed, and the error says so.
+    let refused = assume("http://127.0.0.1:9")?;
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("cannot assume arn:aws:iam::123456789012:role/auditor"),
+        "{stderr}"
+    );
     Ok(())
 }

@@ -19,12 +19,22 @@ pub struct S3Server {
 
 impl S3Server {
     pub fn start() -> Result<S3Server, Error> {
+        S3Server::start_checking_keys(None)
+    }
+
+    /// A server that, after `free` unauthenticated requests (to set things up), checks every
+    /// request's access key against the users it knows: none, so every key is refused.
+    pub fn start_checking_keys(free: Option<u32>) -> Result<S3Server, Error> {
         let dir = tempfile::tempdir()?;
         let log = dir.path().join("requests.log");
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
             .port();
-        let child = Command::new("moto_server")
+        let mut command = Command::new("moto_server");
+        if let Some(free) = free {
+            command.env("INITIAL_NO_AUTH_ACTION_COUNT", free.to_string());
+        }
+        let child = command
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(Stdio::null())
             // The development server logs every request line on stderr.

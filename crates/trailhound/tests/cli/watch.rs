@@ -482,6 +482,25 @@ fn bad_configuration_stops_the_monitor_at_start_up() -> TestResult {
     ])?;
     assert_eq!(out.code, 2, "{}", out.stderr);
 
+    // Keys the store does not know.
+    let checking = S3Server::start_checking_keys(Some(1))?;
+    checking.python(&["upload", "guarded", &path_str(&folder)])?;
+    let out = checking.run(&[
+        "--data-dir",
+        &path_str(&data),
+        "watch",
+        "s3://guarded",
+        "--once",
+    ])?;
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("InvalidAccessKeyId"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("the credentials were refused"),
+        "{}",
+        out.stderr
+    );
+    assert!(!data.join("catalog.sqlite").exists(), "the monitor started");
+
     // `alert test` names the problem with one sink.
     let receiver = Receiver::down_at_first()?;
     let config = config(dir.path(), &sinks(&receiver, ""))?;
