@@ -51,11 +51,7 @@ impl S3Tree {
 
 /// The digest signature CloudTrail puts in an object's `x-amz-meta-signature`.
 fn signature_of(object: &FetchedObject) -> Option<String> {
-    object
-        .metadata
-        .iter()
-        .find(|(name, _)| name == "signature")
-        .map(|(_, value)| value.clone())
+    object.metadata("signature").map(str::to_owned)
 }
 
 impl TrailStore for S3Tree {

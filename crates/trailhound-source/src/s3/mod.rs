@@ -136,6 +136,16 @@ pub struct FetchedObject {
     pub listed: ListedObject,
 }
 
+impl FetchedObject {
+    /// The user metadata `name` (`signature` for `x-amz-meta-signature`), if present.
+    pub fn metadata(&self, name: &str) -> Option<&str> {
+        self.metadata
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+}
+
 /// An object as listed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListedObject {

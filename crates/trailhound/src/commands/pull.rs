@@ -151,15 +151,8 @@ fn pull_object(bucket: &S3Bucket, object: &ListedObject, dir: &Path) -> anyhow::
         std::fs::create_dir_all(parent)
             .with_context(|| format!("cannot create {}", parent.display()))?;
     }
-    if is_digest {
-        let signature = fetched
-            .metadata
-            .iter()
-            .find(|(name, _)| name == "signature")
-            .map(|(_, value)| value.as_str());
-        if let Some(signature) = signature {
-            write_atomically(&sidecar, sidecar_content(signature).as_bytes())?;
-        }
+    if is_digest && let Some(signature) = fetched.metadata("signature") {
+        write_atomically(&sidecar, sidecar_content(signature).as_bytes())?;
     }
     // The object last: its presence at the right size is what marks the pull of it complete.
     write_atomically(&target, &fetched.bytes)?;

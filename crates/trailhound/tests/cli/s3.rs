@@ -2,7 +2,7 @@ use std::path::{Path, PathBuf};
 
 use crate::integrity::openssl_key;
 use crate::s3_server::{Error, S3Server};
-use crate::support::{TestResult, lake_run, path_str, run};
+use crate::support::{TestResult, files_under, lake_run, path_str, run};
 
 const BUCKET: &str = "trail-logs";
 
@@ -27,36 +27,6 @@ fn estate(server: &S3Server, dir: &Path) -> Result<PathBuf, Error> {
     assert_eq!(out.code, 0, "{}", out.stderr);
     server.upload(BUCKET, &logs)?;
     Ok(logs)
-}
-
-/// Files below `root`, leaving out hidden ones (`.trailhound/`).
-fn files_under(root: &Path) -> Vec<PathBuf> {
-    walk(root)
-        .into_iter()
-        .filter(|p| {
-            p.strip_prefix(root).is_ok_and(|relative| {
-                !relative
-                    .components()
-                    .any(|c| c.as_os_str().to_string_lossy().starts_with('.'))
-            })
-        })
-        .collect()
-}
-
-fn walk(root: &Path) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    if let Ok(entries) = std::fs::read_dir(root) {
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                found.extend(walk(&path));
-            } else {
-                found.push(path);
-            }
-        }
-    }
-    found.sort();
-    found
 }
 
 /// "read N events from M files": M.

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use crate::support::{Run, binary, path_str};
+use crate::support::{Run, binary, path_str, run_command};
 
 pub type Error = Box<dyn std::error::Error>;
 
@@ -86,14 +86,7 @@ impl S3Server {
     /// Runs the binary with test credentials and this server as the endpoint, as a user
     /// would with `AWS_ENDPOINT_URL` exported.
     pub fn run(&self, args: &[&str]) -> Result<Run, Error> {
-        let out = self.command(args).output()?;
-        let run = Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        };
-        run.assert_no_panic();
-        Ok(run)
+        Ok(run_command(&mut self.command(args))?)
     }
 
     /// The command [`S3Server::run`] runs, for tests that need to drive the process.

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use crate::receiver::Receiver;
 use crate::s3_server::{Error, S3Server};
-use crate::support::{TestResult, lake_run, path_str, run, scalar};
+use crate::support::{TestResult, files_under, lake_run, path_str, run, scalar};
 
 const BUCKET: &str = "watched-trail";
 
@@ -33,7 +33,7 @@ fn estate(dir: &Path) -> Result<Estate, Error> {
     ])?;
     assert_eq!(out.code, 0, "{}", out.stderr);
     let days = [dir.join("day1"), dir.join("day2")];
-    for file in files(&all.join("AWSLogs")) {
+    for file in files_under(&all.join("AWSLogs")) {
         let relative = file.strip_prefix(&all)?;
         let day = if path_str(relative).contains("/2024/07/01/") {
             0
@@ -47,22 +47,6 @@ fn estate(dir: &Path) -> Result<Estate, Error> {
         std::fs::copy(&file, &target)?;
     }
     Ok(Estate { all, days })
-}
-
-fn files(root: &Path) -> Vec<PathBuf> {
-    let mut found = Vec::new();
-    if let Ok(entries) = std::fs::read_dir(root) {
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                found.extend(files(&path));
-            } else {
-                found.push(path);
-            }
-        }
-    }
-    found.sort();
-    found
 }
 
 fn events_in(path: &Path) -> Result<usize, Error> {
@@ -92,7 +76,7 @@ fn watch_follows_a_bucket_and_downloads_each_new_object_once() -> TestResult {
         events_in(&estate.days[0])?
     );
     let gets = server.object_gets(BUCKET)?;
-    assert_eq!(gets, files(&estate.days[0].join("AWSLogs")).len());
+    assert_eq!(gets, files_under(&estate.days[0].join("AWSLogs")).len());
 
     // The second day lands; the next poll takes exactly its objects.
     server.upload(BUCKET, &estate.days[1])?;
@@ -104,7 +88,7 @@ fn watch_follows_a_bucket_and_downloads_each_new_object_once() -> TestResult {
     );
     assert_eq!(
         server.object_gets(BUCKET)? - gets,
-        files(&estate.days[1].join("AWSLogs")).len()
+        files_under(&estate.days[1].join("AWSLogs")).len()
     );
     // Nothing new: nothing downloaded.
     let gets = server.object_gets(BUCKET)?;
@@ -197,13 +181,13 @@ fn watch_follows_a_local_folder() -> TestResult {
     let sources: serde_json::Value = serde_json::from_str(&sources.stdout)?;
     assert_eq!(
         sources.as_array().map(Vec::len),
-        Some(files(&estate.all.join("AWSLogs")).len())
+        Some(files_under(&estate.all.join("AWSLogs")).len())
     );
     Ok(())
 }
 
 fn copy_tree(from: &Path, to: &Path) -> Result<(), Error> {
-    for file in files(from) {
+    for file in files_under(from) {
         let target = to.join(file.strip_prefix(from)?);
         if let Some(parent) = target.parent() {
             std::fs::create_dir_all(parent)?;
@@ -256,19 +240,13 @@ fn sinks(receiver: &Receiver, extra: &str) -> String {
 
 /// `trailhound` with the lake, the configuration and the webhook secret.
 fn alerting_run(data: &Path, config: &Path, args: &[&str]) -> Result<crate::support::Run, Error> {
-    let out = std::process::Command::new(crate::support::binary())
+    let mut command = std::process::Command::new(crate::support::binary());
+    command
         .args(["--data-dir", &path_str(data), "--config", &path_str(config)])
         .args(args)
         .env("TRAILHOUND_TEST_SECRET", "s3cret")
-        .stdin(Stdio::null())
-        .output()?;
-    let run = crate::support::Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
-    run.assert_no_panic();
-    Ok(run)
+        .stdin(Stdio::null());
+    Ok(crate::support::run_command(&mut command)?)
 }
 
 fn history(data: &Path, config: &Path) -> Result<Vec<serde_json::Value>, Error> {
@@ -550,13 +528,13 @@ fn watch_takes_what_queue_notifications_announce_and_deletes_them_after() -> Tes
     );
     assert_eq!(
         server.object_gets(BUCKET)?,
-        files(&estate.days[0].join("AWSLogs")).len()
+        files_under(&estate.days[0].join("AWSLogs")).len()
     );
 
     // The second day, announced as it lands; and one object of the first day announced again
     // in CloudTrail's own SNS notification shape, which must not be taken twice.
     server.upload(BUCKET, &estate.days[1])?;
-    let again = files(&estate.days[0].join("AWSLogs"))
+    let again = files_under(&estate.days[0].join("AWSLogs"))
         .into_iter()
         .next()
         .ok_or("no file")?;
@@ -582,7 +560,7 @@ fn watch_takes_what_queue_notifications_announce_and_deletes_them_after() -> Tes
     );
     assert_eq!(
         server.object_gets(BUCKET)? - gets,
-        files(&estate.days[1].join("AWSLogs")).len()
+        files_under(&estate.days[1].join("AWSLogs")).len()
     );
     // Every message was deleted: nothing is left to take.
     let gets = server.object_gets(BUCKET)?;
