@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use arrow::array::Array;
+use arrow::array::{Array, RecordBatch};
 use chrono::{DateTime, SecondsFormat};
 use trailhound_lake::{LakeFileRecord, StoredInsight};
 use trailhound_query::QueryEngine;
@@ -295,17 +295,28 @@ pub fn series_between(
     to: Minute,
     settings: &Settings,
 ) -> Result<Series, InsightsError> {
-    let sql = format!(
+    let batches = engine.sql(&series_sql(key, from, to, settings))?;
+    series_from(key, &batches)
+}
+
+/// The SQL behind [`series_between`], for callers that run it themselves (the server, on its
+/// own runtime); [`series_from`] reads its result.
+pub fn series_sql(key: &SeriesKey, from: Minute, to: Minute, settings: &Settings) -> String {
+    format!(
         "SELECT CAST(to_unixtime(eventTime) AS BIGINT) / 60 AS minute, count(*)
          FROM events WHERE {} AND {} AND {}
          GROUP BY 1",
         same_series(key),
         between(from, to),
         counted(settings)
-    );
+    )
+}
+
+/// The series of `key` from the result of [`series_sql`].
+pub fn series_from(key: &SeriesKey, batches: &[RecordBatch]) -> Result<Series, InsightsError> {
     let mut points = Vec::new();
-    for batch in engine.sql(&sql)? {
-        let (minutes, counts) = (integers(&batch, 0)?, integers(&batch, 1)?);
+    for batch in batches {
+        let (minutes, counts) = (integers(batch, 0)?, integers(batch, 1)?);
         for row in 0..batch.num_rows() {
             points.push((minutes.value(row), counts.value(row).max(0) as u64));
         }

@@ -28,6 +28,7 @@ pub mod chart;
 mod columns;
 pub mod detect;
 mod error;
+pub mod explain;
 pub mod export;
 mod first_seen;
 mod lake;
@@ -37,8 +38,11 @@ pub mod series;
 
 pub use detect::{Anomaly, Coverage, Settings, detect};
 pub use error::InsightsError;
+pub use explain::{InsightEvent, insight_minutes};
 pub use export::export;
 pub use first_seen::first_seen;
-pub use lake::{Computation, Insight, compute, coverage_of, series_between};
+pub use lake::{
+    Computation, Insight, compute, coverage_of, series_between, series_from, series_sql,
+};
 pub use record::{Attribution, InsightRecord, State};
 pub use series::{InsightType, Minute, Series, SeriesKey};

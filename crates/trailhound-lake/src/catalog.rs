@@ -182,11 +182,11 @@ pub struct StoredInsight {
     pub record: String,
 }
 
-const FINDING_COLUMNS: &str = "SELECT rule_id, rule_title, level, tags, time, first_time, event_count, event_ids,
+pub(crate) const FINDING_COLUMNS: &str = "SELECT rule_id, rule_title, level, tags, time, first_time, event_count, event_ids,
         event_source, event_name, principal, account, region, source_ip, summary, status, found_at, id
      FROM findings";
 
-fn finding_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredFinding> {
+pub(crate) fn finding_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredFinding> {
     let tags: String = row.get(3)?;
     let ids: String = row.get(7)?;
     let level: String = row.get(2)?;
@@ -235,6 +235,7 @@ impl Catalog {
         connection.execute_batch(SCHEMA)?;
         connection.execute_batch(crate::checkpoints::SCHEMA)?;
         connection.execute_batch(crate::outbox::SCHEMA)?;
+        connection.execute_batch(crate::triage::SCHEMA)?;
         let version: i64 = connection.pragma_query_value(None, "user_version", |row| row.get(0))?;
         if version > SCHEMA_VERSION {
             return Err(LakeError::Config(format!(
@@ -242,7 +243,11 @@ impl Catalog {
                 path.display()
             )));
         }
-        connection.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        // Only when it changes: setting it is a write, and a write tells every reader (the
+        // server's snapshot check) that the catalog changed.
+        if version != SCHEMA_VERSION {
+            connection.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        }
         Ok(Catalog { connection })
     }
 

@@ -34,6 +34,7 @@ mod partition;
 mod scan;
 mod schema;
 mod store;
+mod triage;
 mod writer;
 
 pub use catalog::{Catalog, LakeFileRecord, SourceRecord, StoredFinding, StoredInsight};
@@ -46,4 +47,5 @@ pub use partition::PartitionKey;
 pub use scan::for_each_record;
 pub use schema::{PARTITION_COLUMNS, file_schema};
 pub use store::{Access, Lake};
+pub use triage::{FINDING_STATUSES, FindingQuery, IntegrityCheck, TriageEntry};
 pub use writer::{IngestReport, LakeWriter, WriteOptions, source_location};

@@ -10,47 +10,87 @@ use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
 };
 use datafusion::execution::context::{SQLOptions, SessionConfig, SessionContext};
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use trailhound_lake::{Access, Lake, PARTITION_COLUMNS, file_schema};
 
 use crate::QueryError;
 
+/// Bounds on what one engine's queries may use, for a server that runs other people's SQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct QueryLimits {
+    /// Memory all queries of the engine may hold at once; past it a query fails with
+    /// [`QueryError::Exhausted`] instead of taking the machine down. `None`: unbounded.
+    pub memory_bytes: Option<usize>,
+}
+
 /// Runs SQL over a lake. Cheap to create; holds no lock on the lake, so queries run while an
 /// ingest writes (they see what was committed when the query was planned).
+///
+/// The CLI uses the blocking [`QueryEngine::open`] and [`QueryEngine::sql`]; a server already
+/// inside a tokio runtime uses [`QueryEngine::open_async`] and [`QueryEngine::sql_async`].
 pub struct QueryEngine {
     context: SessionContext,
-    runtime: tokio::runtime::Runtime,
+    /// The runtime of a blocking engine; `None` for one opened inside a runtime.
+    runtime: Option<tokio::runtime::Runtime>,
 }
 
 impl QueryEngine {
-    /// Opens the lake in `data_dir` for queries.
+    /// Opens the lake in `data_dir` for blocking queries.
     ///
     /// # Errors
     ///
     /// When the data directory cannot be opened or the table cannot be registered.
     pub fn open(data_dir: &std::path::Path) -> Result<QueryEngine, QueryError> {
-        let lake = Lake::open(data_dir, Access::Read)?;
-        let config = SessionConfig::new()
-            .with_information_schema(true)
-            .set_bool("datafusion.sql_parser.enable_ident_normalization", false)
-            .set_bool("datafusion.execution.parquet.pushdown_filters", true)
-            .set_bool("datafusion.execution.parquet.reorder_filters", true)
-            .set_bool("datafusion.execution.collect_statistics", true);
-        let mut context = SessionContext::new_with_config(config);
-        datafusion_functions_json::register_all(&mut context)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
             .map_err(|err| {
                 QueryError::Internal(format!("cannot start the query runtime: {err}"))
             })?;
-        let table = events_table(&lake)?;
-        context.register_table("events", Arc::new(table))?;
-        context.register_table(
-            "findings",
-            Arc::new(crate::findings::findings_table(&lake)?),
-        )?;
-        crate::insights::register(&context, &runtime, &lake)?;
-        Ok(QueryEngine { context, runtime })
+        let mut engine =
+            runtime.block_on(QueryEngine::open_async(data_dir, QueryLimits::default()))?;
+        engine.runtime = Some(runtime);
+        Ok(engine)
+    }
+
+    /// Opens the lake in `data_dir` from inside a tokio runtime, with `limits`.
+    ///
+    /// # Errors
+    ///
+    /// When the data directory cannot be opened or the table cannot be registered.
+    pub async fn open_async(
+        data_dir: &std::path::Path,
+        limits: QueryLimits,
+    ) -> Result<QueryEngine, QueryError> {
+        // Everything is read from the catalog before the first await: a catalog connection
+        // must not be held across one (it is not Sync), and the engine needs none afterwards.
+        let (events, findings, insights) = {
+            let lake = Lake::open(data_dir, Access::Read)?;
+            (
+                events_table(&lake)?,
+                crate::findings::findings_table(&lake)?,
+                lake.catalog().insights()?,
+            )
+        };
+        let config = SessionConfig::new()
+            .with_information_schema(true)
+            .set_bool("datafusion.sql_parser.enable_ident_normalization", false)
+            .set_bool("datafusion.execution.parquet.pushdown_filters", true)
+            .set_bool("datafusion.execution.parquet.reorder_filters", true)
+            .set_bool("datafusion.execution.collect_statistics", true);
+        let mut runtime_env = RuntimeEnvBuilder::new();
+        if let Some(bytes) = limits.memory_bytes {
+            runtime_env = runtime_env.with_memory_limit(bytes, 1.0);
+        }
+        let mut context = SessionContext::new_with_config_rt(config, runtime_env.build_arc()?);
+        datafusion_functions_json::register_all(&mut context)?;
+        context.register_table("events", Arc::new(events))?;
+        context.register_table("findings", Arc::new(findings))?;
+        crate::insights::register(&context, &insights).await?;
+        Ok(QueryEngine {
+            context,
+            runtime: None,
+        })
     }
 
     /// Runs one read-only SQL statement and returns all result rows.
@@ -60,18 +100,49 @@ impl QueryEngine {
     /// [`QueryError::NotReadOnly`] for anything but a query; [`QueryError::Plan`] for SQL
     /// that does not parse or names unknown tables, columns or functions.
     pub fn sql(&self, sql: &str) -> Result<Vec<RecordBatch>, QueryError> {
-        self.runtime.block_on(async {
-            let options = SQLOptions::new()
-                .with_allow_ddl(false)
-                .with_allow_dml(false)
-                .with_allow_statements(false);
-            let frame = self
-                .context
-                .sql_with_options(sql, options)
-                .await
-                .map_err(read_only_or_other)?;
-            Ok(frame.collect().await?)
-        })
+        let Some(runtime) = &self.runtime else {
+            return Err(QueryError::Internal(
+                "an engine opened with open_async must be queried with sql_async".to_owned(),
+            ));
+        };
+        runtime.block_on(self.sql_async(sql))
+    }
+
+    /// [`QueryEngine::sql`] for callers inside a tokio runtime. Dropping the future cancels
+    /// the query, which is how a caller enforces a time limit.
+    ///
+    /// # Errors
+    ///
+    /// As [`QueryEngine::sql`]; [`QueryError::Exhausted`] past the memory limit.
+    pub async fn sql_async(&self, sql: &str) -> Result<Vec<RecordBatch>, QueryError> {
+        self.sql_async_limited(sql, None).await
+    }
+
+    /// [`QueryEngine::sql_async`], returning at most `rows` rows when given: the limit is
+    /// part of the plan, so the engine stops early instead of computing what is dropped.
+    ///
+    /// # Errors
+    ///
+    /// As [`QueryEngine::sql_async`].
+    pub async fn sql_async_limited(
+        &self,
+        sql: &str,
+        rows: Option<usize>,
+    ) -> Result<Vec<RecordBatch>, QueryError> {
+        let options = SQLOptions::new()
+            .with_allow_ddl(false)
+            .with_allow_dml(false)
+            .with_allow_statements(false);
+        let frame = self
+            .context
+            .sql_with_options(sql, options)
+            .await
+            .map_err(read_only_or_other)?;
+        let frame = match rows {
+            Some(rows) => frame.limit(0, Some(rows))?,
+            None => frame,
+        };
+        Ok(frame.collect().await?)
     }
 }
 

@@ -13,6 +13,12 @@ pub enum QueryError {
     /// The SQL is malformed, or names a table, column or function that does not exist.
     #[error("{0}")]
     Plan(String),
+    /// The query needed more memory than its engine may use.
+    #[error(
+        "the query needs more memory than this server allows ({0}); narrow it with WHERE on \
+         eventTime, account or region, or aggregate instead of returning rows"
+    )]
+    Exhausted(String),
     /// The query failed while running.
     #[error("query failed: {0}")]
     Execution(String),
@@ -35,6 +41,7 @@ impl From<datafusion::error::DataFusionError> for QueryError {
                 QueryError::Plan(err.find_root().to_string())
             }
             E::Internal(message) => QueryError::Internal(message.clone()),
+            E::ResourcesExhausted(message) => QueryError::Exhausted(message.clone()),
             _ => QueryError::Execution(err.to_string()),
         }
     }

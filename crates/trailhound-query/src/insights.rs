@@ -10,7 +10,7 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use datafusion::datasource::MemTable;
 use datafusion::execution::context::SessionContext;
 use trailhound_event::parse_event_time;
-use trailhound_lake::{Lake, StoredInsight};
+use trailhound_lake::StoredInsight;
 
 use crate::QueryError;
 
@@ -44,13 +44,11 @@ fn schema() -> SchemaRef {
 }
 
 /// Registers `computed_insights` and the `insights` view over it and `events`.
-pub(crate) fn register(
+pub(crate) async fn register(
     context: &SessionContext,
-    runtime: &tokio::runtime::Runtime,
-    lake: &Lake,
+    stored: &[StoredInsight],
 ) -> Result<(), QueryError> {
-    let stored = lake.catalog().insights()?;
-    let table = MemTable::try_new(schema(), vec![vec![to_batch(&stored)?]])?;
+    let table = MemTable::try_new(schema(), vec![vec![to_batch(stored)?]])?;
     context.register_table(COMPUTED, Arc::new(table))?;
     let details = |path: &str| {
         let parts: Vec<String> = path.split('.').map(|p| format!("'{p}'")).collect();
@@ -79,7 +77,7 @@ pub(crate) fn register(
         duration = details("insightContext.statistics.insightDuration"),
         baseline_duration = details("insightContext.statistics.baselineDuration"),
     );
-    runtime.block_on(async { context.sql(&view).await.map(|_| ()) })?;
+    context.sql(&view).await?;
     Ok(())
 }
 

@@ -11,6 +11,8 @@
 //!   [`QueryError::NotReadOnly`], and no table reads outside the lake.
 //! - [`QuickFilter`] turns `search`-style flags into SQL, or matches events read directly from
 //!   files.
+//! - [`stats_queries`] are the overview `trailhound stats` prints and the dashboard draws.
+//! - [`parse_time_bound`] reads `--since 24h` and `?since=2024-07-31` alike.
 //! - [`write_batches`] prints results as a table, JSON, JSON lines or CSV; [`ddl`] writes the
 //!   table definition for Athena, Trino, Spark and DuckDB over the same files.
 #![deny(missing_docs)]
@@ -22,9 +24,13 @@ mod findings;
 mod insights;
 mod output;
 mod quick_filter;
+mod stats;
+mod time_bound;
 
 pub use ddl::{Engine, ddl};
-pub use engine::QueryEngine;
+pub use engine::{QueryEngine, QueryLimits};
 pub use error::QueryError;
 pub use output::{Format, write_batches};
 pub use quick_filter::{ErrorFilter, Pattern, QuickFilter, SEARCH_COLUMNS};
+pub use stats::{StatsQuery, stats_queries};
+pub use time_bound::{TimeBound, parse_age, parse_time_bound};

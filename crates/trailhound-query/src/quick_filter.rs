@@ -80,6 +80,17 @@ pub enum ErrorFilter {
     Code(Pattern),
 }
 
+impl ErrorFilter {
+    /// `*` for any failure, else a glob over `errorCode`.
+    pub fn parse(glob: &str) -> ErrorFilter {
+        if glob == "*" {
+            ErrorFilter::Any
+        } else {
+            ErrorFilter::Code(Pattern::new(glob))
+        }
+    }
+}
+
 /// The quick filters of `trailhound search`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct QuickFilter {

@@ -6,9 +6,8 @@ use std::path::Path;
 
 use anyhow::{Context, bail};
 use chrono::Utc;
-use serde_json::Value;
 use trailhound_insights::chart;
-use trailhound_insights::{Computation, InsightType, SeriesKey, Settings};
+use trailhound_insights::{Computation, InsightEvent, Settings, insight_minutes};
 use trailhound_lake::{Access, Lake};
 use trailhound_query::QueryEngine;
 
@@ -139,65 +138,7 @@ pub(crate) struct Update {
     pub(crate) new_findings: u64,
 }
 
-/// The gist of one Insights record, from its JSON (ours or CloudTrail's).
-#[derive(Debug, Clone)]
-struct Record {
-    shared: String,
-    event_id: String,
-    state: String,
-    time: String,
-    key: SeriesKey,
-    baseline: f64,
-    average: f64,
-    duration: Option<i64>,
-    baseline_duration: Option<i64>,
-    principal: Option<String>,
-    origin: &'static str,
-    json: Value,
-}
-
-impl Record {
-    fn parse(text: &str, origin: &'static str) -> Option<Record> {
-        let json: Value = serde_json::from_str(text).ok()?;
-        let details = &json["insightDetails"];
-        let statistics = &details["insightContext"]["statistics"];
-        let text_of = |v: &Value| v.as_str().map(str::to_owned);
-        let principal = details["insightContext"]["attributions"]
-            .as_array()
-            .and_then(|list| list.iter().find(|a| a["attribute"] == "userIdentityArn"))
-            .and_then(|a| a["insight"][0]["value"].as_str())
-            .map(str::to_owned);
-        Some(Record {
-            shared: text_of(&json["sharedEventID"])?,
-            event_id: text_of(&json["eventID"])?,
-            state: text_of(&details["state"])?,
-            time: text_of(&json["eventTime"])?,
-            key: SeriesKey {
-                account: text_of(&json["recipientAccountId"]).unwrap_or_default(),
-                region: text_of(&json["awsRegion"]).unwrap_or_default(),
-                event_source: text_of(&details["eventSource"])?,
-                event_name: text_of(&details["eventName"])?,
-                insight_type: details["insightType"]
-                    .as_str()
-                    .and_then(InsightType::parse)?,
-                error_code: text_of(&details["errorCode"]),
-            },
-            baseline: statistics["baseline"]["average"].as_f64().unwrap_or(0.0),
-            average: statistics["insight"]["average"].as_f64().unwrap_or(0.0),
-            duration: statistics["insightDuration"].as_i64(),
-            baseline_duration: statistics["baselineDuration"].as_i64(),
-            principal,
-            origin,
-            json,
-        })
-    }
-
-    fn minute(&self) -> Option<i64> {
-        chrono::DateTime::parse_from_rfc3339(&self.time)
-            .ok()
-            .map(|t| t.timestamp().div_euclid(60))
-    }
-}
+type Record = InsightEvent;
 
 /// Every Insights record: computed ones from the catalog, and CloudTrail's own that were
 /// ingested from CloudTrail-Insight files.
@@ -318,16 +259,7 @@ fn show(args: &InsightsShowArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
     let Some(first) = matching.first() else {
         bail!("no insight has the id {wanted:?}");
     };
-    let end_record = matching.iter().find(|r| r.state == "End");
-    let start_minute = matching
-        .iter()
-        .find(|r| r.state == "Start")
-        .and_then(|r| r.minute())
-        .or_else(|| end_record.and_then(|e| Some(e.minute()? - e.duration.unwrap_or(1))))
-        .unwrap_or_default();
-    let end_minute = end_record
-        .and_then(|e| e.minute())
-        .unwrap_or(start_minute + first.duration.unwrap_or(1));
+    let (start_minute, end_minute) = insight_minutes(&matching);
     let from = start_minute - args.context.max(0);
     let to = end_minute + args.context.max(0);
     let engine = QueryEngine::open(&data_dir)?;

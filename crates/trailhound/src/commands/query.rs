@@ -8,7 +8,8 @@ use arrow::array::{Array, AsArray, RecordBatch};
 use trailhound_event::{CloudTrailEvent, layout};
 use trailhound_lake::{Access, Lake};
 use trailhound_query::{
-    ErrorFilter, Format, Pattern, QueryEngine, QueryError, QuickFilter, write_batches,
+    ErrorFilter, Format, Pattern, QueryEngine, QueryError, QuickFilter, stats_queries,
+    write_batches,
 };
 use trailhound_source::ReadMessage;
 
@@ -73,13 +74,7 @@ fn quick_filter(args: &SearchArgs) -> anyhow::Result<QuickFilter> {
         user: args.user.as_deref().map(Pattern::contains),
         source: args.source.as_deref().map(Pattern::contains),
         ip: args.ip.as_deref().map(Pattern::new),
-        error: args.error.as_deref().map(|glob| {
-            if glob == "*" {
-                ErrorFilter::Any
-            } else {
-                ErrorFilter::Code(Pattern::new(glob))
-            }
-        }),
+        error: args.error.as_deref().map(ErrorFilter::parse),
         regions: bounds.regions,
         accounts: bounds.accounts,
         since: bounds.since,
@@ -231,62 +226,10 @@ pub(crate) fn stats(args: StatsArgs, global: &GlobalArgs) -> anyhow::Result<u8> 
         until: bounds.until,
         ..QuickFilter::default()
     };
-    let condition = filter.where_clause();
-    let top = args.top;
-    let sections = [
-        (
-            "Overview",
-            format!(
-                "SELECT count(*) AS events, min(eventTime) AS first_event, max(eventTime) AS last_event, \
-             count(DISTINCT recipientAccountId) AS accounts, count(DISTINCT awsRegion) AS regions, \
-             sum(CASE WHEN errorCode IS NOT NULL THEN 1 ELSE 0 END) AS failed_calls FROM events WHERE {condition}"
-            ),
-        ),
-        (
-            "Events per day",
-            format!(
-                "SELECT date, count(*) AS events FROM events WHERE {condition} GROUP BY date ORDER BY date"
-            ),
-        ),
-        (
-            "Top principals",
-            format!(
-                "SELECT coalesce(userIdentity.arn, userIdentity.invokedBy, userIdentity.type) AS principal, count(*) AS events \
-             FROM events WHERE {condition} GROUP BY 1 ORDER BY events DESC, principal LIMIT {top}"
-            ),
-        ),
-        (
-            "Top APIs",
-            format!(
-                "SELECT eventSource, eventName, count(*) AS events FROM events WHERE {condition} \
-             GROUP BY eventSource, eventName ORDER BY events DESC, eventName LIMIT {top}"
-            ),
-        ),
-        (
-            "Top errors",
-            format!(
-                "SELECT errorCode, count(*) AS events FROM events WHERE {condition} AND errorCode IS NOT NULL \
-             GROUP BY errorCode ORDER BY events DESC, errorCode LIMIT {top}"
-            ),
-        ),
-        (
-            "Regions",
-            format!(
-                "SELECT awsRegion, count(*) AS events FROM events WHERE {condition} GROUP BY awsRegion ORDER BY events DESC, awsRegion LIMIT {top}"
-            ),
-        ),
-        (
-            "Top source IPs",
-            format!(
-                "SELECT sourceIPAddress, count(*) AS events FROM events WHERE {condition} \
-             GROUP BY sourceIPAddress ORDER BY events DESC, sourceIPAddress LIMIT {top}"
-            ),
-        ),
-    ];
     let mut out = std::io::stdout().lock();
-    for (title, sql) in sections {
-        let batches = run_sql(&engine, &sql)?;
-        writeln!(out, "{title}")?;
+    for section in stats_queries(&filter, args.top) {
+        let batches = run_sql(&engine, &section.sql)?;
+        writeln!(out, "{}", section.title)?;
         write_batches(&batches, Format::Table, &mut out)?;
     }
     Ok(exit::OK)

@@ -42,6 +42,7 @@ pub(crate) fn run(args: ValidateArgs, global: &GlobalArgs) -> anyhow::Result<u8>
         };
         let validation = validate(store.as_ref(), &options)
             .with_context(|| format!("cannot validate {path}"))?;
+        record(global, path, &validation);
         merge(&mut total, validation);
     }
     match args.format {
@@ -63,6 +64,42 @@ pub(crate) fn run(args: ValidateArgs, global: &GlobalArgs) -> anyhow::Result<u8>
     } else {
         exit::OK
     })
+}
+
+/// Keeps the result in the lake's catalog, when there is a lake, for `serve`'s integrity page.
+/// A lake is not needed to validate, so failing to record only warns.
+fn record(global: &GlobalArgs, location: &str, validation: &Validation) {
+    let data_dir = global.data_dir();
+    if !data_dir.join("catalog.sqlite").is_file() {
+        return;
+    }
+    let problems: Vec<&trailhound_integrity::Outcome> = validation
+        .outcomes
+        .iter()
+        .filter(|o| o.status != trailhound_integrity::Status::Valid)
+        .take(50)
+        .collect();
+    let report = serde_json::json!({
+        "chains": validation.chains.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "counts": validation.counts,
+        "found_start": validation.found_start.map(|t| t.to_rfc3339()),
+        "found_end": validation.found_end.map(|t| t.to_rfc3339()),
+        "problems": problems,
+    });
+    let recorded =
+        trailhound_lake::Lake::open(&data_dir, trailhound_lake::Access::Read).and_then(|lake| {
+            lake.catalog().record_integrity_check(
+                location,
+                !validation.has_invalid(),
+                &report.to_string(),
+            )
+        });
+    if let Err(err) = recorded {
+        tracing::warn!(
+            "the result was not recorded in {}: {err}",
+            data_dir.display()
+        );
+    }
 }
 
 fn merge(total: &mut Validation, part: Validation) {

@@ -1,14 +1,20 @@
+//! Times as people write them on a command line or in a URL: absolute (RFC 3339, a date) or
+//! an age relative to now (`24h`, `7d`), shared by the CLI's flags and the HTTP API.
+
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
 
 /// A time bound as the user wrote it: absolute, or an age relative to when the command runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum TimeBound {
+pub enum TimeBound {
+    /// An instant.
     At(DateTime<Utc>),
+    /// This long before now.
     Ago(Duration),
 }
 
 impl TimeBound {
-    pub(crate) fn resolve(self, now: DateTime<Utc>) -> DateTime<Utc> {
+    /// The instant, taking ages back from `now`.
+    pub fn resolve(self, now: DateTime<Utc>) -> DateTime<Utc> {
         match self {
             TimeBound::At(time) => time,
             TimeBound::Ago(age) => now - age,
@@ -18,7 +24,7 @@ impl TimeBound {
 
 /// Parses a length of time such as `90m`, `36h` or `7d` (the age forms of
 /// [`parse_time_bound`]).
-pub(crate) fn parse_age(text: &str) -> Result<Duration, String> {
+pub fn parse_age(text: &str) -> Result<Duration, String> {
     match parse_time_bound(text) {
         Ok(TimeBound::Ago(age)) if age > Duration::zero() => Ok(age),
         _ => Err(format!(
@@ -29,7 +35,7 @@ pub(crate) fn parse_age(text: &str) -> Result<Duration, String> {
 
 /// Parses `2024-07-31T13:00:00Z`, `2024-07-31T13:00` (UTC), `2024-07-31` (midnight UTC), or
 /// an age: a number and one of `s`, `m`, `h`, `d`, `w` (`90m`, `24h`, `7d`).
-pub(crate) fn parse_time_bound(text: &str) -> Result<TimeBound, String> {
+pub fn parse_time_bound(text: &str) -> Result<TimeBound, String> {
     let text = text.trim();
     if let Ok(time) = DateTime::parse_from_rfc3339(text) {
         return Ok(TimeBound::At(time.to_utc()));
