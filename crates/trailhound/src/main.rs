@@ -44,6 +44,8 @@ fn main() -> ExitCode {
         Command::Watch(args) => commands::watch::run(args, &cli.global),
         Command::Alert(command) => commands::alert::run(command, &cli.global),
         Command::Status(args) => commands::status::run(args, &cli.global),
+        Command::Serve(args) => commands::serve::run(args, &cli.global),
+        Command::Token(command) => commands::serve::token(command, &cli.global),
         Command::Rules(command) => commands::rules::run(command, &cli.global),
         Command::Compact => commands::ingest::compact(&cli.global),
         Command::Completions(args) => commands::completions::run(args),

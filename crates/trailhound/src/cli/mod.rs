@@ -2,7 +2,6 @@
 //! arguments are turned into library settings by the commands, not here.
 
 mod size;
-mod time;
 
 use std::path::PathBuf;
 
@@ -10,7 +9,7 @@ use clap::{Args, Parser, Subcommand};
 use trailhound_source::{InputSpec, ReadLimits, ReadOptions, S3Settings, Selection};
 
 pub(crate) use size::parse_size;
-pub(crate) use time::{TimeBound, parse_age, parse_time_bound};
+pub(crate) use trailhound_query::{TimeBound, parse_age, parse_time_bound};
 
 /// Fast, self-hosted AWS CloudTrail monitoring and analysis.
 ///
@@ -157,6 +156,19 @@ pub(crate) enum Command {
     /// Health at a glance: the lake, followed sources (position, lag, errors), the alert
     /// outbox.
     Status(StatusArgs),
+    /// Serve the web dashboard and the HTTP API (/api/v1) over the lake.
+    ///
+    /// Listens on 127.0.0.1:8080 unless --listen says otherwise. Every endpoint but /health
+    /// and the login page needs a token (`trailhound token create`): programs send
+    /// `Authorization: Bearer <token>`, browsers log in at /login with it and get a session
+    /// cookie. Viewers read; admins also triage findings and manage tokens. SQL is read-only
+    /// and bounded by --query-timeout, --query-memory and --max-rows. The API is described at
+    /// /api/v1/openapi.json; Prometheus scrapes /metrics (with a token). It can run beside
+    /// `watch` on the same data directory: answers follow each commit.
+    Serve(ServeArgs),
+    /// Create, list and revoke the API tokens of `serve` (stored hashed in auth.sqlite).
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// Spot unusual API call and error rates, as CloudTrail Insights does, over the lake.
     ///
     /// Without a subcommand: computes Insights for the stretch asked (the whole lake by
@@ -800,6 +812,69 @@ pub(crate) enum AlertCommand {
         #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
         format: OutputFormat,
     },
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// Address and port to listen on. Anything but loopback exposes the lake to the network:
+    /// use --tls-cert/--tls-key there, or a TLS proxy with --secure-cookies.
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR:PORT")]
+    pub(crate) listen: std::net::SocketAddr,
+    /// Serve HTTPS with this PEM certificate chain (leaf first); needs --tls-key.
+    #[arg(long, requires = "tls_key", value_name = "PEM")]
+    pub(crate) tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert (PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, requires = "tls_cert", value_name = "PEM")]
+    pub(crate) tls_key: Option<PathBuf>,
+    /// Mark the session cookie Secure without --tls-cert (when a TLS proxy is in front).
+    #[arg(long)]
+    pub(crate) secure_cookies: bool,
+    /// Longest one SQL statement may run, in seconds.
+    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+    pub(crate) query_timeout: u64,
+    /// Memory all running queries may hold together, e.g. 512MiB, 2GiB.
+    #[arg(long, value_parser = parse_size, default_value = "1GiB", value_name = "SIZE")]
+    pub(crate) query_memory: u64,
+    /// Most rows one SQL request returns.
+    #[arg(long, default_value_t = 10_000, value_name = "N")]
+    pub(crate) max_rows: usize,
+    /// Overview answers kept per state of the lake (0: compute every request anew).
+    #[arg(long, default_value_t = 256, value_name = "N")]
+    pub(crate) cache_entries: usize,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TokenCommand {
+    /// Make a token and print it once; only its hash is kept.
+    Create {
+        /// Who or what it is for (a person, "grafana", "ci").
+        #[arg(long, value_name = "NAME")]
+        name: String,
+        /// viewer: reads everything; admin: also triages findings and manages tokens.
+        #[arg(long, value_enum, default_value_t = TokenRole::Viewer)]
+        role: TokenRole,
+    },
+    /// List tokens (never their secrets).
+    List {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+        format: OutputFormat,
+    },
+    /// Revoke a token; its browser sessions end at once.
+    Revoke {
+        /// The token's id (see `token list`).
+        #[arg(value_name = "ID")]
+        id: i64,
+    },
+}
+
+/// What a token may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum TokenRole {
+    /// Read everything.
+    Viewer,
+    /// Read, triage findings, manage tokens.
+    Admin,
 }
 
 #[derive(Debug, Args)]

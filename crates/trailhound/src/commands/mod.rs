@@ -11,6 +11,7 @@ pub(crate) mod insights;
 pub(crate) mod pull;
 pub(crate) mod query;
 pub(crate) mod rules;
+pub(crate) mod serve;
 pub(crate) mod status;
 pub(crate) mod validate;
 pub(crate) mod watch;

@@ -5,7 +5,6 @@ use std::io::Write;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use trailhound_lake::{Access, Lake};
-use trailhound_source::LogKey;
 
 use crate::cli::{GlobalArgs, StatusArgs, StatusFormat};
 use crate::exit;
@@ -21,66 +20,35 @@ pub(crate) fn run(args: StatusArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
     let catalog = lake.catalog();
     let now = Utc::now();
 
-    let files = catalog.lake_files(None)?;
-    let events: u64 = files.iter().map(|f| f.rows).sum();
-    let newest_event = files
-        .iter()
-        .filter_map(|f| f.max_time_us)
-        .max()
-        .and_then(DateTime::from_timestamp_micros);
-    let sources = catalog.sources(false)?;
-    let failed_sources = sources.iter().filter(|s| s.outcome == "failed").count();
-
+    let mut report = trailhound_server::monitor_status(catalog, now)?;
+    report["data_dir"] = json!(data_dir.display().to_string());
+    let healthy = report["healthy"].as_bool().unwrap_or(false);
     let checkpoints = catalog.checkpoints()?;
-    let followed: Vec<serde_json::Value> = checkpoints
-        .iter()
-        .map(|c| {
-            // CloudTrail keys carry their delivery time: how far behind the newest object is.
-            let delivered = c
-                .position
-                .as_deref()
-                .and_then(|p| LogKey::parse(p).delivered);
-            json!({
-                "source": c.source,
-                "position": c.position,
-                "newest_delivery": delivered.map(|t| t.to_rfc3339()),
-                "lag_seconds": delivered.map(|t| (now - t).num_seconds()),
-                "polled_at": c.polled_at,
-                "advanced_at": c.advanced_at,
-                "objects": c.objects,
-                "error": c.error,
-            })
-        })
-        .collect();
+    let lake_report = &report["lake"];
+    let events = lake_report["events"].as_u64().unwrap_or(0);
+    let files = lake_report["files"].as_u64().unwrap_or(0);
+    let newest_event = lake_report["newest_event"]
+        .as_str()
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.to_utc());
+    let sources_read = lake_report["sources_read"].as_u64().unwrap_or(0);
+    let failed_sources = lake_report["sources_failed"].as_u64().unwrap_or(0);
+    let followed = report["followed"].as_array().cloned().unwrap_or_default();
     let outbox = catalog.outbox_counts()?;
-    let mut failing_sinks: Vec<(String, String)> = Vec::new();
-    for entry in catalog.pending_alerts()? {
-        if let Some(error) = entry.last_error
-            && !failing_sinks.iter().any(|(sink, _)| *sink == entry.sink)
-        {
-            failing_sinks.push((entry.sink, error));
-        }
-    }
-    let healthy = checkpoints.iter().all(|c| c.error.is_none()) && failing_sinks.is_empty();
-
-    let report = json!({
-        "healthy": healthy,
-        "data_dir": data_dir.display().to_string(),
-        "lake": {
-            "events": events,
-            "files": files.len(),
-            "newest_event": newest_event.map(|t| t.to_rfc3339()),
-            "sources_read": sources.len(),
-            "sources_failed": failed_sources,
-        },
-        "followed": followed,
-        "alerts": {
-            "pending": outbox.pending,
-            "sent": outbox.sent,
-            "suppressed": outbox.suppressed,
-            "failing_sinks": failing_sinks.iter().map(|(sink, error)| json!({"sink": sink, "error": error})).collect::<Vec<_>>(),
-        },
-    });
+    let failing_sinks: Vec<(String, String)> = report["alerts"]["failing_sinks"]
+        .as_array()
+        .map(|sinks| {
+            sinks
+                .iter()
+                .map(|s| {
+                    (
+                        s["sink"].as_str().unwrap_or_default().to_owned(),
+                        s["error"].as_str().unwrap_or_default().to_owned(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     let mut out = std::io::stdout().lock();
     match args.format {
         StatusFormat::Json => {
@@ -96,10 +64,8 @@ pub(crate) fn run(args: StatusArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
             )?;
             writeln!(
                 out,
-                "  {events} events in {} files; newest event {}; {} sources read, {failed_sources} failed",
-                files.len(),
+                "  {events} events in {files} files; newest event {}; {sources_read} sources read, {failed_sources} failed",
                 newest_event.map_or_else(|| "none".to_owned(), |t| ago(now, t)),
-                sources.len(),
             )?;
             if !checkpoints.is_empty() {
                 writeln!(out, "followed:")?;

@@ -1,0 +1,99 @@
+//! `GET /events` (search with `trailhound search`'s filters) and `GET /events/{id}` (the
+//! original record, byte for byte).
+
+use arrow::array::AsArray;
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{FilterParams, literal, page_size, rows};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Columns a result row of the search has.
+const COLUMNS: &str = "eventTime, eventName, eventSource, \
+    coalesce(userIdentity.arn, userIdentity.invokedBy, userIdentity.type) AS principal, \
+    sourceIPAddress, errorCode, awsRegion, recipientAccountId, eventID";
+
+/// The page of a search; the filters come from the same query string as [`FilterParams`].
+#[derive(Debug, Deserialize)]
+pub(super) struct PageParams {
+    limit: Option<usize>,
+    offset: Option<usize>,
+}
+
+pub(super) async fn search(
+    State(state): State<AppState>,
+    Query(filter): Query<FilterParams>,
+    Query(params): Query<PageParams>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let filter = filter.filter()?;
+    let limit = page_size(params.limit, 100, 1000);
+    let offset = params.offset.unwrap_or(0);
+    let condition = filter.where_clause();
+    let snapshot = state.lake.snapshot().await?;
+    let found = state
+        .lake
+        .sql(
+            &snapshot,
+            &format!(
+                "SELECT {COLUMNS} FROM events WHERE {condition} ORDER BY eventTime DESC, eventID LIMIT {limit} OFFSET {offset}"
+            ),
+            None,
+        )
+        .await?;
+    let total = state
+        .lake
+        .sql(
+            &snapshot,
+            &format!("SELECT count(*) FROM events WHERE {condition}"),
+            None,
+        )
+        .await?;
+    let total = total
+        .iter()
+        .find(|b| b.num_rows() > 0)
+        .and_then(|b| {
+            b.column(0)
+                .as_primitive_opt::<arrow::datatypes::Int64Type>()
+                .map(|c| c.value(0))
+        })
+        .unwrap_or(0);
+    Ok(Json(json!({
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+        "events": rows(&found)?,
+    })))
+}
+
+pub(super) async fn show(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let snapshot = state.lake.snapshot().await?;
+    let found = state
+        .lake
+        .sql(
+            &snapshot,
+            &format!(
+                "SELECT eventJson FROM events WHERE eventID = {} LIMIT 1",
+                literal(&id)
+            ),
+            None,
+        )
+        .await?;
+    let record = found
+        .iter()
+        .find(|b| b.num_rows() > 0)
+        .and_then(|b| {
+            b.column(0)
+                .as_string_opt::<i32>()
+                .map(|c| c.value(0).to_owned())
+        })
+        .ok_or_else(|| ApiError::not_found(format!("no event with eventID {id:?} in the lake")))?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], record).into_response())
+}

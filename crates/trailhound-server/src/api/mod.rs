@@ -1,0 +1,188 @@
+//! The JSON API under `/api/v1`. Every handler reads through the [`LakeView`], so the API,
+//! the dashboard and the CLI answer from the same engine and the same SQL.
+//!
+//! [`LakeView`]: crate::lake_view::LakeView
+
+mod events;
+mod findings;
+mod insights;
+mod sql;
+mod stats;
+mod status;
+mod tokens;
+
+use arrow::array::RecordBatch;
+use axum::Router;
+use axum::routing::{delete, get, post};
+use serde::Deserialize;
+use serde_json::Value;
+use trailhound_query::{ErrorFilter, Pattern, QuickFilter, parse_time_bound};
+
+pub use status::monitor_status;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The routes under `/api/v1`, relative to it. Each one is in `openapi.json` (a test checks).
+pub const ROUTES: [(&str, &str); 18] = [
+    ("get", "/me"),
+    ("get", "/events"),
+    ("get", "/events/{id}"),
+    ("post", "/query"),
+    ("get", "/stats"),
+    ("get", "/timeline"),
+    ("get", "/findings"),
+    ("get", "/findings/summary"),
+    ("get", "/findings/{id}"),
+    ("post", "/findings/{id}/triage"),
+    ("get", "/insights"),
+    ("get", "/insights/{id}"),
+    ("get", "/sources"),
+    ("get", "/status"),
+    ("get", "/integrity"),
+    ("get", "/tokens"),
+    ("post", "/tokens"),
+    ("delete", "/tokens/{id}"),
+];
+
+/// The API's router (authentication is added by the caller).
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/me", get(status::me))
+        .route("/events", get(events::search))
+        .route("/events/{id}", get(events::show))
+        .route("/query", post(sql::query))
+        .route("/stats", get(stats::stats))
+        .route("/timeline", get(stats::timeline))
+        .route("/findings", get(findings::list))
+        .route("/findings/summary", get(findings::summary))
+        .route("/findings/{id}", get(findings::show))
+        .route("/findings/{id}/triage", post(findings::triage))
+        .route("/insights", get(insights::list))
+        .route("/insights/{id}", get(insights::show))
+        .route("/sources", get(status::sources))
+        .route("/status", get(status::status))
+        .route("/integrity", get(status::integrity))
+        .route("/tokens", get(tokens::list).post(tokens::create))
+        .route("/tokens/{id}", delete(tokens::revoke))
+        .route("/openapi.json", get(crate::openapi::document))
+}
+
+/// The filters of `trailhound search`, as query parameters. Lists (`region`, `account`) are
+/// comma-separated.
+#[derive(Debug, Default, Deserialize)]
+pub struct FilterParams {
+    event: Option<String>,
+    user: Option<String>,
+    source: Option<String>,
+    ip: Option<String>,
+    error: Option<String>,
+    region: Option<String>,
+    account: Option<String>,
+    since: Option<String>,
+    until: Option<String>,
+}
+
+impl FilterParams {
+    /// The filter, with relative times resolved against now.
+    ///
+    /// # Errors
+    ///
+    /// 400 for a time that does not parse or a range that ends before it starts.
+    pub fn filter(&self) -> Result<QuickFilter, ApiError> {
+        let now = chrono::Utc::now();
+        let time = |name: &str, text: &Option<String>| {
+            text.as_deref()
+                .filter(|t| !t.trim().is_empty())
+                .map(|t| {
+                    parse_time_bound(t)
+                        .map(|bound| bound.resolve(now))
+                        .map_err(|err| ApiError::bad_request("invalid", format!("{name}: {err}")))
+                })
+                .transpose()
+        };
+        let text = |value: &Option<String>| {
+            value
+                .as_deref()
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+        };
+        let list = |value: &Option<String>| -> Vec<String> {
+            value
+                .as_deref()
+                .unwrap_or_default()
+                .split(',')
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+                .collect()
+        };
+        let filter = QuickFilter {
+            event: text(&self.event).as_deref().map(Pattern::new),
+            user: text(&self.user).as_deref().map(Pattern::contains),
+            source: text(&self.source).as_deref().map(Pattern::contains),
+            ip: text(&self.ip).as_deref().map(Pattern::new),
+            error: text(&self.error).as_deref().map(ErrorFilter::parse),
+            regions: list(&self.region),
+            accounts: list(&self.account),
+            since: time("since", &self.since)?,
+            until: time("until", &self.until)?,
+        };
+        if let (Some(since), Some(until)) = (filter.since, filter.until)
+            && since >= until
+        {
+            return Err(ApiError::bad_request(
+                "invalid",
+                format!("since ({since}) must be earlier than until ({until})"),
+            ));
+        }
+        Ok(filter)
+    }
+}
+
+/// Result rows as JSON objects, nulls included, so every row has every column.
+///
+/// # Errors
+///
+/// 500 when a value cannot be written as JSON.
+pub fn rows(batches: &[RecordBatch]) -> Result<Vec<Value>, ApiError> {
+    let mut buffer = Vec::new();
+    {
+        let mut writer = arrow::json::WriterBuilder::new()
+            .with_explicit_nulls(true)
+            .build::<_, arrow::json::writer::JsonArray>(&mut buffer);
+        for batch in batches {
+            writer.write(batch).map_err(ApiError::internal)?;
+        }
+        writer.finish().map_err(ApiError::internal)?;
+    }
+    if buffer.is_empty() {
+        return Ok(Vec::new());
+    }
+    serde_json::from_slice(&buffer).map_err(ApiError::internal)
+}
+
+/// The columns of a result, with their types.
+pub fn columns(batches: &[RecordBatch]) -> Vec<Value> {
+    batches
+        .first()
+        .map(|b| {
+            b.schema()
+                .fields()
+                .iter()
+                .map(|f| serde_json::json!({"name": f.name(), "type": f.data_type().to_string()}))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// An SQL string literal.
+pub fn literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
+/// A page size from a request, within `1..=max`.
+pub fn page_size(requested: Option<usize>, default: usize, max: usize) -> usize {
+    requested.unwrap_or(default).clamp(1, max)
+}
