@@ -31,7 +31,17 @@ pub fn openssl_key(dir: &Path, name: &str) -> Result<PathBuf, Error> {
 /// One account, one region, one day: 26 hourly digests over 288 log files.
 fn signed_tree(dir: &Path, key: &Path) -> Result<PathBuf, Error> {
     let logs = dir.join("bucket");
-    let out = run(&[
+    let stderr = signed_day(&logs, key, &[])?;
+    assert!(stderr.contains("signed 26 digest files"), "{stderr}");
+    Ok(logs)
+}
+
+/// `generate` of one signed day of one account and region into `logs`, with `extra`
+/// arguments (`--scenarios`); returns what it reported.
+pub fn signed_day(logs: &Path, key: &Path, extra: &[&str]) -> Result<String, Error> {
+    let key = path_str(key);
+    let logs = path_str(logs);
+    let mut args = vec![
         "generate",
         "--start",
         "2024-07-01",
@@ -44,16 +54,13 @@ fn signed_tree(dir: &Path, key: &Path) -> Result<PathBuf, Error> {
         "--events",
         "3000",
         "--sign",
-        &path_str(key),
-        &path_str(&logs),
-    ])?;
+        &key,
+        &logs,
+    ];
+    args.extend_from_slice(extra);
+    let out = run(&args)?;
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(
-        out.stderr.contains("signed 26 digest files"),
-        "{}",
-        out.stderr
-    );
-    Ok(logs)
+    Ok(out.stderr)
 }
 
 fn validate(logs: &Path, extra: &[&str]) -> Result<Run, Error> {

@@ -47,3 +47,12 @@ mod watch;
 
 /// A real SMTP server on 127.0.0.1 for the email sink.
 mod smtp_server;
+
+/// `serve` on a free loopback port, and an HTTP client for it.
+mod server;
+
+/// serve and token: the HTTP API, authentication, roles, TLS, metrics.
+mod api;
+
+/// The dashboard in headless Chromium, driven by Playwright.
+mod dashboard;

@@ -1,0 +1,58 @@
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::server::{Server, token};
+use crate::support::{TestResult, scalar};
+
+/// Where the dashboard's screenshots are kept after a run (a test artifact).
+fn screenshots() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard-screenshots")
+}
+
+#[test]
+fn the_dashboard_works_in_a_real_browser() -> TestResult {
+    let e2e = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e");
+    assert!(
+        e2e.join("node_modules/playwright-core").is_dir(),
+        "playwright-core is not installed: run `npm ci --prefix {}` (and install Debian's chromium)",
+        e2e.display()
+    );
+    let dir = tempfile::tempdir()?;
+    let (data, _logs) = crate::api::served_lake(dir.path())?;
+    let admin = token(&data, "alice", "admin")?;
+    let server = Server::start(&data, &[])?;
+    let shots = screenshots();
+    let _ = std::fs::remove_dir_all(&shots);
+    let out = Command::new("node")
+        .arg(e2e.join("dashboard.mjs"))
+        .env("TRAILHOUND_URL", &server.url)
+        .env("TRAILHOUND_TOKEN", &admin)
+        .env("SCREENSHOTS", &shots)
+        .output()?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "the browser run failed (screenshots in {}):\n{stdout}\n{stderr}\nserver:\n{}",
+        shots.display(),
+        server.log()
+    );
+    let report: serde_json::Value = serde_json::from_str(stdout.trim())?;
+    assert_eq!(report["sqlRows"], 5, "{report}");
+    assert_eq!(report["csv"], "trailhound-query.csv");
+    for name in ["overview", "search", "sql", "finding", "insight", "status"] {
+        let png = std::fs::read(shots.join(format!("{name}.png")))?;
+        assert!(
+            png.starts_with(b"\x89PNG") && png.len() > 10_000,
+            "{name}.png"
+        );
+    }
+    // What the browser did is in the lake: the finding it acknowledged.
+    let triaged = report["triaged"].as_str().ok_or("no finding triaged")?;
+    let state = scalar(
+        &data,
+        "SELECT count(*) FROM findings WHERE status = 'acknowledged'",
+    )?;
+    assert_eq!(state, "1", "finding {triaged}");
+    Ok(())
+}
