@@ -79,6 +79,22 @@ fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
         .map(|(_, value)| value)
 }
 
+/// Whether a browser request comes from a page of this server: its `Origin` (sent by browsers
+/// on every cross-site and every POST request) names the host it was sent to. Requests
+/// without one (programs, curl) are not from a page at all.
+fn same_origin(headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return true;
+    };
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    origin
+        .split_once("://")
+        .is_some_and(|(_, authority)| !host.is_empty() && authority == host)
+}
+
 /// Compares without stopping at the first difference, so timing tells nothing.
 fn same_secret(a: &str, b: &str) -> bool {
     a.len() == b.len()
@@ -124,6 +140,12 @@ pub fn caller_of(
             ApiError::unauthorized("the session has expired or was ended; log in again")
         })?;
     let safe = matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
+    if !safe && !same_origin(headers) {
+        return Err(ApiError::forbidden(
+            "csrf",
+            "the request comes from a page of another site",
+        ));
+    }
     if !safe {
         let sent = headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok());
         if !sent.is_some_and(|sent| same_secret(sent, &session.csrf)) {
@@ -179,6 +201,11 @@ pub async fn login(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
+    // A login posted by another site's page would sign the browser in as someone else.
+    if !same_origin(&headers) {
+        return ApiError::forbidden("csrf", "the login comes from a page of another site")
+            .into_response();
+    }
     let form = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -276,6 +303,25 @@ mod tests {
         assert_eq!(request.token, "th_a-b c");
         assert!(form_token(b"x=1").is_err());
         Ok(())
+    }
+
+    #[test]
+    fn tells_pages_of_other_sites_apart() {
+        let mut headers = HeaderMap::new();
+        assert!(same_origin(&headers), "no Origin: not from a page");
+        headers.insert(header::HOST, HeaderValue::from_static("127.0.0.1:8080"));
+        headers.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://127.0.0.1:8080"),
+        );
+        assert!(same_origin(&headers));
+        headers.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("https://evil.example"),
+        );
+        assert!(!same_origin(&headers));
+        headers.insert(header::ORIGIN, HeaderValue::from_static("null"));
+        assert!(!same_origin(&headers));
     }
 
     #[test]

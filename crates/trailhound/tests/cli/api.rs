@@ -530,14 +530,33 @@ fn browser_sessions_need_the_csrf_value_to_change_anything() -> TestResult {
     )?;
     assert_eq!(allowed.status, 200, "{}", allowed.body);
 
+    // A page of another site can neither log the browser in nor change anything with its
+    // cookie, CSRF value or not.
+    let foreign = [("origin", "https://evil.example")];
+    let login_elsewhere = client.call(
+        "POST",
+        "/login",
+        &foreign,
+        Some(json!({"token": admin}).to_string()),
+    )?;
+    assert_eq!(login_elsewhere.refusal(), (403, "csrf".to_owned()));
+    let change_elsewhere = client.call(
+        "POST",
+        &path,
+        &[("cookie", &cookie), ("x-csrf-token", &csrf), foreign[0]],
+        Some(json!({"status": "open"}).to_string()),
+    )?;
+    assert_eq!(change_elsewhere.refusal(), (403, "csrf".to_owned()));
+
     // A form login works too; logging out ends the session.
     let form = client.call(
         "POST",
         "/login",
         &[("content-type", "application/x-www-form-urlencoded")],
-        None,
-    );
-    assert!(form.is_ok());
+        Some(format!("token={admin}")),
+    )?;
+    assert_eq!(form.status, 200, "{}", form.body);
+    assert!(form.header("set-cookie").is_some());
     let logout = client.call(
         "POST",
         "/logout",
