@@ -11,6 +11,7 @@ use datafusion::datasource::listing::{
 };
 use datafusion::execution::context::{SQLOptions, SessionConfig, SessionContext};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::logical_expr::LogicalPlan;
 use trailhound_lake::{Access, Lake, PARTITION_COLUMNS, file_schema};
 
 use crate::QueryError;
@@ -138,9 +139,14 @@ impl QueryEngine {
             .sql_with_options(sql, options)
             .await
             .map_err(read_only_or_other)?;
+        // EXPLAIN answers with its own few rows, and ANALYZE must stay the root of its plan.
+        let explains = matches!(
+            frame.logical_plan(),
+            LogicalPlan::Explain(_) | LogicalPlan::Analyze(_)
+        );
         let frame = match rows {
-            Some(rows) => frame.limit(0, Some(rows))?,
-            None => frame,
+            Some(rows) if !explains => frame.limit(0, Some(rows))?,
+            _ => frame,
         };
         Ok(frame.collect().await?)
     }

@@ -45,23 +45,29 @@ pub(super) async fn search(
             None,
         )
         .await?;
-    let total = state
-        .lake
-        .sql(
-            &snapshot,
-            &format!("SELECT count(*) FROM events WHERE {condition}"),
-            None,
-        )
-        .await?;
-    let total = total
-        .iter()
-        .find(|b| b.num_rows() > 0)
-        .and_then(|b| {
-            b.column(0)
-                .as_primitive_opt::<arrow::datatypes::Int64Type>()
-                .map(|c| c.value(0))
-        })
-        .unwrap_or(0);
+    // A first page that is not full holds every match: no need to count them again.
+    let shown = found.iter().map(|b| b.num_rows()).sum::<usize>();
+    let total = if offset == 0 && shown < limit {
+        shown as i64
+    } else {
+        let counted = state
+            .lake
+            .sql(
+                &snapshot,
+                &format!("SELECT count(*) FROM events WHERE {condition}"),
+                None,
+            )
+            .await?;
+        counted
+            .iter()
+            .find(|b| b.num_rows() > 0)
+            .and_then(|b| {
+                b.column(0)
+                    .as_primitive_opt::<arrow::datatypes::Int64Type>()
+                    .map(|c| c.value(0))
+            })
+            .unwrap_or(0)
+    };
     Ok(Json(json!({
         "total": total,
         "limit": limit,

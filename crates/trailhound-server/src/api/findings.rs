@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use trailhound_detect::Level;
 use trailhound_lake::{FINDING_STATUSES, FindingQuery, StoredFinding};
 
-use super::{literal, page_size, rows};
+use super::{json_body, literal, page_size, rows};
 use crate::auth::{Caller, Role};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -162,19 +162,12 @@ pub(super) async fn triage(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path(id): Path<String>,
-    body: Result<Json<TriageRequest>, axum::extract::rejection::JsonRejection>,
+    body: axum::body::Bytes,
 ) -> Result<Json<Value>, ApiError> {
     caller.require(Role::Admin)?;
     let id = parse_id(&id)?;
-    let Json(request) = body.map_err(|err| {
-        ApiError::bad_request(
-            "invalid",
-            format!(
-                "send {{\"status\": \"acknowledged\", \"note\": \"…\"}}: {}",
-                err.body_text()
-            ),
-        )
-    })?;
+    let request: TriageRequest =
+        json_body(&body, "{\"status\": \"acknowledged\", \"note\": \"…\"}")?;
     let status = status_param(Some(request.status))?
         .ok_or_else(|| ApiError::bad_request("invalid", "status is empty"))?;
     let note = request

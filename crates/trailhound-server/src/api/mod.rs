@@ -177,6 +177,17 @@ pub fn columns(batches: &[RecordBatch]) -> Vec<Value> {
         .unwrap_or_default()
 }
 
+/// A JSON request body, whatever its `Content-Type` says (`curl -d` sends a form type), with
+/// the shape expected named in the error.
+///
+/// # Errors
+///
+/// 400 when the body is not that JSON.
+pub fn json_body<T: serde::de::DeserializeOwned>(body: &[u8], shape: &str) -> Result<T, ApiError> {
+    serde_json::from_slice(body)
+        .map_err(|err| ApiError::bad_request("invalid", format!("send {shape} as JSON: {err}")))
+}
+
 /// An SQL string literal.
 pub fn literal(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{columns, rows};
+use super::{columns, json_body, rows};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -23,17 +23,9 @@ pub(super) struct QueryRequest {
 
 pub(super) async fn query(
     State(state): State<AppState>,
-    body: Result<Json<QueryRequest>, axum::extract::rejection::JsonRejection>,
+    body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    let Json(request) = body.map_err(|err| {
-        ApiError::bad_request(
-            "invalid",
-            format!(
-                "send {{\"sql\": \"SELECT …\"}} as JSON: {}",
-                err.body_text()
-            ),
-        )
-    })?;
+    let request: QueryRequest = json_body(&body, "{\"sql\": \"SELECT …\"}")?;
     if request.sql.trim().is_empty() {
         return Err(ApiError::bad_request("invalid", "the SQL is empty"));
     }

@@ -28,18 +28,11 @@ pub(super) struct CreateRequest {
 pub(super) async fn create(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
-    body: Result<Json<CreateRequest>, axum::extract::rejection::JsonRejection>,
+    body: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     caller.require(Role::Admin)?;
-    let Json(request) = body.map_err(|err| {
-        ApiError::bad_request(
-            "invalid",
-            format!(
-                "send {{\"name\": \"…\", \"role\": \"viewer\"}}: {}",
-                err.body_text()
-            ),
-        )
-    })?;
+    let request: CreateRequest =
+        super::json_body(&body, "{\"name\": \"…\", \"role\": \"viewer\"}")?;
     let role = Role::parse(&request.role).ok_or_else(|| {
         ApiError::bad_request(
             "invalid",

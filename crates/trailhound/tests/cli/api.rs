@@ -252,6 +252,31 @@ fn every_endpoint_answers_and_refuses_by_role() -> TestResult {
     )?;
     assert_eq!(not_json.status, 400);
 
+    // EXPLAIN (ANALYZE) answers its plan; a JSON body sent as a form (what `curl -d` does)
+    // is read all the same.
+    for explain in [
+        "EXPLAIN SELECT count(*) FROM events",
+        "EXPLAIN ANALYZE SELECT count(*) FROM events",
+    ] {
+        let plan = client.sql(&viewer, json!({"sql": explain}))?;
+        assert_eq!(plan.status, 200, "{explain}: {}", plan.body);
+    }
+    let curl_style = client.call(
+        "POST",
+        "/api/v1/query",
+        &[
+            ("authorization", &format!("Bearer {viewer}")),
+            ("content-type", "application/x-www-form-urlencoded"),
+        ],
+        Some(json!({"sql": "SELECT 1 AS one"}).to_string()),
+    )?;
+    assert_eq!(
+        curl_style.json()["rows"][0]["one"],
+        1,
+        "{}",
+        curl_style.body
+    );
+
     // Stats and the timeline agree with SQL.
     let stats = client.get("/api/v1/stats", &viewer)?.json();
     assert_eq!(stats["overview"]["events"], json!(events));
