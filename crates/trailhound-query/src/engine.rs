@@ -63,16 +63,6 @@ impl QueryEngine {
         data_dir: &std::path::Path,
         limits: QueryLimits,
     ) -> Result<QueryEngine, QueryError> {
-        // Everything is read from the catalog before the first await: a catalog connection
-        // must not be held across one (it is not Sync), and the engine needs none afterwards.
-        let (events, findings, insights) = {
-            let lake = Lake::open(data_dir, Access::Read)?;
-            (
-                events_table(&lake)?,
-                crate::findings::findings_table(&lake)?,
-                lake.catalog().insights()?,
-            )
-        };
         let config = SessionConfig::new()
             .with_information_schema(true)
             .set_bool("datafusion.sql_parser.enable_ident_normalization", false)
@@ -85,6 +75,21 @@ impl QueryEngine {
         }
         let mut context = SessionContext::new_with_config_rt(config, runtime_env.build_arc()?);
         datafusion_functions_json::register_all(&mut context)?;
+        // A table built by hand gets no statistics cache unless given one: without it every
+        // query re-derives each file's statistics from its footer (0.1 s over 185 files).
+        // Entries are checked against the file's size and modification time, so a compacted
+        // or replaced file is never mistaken for the old one.
+        let statistics = context.runtime_env().cache_manager.get_file_statistic_cache();
+        // Everything is read from the catalog before the first await: a catalog connection
+        // must not be held across one (it is not Sync), and the engine needs none afterwards.
+        let (events, findings, insights) = {
+            let lake = Lake::open(data_dir, Access::Read)?;
+            (
+                events_table(&lake)?.with_cache(statistics),
+                crate::findings::findings_table(&lake)?,
+                lake.catalog().insights()?,
+            )
+        };
         context.register_table("events", Arc::new(events))?;
         context.register_table("findings", Arc::new(findings))?;
         crate::insights::register(&context, &insights).await?;
