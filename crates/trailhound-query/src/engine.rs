@@ -79,7 +79,10 @@ impl QueryEngine {
         // query re-derives each file's statistics from its footer (0.1 s over 185 files).
         // Entries are checked against the file's size and modification time, so a compacted
         // or replaced file is never mistaken for the old one.
-        let statistics = context.runtime_env().cache_manager.get_file_statistic_cache();
+        let statistics = context
+            .runtime_env()
+            .cache_manager
+            .get_file_statistic_cache();
         // Everything is read from the catalog before the first await: a catalog connection
         // must not be held across one (it is not Sync), and the engine needs none afterwards.
         let (events, findings, insights) = {

@@ -3,13 +3,13 @@
 
 use arrow::array::AsArray;
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{FilterParams, literal, page_size, rows};
+use super::{FilterParams, Params, literal, page_size, rows};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -27,8 +27,8 @@ pub(super) struct PageParams {
 
 pub(super) async fn search(
     State(state): State<AppState>,
-    Query(filter): Query<FilterParams>,
-    Query(params): Query<PageParams>,
+    Params(filter): Params<FilterParams>,
+    Params(params): Params<PageParams>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let filter = filter.filter()?;
     let limit = page_size(params.limit, 100, 1000);

@@ -1,14 +1,14 @@
 //! Findings: list with filters, counts by level and state, one finding with its events and
 //! triage history, and triage (admins only).
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use trailhound_detect::Level;
 use trailhound_lake::{FINDING_STATUSES, FindingQuery, StoredFinding};
 
-use super::{json_body, literal, page_size, rows};
+use super::{Params, json_body, literal, page_size, rows};
 use crate::auth::{Caller, Role};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -46,7 +46,7 @@ fn status_param(status: Option<String>) -> Result<Option<String>, ApiError> {
 
 pub(super) async fn list(
     State(state): State<AppState>,
-    Query(params): Query<ListParams>,
+    Params(params): Params<ListParams>,
 ) -> Result<Json<Value>, ApiError> {
     let min_level = match params.min_level.as_deref().filter(|l| !l.is_empty()) {
         Some(text) => Some(Level::parse(text).ok_or_else(|| {

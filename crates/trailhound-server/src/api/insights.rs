@@ -5,13 +5,14 @@ use std::collections::BTreeMap;
 
 use arrow::array::{Array, AsArray};
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use trailhound_insights::{
     InsightEvent, Settings, chart, insight_minutes, record, series_from, series_sql,
 };
 
+use super::Params;
 use crate::error::ApiError;
 use crate::lake_view::Snapshot;
 use crate::state::AppState;
@@ -104,7 +105,7 @@ pub(super) struct ShowParams {
 pub(super) async fn show(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Query(params): Query<ShowParams>,
+    Params(params): Params<ShowParams>,
 ) -> Result<Json<Value>, ApiError> {
     let snapshot = state.lake.snapshot().await?;
     let records = all(&state, &snapshot).await?;

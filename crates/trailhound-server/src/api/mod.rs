@@ -68,6 +68,29 @@ pub fn router() -> Router<AppState> {
         .route("/openapi.json", get(crate::openapi::document))
 }
 
+/// Query parameters, like axum's `Query`, but a malformed one (`limit=ten`) is answered with
+/// the API's JSON error rather than plain text.
+#[derive(Debug)]
+pub struct Params<T>(pub T);
+
+impl<T, S> axum::extract::FromRequestParts<S> for Params<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(value)| Params(value))
+            .map_err(|err| ApiError::bad_request("invalid", err.body_text()))
+    }
+}
+
 /// The filters of `trailhound search`, as query parameters. Lists (`region`, `account`) are
 /// comma-separated.
 #[derive(Debug, Default, Deserialize)]

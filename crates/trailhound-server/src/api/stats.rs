@@ -5,13 +5,13 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Query, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use trailhound_lake::FindingQuery;
 use trailhound_query::stats_queries;
 
-use super::{FilterParams, rows};
+use super::{FilterParams, Params, rows};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -24,8 +24,8 @@ pub(super) struct StatsParams {
 pub(super) async fn stats(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
-    Query(filter): Query<FilterParams>,
-    Query(params): Query<StatsParams>,
+    Params(filter): Params<FilterParams>,
+    Params(params): Params<StatsParams>,
 ) -> Result<Json<Arc<Value>>, ApiError> {
     let filter = filter.filter()?;
     let top = params.top.unwrap_or(10).clamp(1, 100);
@@ -71,8 +71,8 @@ fn auto_bucket(span: i64) -> i64 {
 pub(super) async fn timeline(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
-    Query(filter): Query<FilterParams>,
-    Query(params): Query<TimelineParams>,
+    Params(filter): Params<FilterParams>,
+    Params(params): Params<TimelineParams>,
 ) -> Result<Json<Arc<Value>>, ApiError> {
     let filter = filter.filter()?;
     let snapshot = state.lake.snapshot().await?;

@@ -1,7 +1,7 @@
 //! Who am I, how is the monitor doing (`trailhound status`), what was read, and what the
 //! integrity checks found.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::{Extension, Json};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use trailhound_lake::{Catalog, LakeError};
 use trailhound_source::LogKey;
 
+use super::Params;
 use super::page_size;
 use crate::auth::Caller;
 use crate::error::ApiError;
@@ -104,7 +105,7 @@ pub(super) struct SourcesParams {
 
 pub(super) async fn sources(
     State(state): State<AppState>,
-    Query(params): Query<SourcesParams>,
+    Params(params): Params<SourcesParams>,
 ) -> Result<Json<Value>, ApiError> {
     let mut all = state
         .lake

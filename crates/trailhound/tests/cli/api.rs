@@ -177,6 +177,13 @@ fn every_endpoint_answers_and_refuses_by_role() -> TestResult {
     assert_eq!(windowed["total"], json!(in_window));
     let bad_time = client.get("/api/v1/events?since=yesterday", &viewer)?;
     assert_eq!(bad_time.refusal(), (400, "invalid".to_owned()));
+    let bad_limit = client.get("/api/v1/events?limit=ten", &viewer)?;
+    assert_eq!(
+        bad_limit.refusal(),
+        (400, "invalid".to_owned()),
+        "{}",
+        bad_limit.body
+    );
     let original = client.get(&format!("/api/v1/events/{event_id}"), &viewer)?;
     assert_eq!(original.status, 200);
     let stored = lake_run(
