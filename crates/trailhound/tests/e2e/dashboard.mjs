@@ -17,12 +17,25 @@ if (!base || !token || !shots) {
 }
 mkdirSync(shots, { recursive: true });
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"],
-});
+// A loaded machine (CI builds beside the tests) can make Chromium's first start fail to
+// fork its helpers; a start is tried three times before the run is given up.
+async function launch() {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await chromium.launch({
+        executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+        headless: true,
+        args: ["--no-sandbox", "--no-zygote", "--disable-gpu", "--disable-quic", "--no-first-run",
+          "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"],
+      });
+    } catch (error) {
+      if (attempt >= 3) throw error;
+      console.error(`chromium did not start (attempt ${attempt}): ${error.message.split("\n")[0]}`);
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+    }
+  }
+}
+const browser = await launch();
 const problems = [];
 const report = {};
 try {
