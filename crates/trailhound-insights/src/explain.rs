@@ -2,9 +2,46 @@
 //! minutes an insight covers, so the CLI's `insights show` and the dashboard explain an
 //! insight the same way.
 
+use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::datatypes::DataType;
 use serde_json::Value;
 
+use crate::InsightsError;
 use crate::series::{InsightType, Minute, SeriesKey};
+
+/// Every Insights record of the lake, in time order: Trailhound's own and CloudTrail's, as
+/// the `insights` view holds them. Read the result with [`insight_events`].
+pub const INSIGHT_RECORDS_SQL: &str = "SELECT eventJson, origin FROM insights ORDER BY eventTime";
+
+/// The records of a result of [`INSIGHT_RECORDS_SQL`].
+///
+/// # Errors
+///
+/// [`InsightsError::Internal`] when the result does not have the view's columns.
+pub fn insight_events(batches: &[RecordBatch]) -> Result<Vec<InsightEvent>, InsightsError> {
+    let text = |batch: &RecordBatch, index: usize| {
+        arrow::compute::cast(batch.column(index), &DataType::Utf8)
+            .map_err(|err| InsightsError::Internal(format!("insights view: {err}")))
+    };
+    let mut found = Vec::new();
+    for batch in batches {
+        let (records, origins) = (text(batch, 0)?, text(batch, 1)?);
+        let (records, origins) = (records.as_string::<i32>(), origins.as_string::<i32>());
+        for row in 0..batch.num_rows() {
+            let origin = if origins.is_valid(row) && origins.value(row) == "cloudtrail" {
+                "cloudtrail"
+            } else {
+                "trailhound"
+            };
+            if records.is_valid(row)
+                && let Some(event) = InsightEvent::parse(records.value(row), origin)
+            {
+                found.push(event);
+            }
+        }
+    }
+    Ok(found)
+}
 
 /// The gist of one Insights record, from its JSON.
 #[derive(Debug, Clone)]

@@ -38,7 +38,7 @@ pub mod series;
 
 pub use detect::{Anomaly, Coverage, Settings, detect};
 pub use error::InsightsError;
-pub use explain::{InsightEvent, insight_minutes};
+pub use explain::{INSIGHT_RECORDS_SQL, InsightEvent, insight_events, insight_minutes};
 pub use export::export;
 pub use first_seen::first_seen;
 pub use lake::{

@@ -39,7 +39,7 @@ use axum::routing::{get, post};
 use serde_json::json;
 use trailhound_query::QueryLimits;
 
-pub use api::monitor_status;
+pub use api::{MonitorStatus, monitor_status};
 pub use auth::{AuthStore, Role, TokenInfo};
 pub use error::{ApiError, ServeError};
 pub use state::{AppState, ServeSettings, TlsFiles};

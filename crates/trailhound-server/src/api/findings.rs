@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use trailhound_detect::Level;
 use trailhound_lake::{FINDING_STATUSES, FindingQuery, StoredFinding};
 
-use super::{Params, json_body, literal, page_size, rows};
+use super::{Params, json_body, literal, page_size, rfc3339, rows, time_param};
 use crate::auth::{Caller, Role};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -57,24 +57,16 @@ pub(super) async fn list(
         })?),
         None => None,
     };
-    let time = |text: Option<String>| -> Result<Option<String>, ApiError> {
-        text.filter(|t| !t.is_empty())
-            .map(|t| {
-                trailhound_query::parse_time_bound(&t)
-                    .map(|b| {
-                        b.resolve(chrono::Utc::now())
-                            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-                    })
-                    .map_err(|err| ApiError::bad_request("invalid", err))
-            })
-            .transpose()
+    let now = chrono::Utc::now();
+    let time = |name: &str, text: Option<String>| {
+        time_param(name, text.as_deref(), now).map(|t| t.map(rfc3339))
     };
     let query = FindingQuery {
         status: status_param(params.status)?,
         min_level,
         rule_id: params.rule.filter(|r| !r.is_empty()),
-        since: time(params.since)?,
-        until: time(params.until)?,
+        since: time("since", params.since)?,
+        until: time("until", params.until)?,
         limit: page_size(params.limit, 100, 1000),
         offset: params.offset.unwrap_or(0),
     };

@@ -3,13 +3,13 @@
 
 use std::collections::BTreeMap;
 
-use arrow::array::{Array, AsArray};
 use axum::Json;
 use axum::extract::{Path, State};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use trailhound_insights::{
-    InsightEvent, Settings, chart, insight_minutes, record, series_from, series_sql,
+    INSIGHT_RECORDS_SQL, InsightEvent, Settings, chart, insight_events, insight_minutes, record,
+    series_from, series_sql,
 };
 
 use super::Params;
@@ -18,35 +18,8 @@ use crate::lake_view::Snapshot;
 use crate::state::AppState;
 
 async fn all(state: &AppState, snapshot: &Snapshot) -> Result<Vec<InsightEvent>, ApiError> {
-    let batches = state
-        .lake
-        .sql(
-            snapshot,
-            "SELECT eventJson, origin FROM insights ORDER BY eventTime",
-            None,
-        )
-        .await?;
-    let mut found = Vec::new();
-    for batch in &batches {
-        let records = arrow::compute::cast(batch.column(0), &arrow::datatypes::DataType::Utf8)
-            .map_err(ApiError::internal)?;
-        let origins = arrow::compute::cast(batch.column(1), &arrow::datatypes::DataType::Utf8)
-            .map_err(ApiError::internal)?;
-        let (records, origins) = (records.as_string::<i32>(), origins.as_string::<i32>());
-        for row in 0..batch.num_rows() {
-            let origin = if origins.is_valid(row) && origins.value(row) == "cloudtrail" {
-                "cloudtrail"
-            } else {
-                "trailhound"
-            };
-            if records.is_valid(row)
-                && let Some(event) = InsightEvent::parse(records.value(row), origin)
-            {
-                found.push(event);
-            }
-        }
-    }
-    Ok(found)
+    let batches = state.lake.sql(snapshot, INSIGHT_RECORDS_SQL, None).await?;
+    insight_events(&batches).map_err(ApiError::internal)
 }
 
 fn summary(records: &[&InsightEvent]) -> Option<Value> {

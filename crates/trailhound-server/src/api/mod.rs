@@ -18,7 +18,9 @@ use serde::Deserialize;
 use serde_json::Value;
 use trailhound_query::{ErrorFilter, Pattern, QuickFilter, parse_time_bound};
 
-pub use status::monitor_status;
+pub use status::{
+    AlertSummary, CheckpointView, FailingSink, Followed, LakeSummary, MonitorStatus, monitor_status,
+};
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -114,16 +116,7 @@ impl FilterParams {
     /// 400 for a time that does not parse or a range that ends before it starts.
     pub fn filter(&self) -> Result<QuickFilter, ApiError> {
         let now = chrono::Utc::now();
-        let time = |name: &str, text: &Option<String>| {
-            text.as_deref()
-                .filter(|t| !t.trim().is_empty())
-                .map(|t| {
-                    parse_time_bound(t)
-                        .map(|bound| bound.resolve(now))
-                        .map_err(|err| ApiError::bad_request("invalid", format!("{name}: {err}")))
-                })
-                .transpose()
-        };
+        let time = |name: &str, text: &Option<String>| time_param(name, text.as_deref(), now);
         let text = |value: &Option<String>| {
             value
                 .as_deref()
@@ -162,6 +155,31 @@ impl FilterParams {
         }
         Ok(filter)
     }
+}
+
+/// A time parameter (`since=24h`, `until=2024-07-31`) resolved against `now`; empty is none.
+///
+/// # Errors
+///
+/// 400 naming the parameter when the time does not parse.
+pub fn time_param(
+    name: &str,
+    text: Option<&str>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Option<chrono::DateTime<chrono::Utc>>, ApiError> {
+    text.filter(|t| !t.trim().is_empty())
+        .map(|t| {
+            parse_time_bound(t)
+                .map(|bound| bound.resolve(now))
+                .map_err(|err| ApiError::bad_request("invalid", format!("{name}: {err}")))
+        })
+        .transpose()
+}
+
+/// A time as the catalog writes findings' times (`2024-07-31T13:00:00Z`), which also reads as
+/// an SQL timestamp literal.
+pub fn rfc3339(time: chrono::DateTime<chrono::Utc>) -> String {
+    time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 /// Result rows as JSON objects, nulls included, so every row has every column.

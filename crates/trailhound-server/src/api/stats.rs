@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use trailhound_lake::FindingQuery;
 use trailhound_query::stats_queries;
 
-use super::{FilterParams, Params, rows};
+use super::{FilterParams, Params, rfc3339, rows};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -117,13 +117,10 @@ pub(super) async fn timeline(
                  FROM events WHERE {condition} GROUP BY 1 ORDER BY 1"
             );
             let series = rows(&state.lake.sql(&snapshot, &sql, None).await?)?;
-            let window = |t: Option<chrono::DateTime<chrono::Utc>>| {
-                t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-            };
             let (findings_total, findings) = state.lake.with_catalog(|catalog| {
                 Ok(catalog.find_findings(&FindingQuery {
-                    since: window(filter.since),
-                    until: window(filter.until),
+                    since: filter.since.map(rfc3339),
+                    until: filter.until.map(rfc3339),
                     limit: 500,
                     ..FindingQuery::default()
                 })?)
@@ -144,13 +141,13 @@ pub(super) async fn timeline(
             if let Some(since) = filter.since {
                 insight_condition.push_str(&format!(
                     " AND eventTime >= TIMESTAMP '{}'",
-                    since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                    rfc3339(since)
                 ));
             }
             if let Some(until) = filter.until {
                 insight_condition.push_str(&format!(
                     " AND eventTime < TIMESTAMP '{}'",
-                    until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                    rfc3339(until)
                 ));
             }
             let insights = rows(

@@ -4,7 +4,7 @@
 use axum::extract::State;
 use axum::{Extension, Json};
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use trailhound_lake::{Catalog, LakeError};
 use trailhound_source::LogKey;
@@ -25,71 +25,160 @@ pub(super) async fn me(Extension(caller): Extension<Caller>) -> Json<Value> {
 
 /// The monitor's health: the lake's size and freshness, each followed source's lag and last
 /// error, and the alert outbox. `trailhound status` prints it; `/api/v1/status` serves it.
+#[derive(Debug, Clone, Serialize)]
+pub struct MonitorStatus {
+    /// No followed source failed its last poll and no sink is failing.
+    pub healthy: bool,
+    /// The lake.
+    pub lake: LakeSummary,
+    /// Each followed source (`watch`), with its checkpoint.
+    pub followed: Vec<Followed>,
+    /// The alert outbox.
+    pub alerts: AlertSummary,
+}
+
+/// The lake's size and freshness.
+#[derive(Debug, Clone, Serialize)]
+pub struct LakeSummary {
+    /// Events in all.
+    pub events: u64,
+    /// Parquet files.
+    pub files: usize,
+    /// `eventTime` of the newest event.
+    #[serde(serialize_with = "rfc3339")]
+    pub newest_event: Option<DateTime<Utc>>,
+    /// Source objects recorded.
+    pub sources_read: usize,
+    /// Of those, the ones that could not be read.
+    pub sources_failed: usize,
+}
+
+/// One followed source.
+#[derive(Debug, Clone, Serialize)]
+pub struct Followed {
+    /// What is followed, with its checkpoint.
+    #[serde(flatten)]
+    pub checkpoint: CheckpointView,
+    /// When CloudTrail delivered the newest object taken (from its key).
+    #[serde(serialize_with = "rfc3339")]
+    pub newest_delivery: Option<DateTime<Utc>>,
+    /// How far behind that delivery is.
+    pub lag_seconds: Option<i64>,
+}
+
+/// A checkpoint as shown.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckpointView {
+    /// The source.
+    pub source: String,
+    /// The newest key taken.
+    pub position: Option<String>,
+    /// The last poll (RFC 3339).
+    pub polled_at: Option<String>,
+    /// The last poll that took objects (RFC 3339).
+    pub advanced_at: Option<String>,
+    /// Objects taken in all.
+    pub objects: i64,
+    /// Why the last poll failed.
+    pub error: Option<String>,
+}
+
+/// The alert outbox.
+#[derive(Debug, Clone, Serialize)]
+pub struct AlertSummary {
+    /// Waiting for their sink.
+    pub pending: u64,
+    /// Delivered.
+    pub sent: u64,
+    /// Throttled or duplicates.
+    pub suppressed: u64,
+    /// Sinks whose last attempt failed, with the error.
+    pub failing_sinks: Vec<FailingSink>,
+}
+
+/// A sink whose last attempt failed.
+#[derive(Debug, Clone, Serialize)]
+pub struct FailingSink {
+    /// Its name in trailhound.toml.
+    pub sink: String,
+    /// Its answer.
+    pub error: String,
+}
+
+fn rfc3339<S: serde::Serializer>(time: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+    match time {
+        Some(time) => s.serialize_str(&time.to_rfc3339()),
+        None => s.serialize_none(),
+    }
+}
+
+/// Reads the monitor's health from the catalog at `now`.
 ///
 /// # Errors
 ///
 /// When the catalog cannot be read.
-pub fn monitor_status(catalog: &Catalog, now: DateTime<Utc>) -> Result<Value, LakeError> {
+pub fn monitor_status(catalog: &Catalog, now: DateTime<Utc>) -> Result<MonitorStatus, LakeError> {
     let files = catalog.lake_files(None)?;
-    let events: u64 = files.iter().map(|f| f.rows).sum();
-    let newest_event = files
-        .iter()
-        .filter_map(|f| f.max_time_us)
-        .max()
-        .and_then(DateTime::from_timestamp_micros);
     let sources = catalog.sources(false)?;
-    let failed_sources = sources.iter().filter(|s| s.outcome == "failed").count();
-    let checkpoints = catalog.checkpoints()?;
-    let followed: Vec<Value> = checkpoints
-        .iter()
+    let followed: Vec<Followed> = catalog
+        .checkpoints()?
+        .into_iter()
         .map(|c| {
             // CloudTrail keys carry their delivery time: how far behind the newest object is.
             let delivered = c
                 .position
                 .as_deref()
                 .and_then(|p| LogKey::parse(p).delivered);
-            json!({
-                "source": c.source,
-                "position": c.position,
-                "newest_delivery": delivered.map(|t| t.to_rfc3339()),
-                "lag_seconds": delivered.map(|t| (now - t).num_seconds()),
-                "polled_at": c.polled_at,
-                "advanced_at": c.advanced_at,
-                "objects": c.objects,
-                "error": c.error,
-            })
+            Followed {
+                newest_delivery: delivered,
+                lag_seconds: delivered.map(|t| (now - t).num_seconds()),
+                checkpoint: CheckpointView {
+                    source: c.source,
+                    position: c.position,
+                    polled_at: c.polled_at,
+                    advanced_at: c.advanced_at,
+                    objects: c.objects,
+                    error: c.error,
+                },
+            }
         })
         .collect();
     let outbox = catalog.outbox_counts()?;
-    let mut failing_sinks: Vec<(String, String)> = Vec::new();
+    let mut failing_sinks: Vec<FailingSink> = Vec::new();
     for entry in catalog.pending_alerts()? {
         if let Some(error) = entry.last_error
-            && !failing_sinks.iter().any(|(sink, _)| *sink == entry.sink)
+            && !failing_sinks.iter().any(|f| f.sink == entry.sink)
         {
-            failing_sinks.push((entry.sink, error));
+            failing_sinks.push(FailingSink {
+                sink: entry.sink,
+                error,
+            });
         }
     }
-    let healthy = checkpoints.iter().all(|c| c.error.is_none()) && failing_sinks.is_empty();
-    Ok(json!({
-        "healthy": healthy,
-        "lake": {
-            "events": events,
-            "files": files.len(),
-            "newest_event": newest_event.map(|t| t.to_rfc3339()),
-            "sources_read": sources.len(),
-            "sources_failed": failed_sources,
+    Ok(MonitorStatus {
+        healthy: followed.iter().all(|f| f.checkpoint.error.is_none()) && failing_sinks.is_empty(),
+        lake: LakeSummary {
+            events: files.iter().map(|f| f.rows).sum(),
+            files: files.len(),
+            newest_event: files
+                .iter()
+                .filter_map(|f| f.max_time_us)
+                .max()
+                .and_then(DateTime::from_timestamp_micros),
+            sources_read: sources.len(),
+            sources_failed: sources.iter().filter(|s| s.outcome == "failed").count(),
         },
-        "followed": followed,
-        "alerts": {
-            "pending": outbox.pending,
-            "sent": outbox.sent,
-            "suppressed": outbox.suppressed,
-            "failing_sinks": failing_sinks.iter().map(|(sink, error)| json!({"sink": sink, "error": error})).collect::<Vec<_>>(),
+        followed,
+        alerts: AlertSummary {
+            pending: outbox.pending,
+            sent: outbox.sent,
+            suppressed: outbox.suppressed,
+            failing_sinks,
         },
-    }))
+    })
 }
 
-pub(super) async fn status(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+pub(super) async fn status(State(state): State<AppState>) -> Result<Json<MonitorStatus>, ApiError> {
     let report = state
         .lake
         .with_catalog(|catalog| Ok(monitor_status(catalog, Utc::now())?))?;

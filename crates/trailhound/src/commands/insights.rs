@@ -7,7 +7,9 @@ use std::path::Path;
 use anyhow::{Context, bail};
 use chrono::Utc;
 use trailhound_insights::chart;
-use trailhound_insights::{Computation, InsightEvent, Settings, insight_minutes};
+use trailhound_insights::{
+    Computation, INSIGHT_RECORDS_SQL, InsightEvent, Settings, insight_events, insight_minutes,
+};
 use trailhound_lake::{Access, Lake};
 use trailhound_query::QueryEngine;
 
@@ -143,27 +145,8 @@ type Record = InsightEvent;
 /// Every Insights record: computed ones from the catalog, and CloudTrail's own that were
 /// ingested from CloudTrail-Insight files.
 fn all_records(data_dir: &Path) -> anyhow::Result<Vec<Record>> {
-    let lake = Lake::open(data_dir, Access::Read)?;
-    let mut records: Vec<Record> = lake
-        .catalog()
-        .insights()?
-        .iter()
-        .filter_map(|stored| Record::parse(&stored.record, "trailhound"))
-        .collect();
     let engine = QueryEngine::open(data_dir)?;
-    let batches = engine.sql(
-        "SELECT eventJson FROM events WHERE eventType = 'AwsCloudTrailInsight' ORDER BY eventTime",
-    )?;
-    for batch in &batches {
-        let column = arrow::compute::cast(batch.column(0), &arrow::datatypes::DataType::Utf8)?;
-        let strings = arrow::array::AsArray::as_string::<i32>(&column);
-        for text in strings.iter().flatten() {
-            if let Some(record) = Record::parse(text, "cloudtrail") {
-                records.push(record);
-            }
-        }
-    }
-    Ok(records)
+    Ok(insight_events(&engine.sql(INSIGHT_RECORDS_SQL)?)?)
 }
 
 /// An insight's Start and End records, as far as they exist.

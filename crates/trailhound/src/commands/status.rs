@@ -20,38 +20,12 @@ pub(crate) fn run(args: StatusArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
     let catalog = lake.catalog();
     let now = Utc::now();
 
-    let mut report = trailhound_server::monitor_status(catalog, now)?;
-    report["data_dir"] = json!(data_dir.display().to_string());
-    let healthy = report["healthy"].as_bool().unwrap_or(false);
-    let checkpoints = catalog.checkpoints()?;
-    let lake_report = &report["lake"];
-    let events = lake_report["events"].as_u64().unwrap_or(0);
-    let files = lake_report["files"].as_u64().unwrap_or(0);
-    let newest_event = lake_report["newest_event"]
-        .as_str()
-        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-        .map(|t| t.to_utc());
-    let sources_read = lake_report["sources_read"].as_u64().unwrap_or(0);
-    let failed_sources = lake_report["sources_failed"].as_u64().unwrap_or(0);
-    let followed = report["followed"].as_array().cloned().unwrap_or_default();
-    let outbox = catalog.outbox_counts()?;
-    let failing_sinks: Vec<(String, String)> = report["alerts"]["failing_sinks"]
-        .as_array()
-        .map(|sinks| {
-            sinks
-                .iter()
-                .map(|s| {
-                    (
-                        s["sink"].as_str().unwrap_or_default().to_owned(),
-                        s["error"].as_str().unwrap_or_default().to_owned(),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let status = trailhound_server::monitor_status(catalog, now)?;
     let mut out = std::io::stdout().lock();
     match args.format {
         StatusFormat::Json => {
+            let mut report = serde_json::to_value(&status)?;
+            report["data_dir"] = json!(data_dir.display().to_string());
             serde_json::to_writer_pretty(&mut out, &report)?;
             writeln!(out)?;
         }
@@ -59,20 +33,32 @@ pub(crate) fn run(args: StatusArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
             writeln!(
                 out,
                 "{} — lake {}",
-                if healthy { "healthy" } else { "UNHEALTHY" },
+                if status.healthy {
+                    "healthy"
+                } else {
+                    "UNHEALTHY"
+                },
                 data_dir.display()
             )?;
             writeln!(
                 out,
-                "  {events} events in {files} files; newest event {}; {sources_read} sources read, {failed_sources} failed",
-                newest_event.map_or_else(|| "none".to_owned(), |t| ago(now, t)),
+                "  {} events in {} files; newest event {}; {} sources read, {} failed",
+                status.lake.events,
+                status.lake.files,
+                status
+                    .lake
+                    .newest_event
+                    .map_or_else(|| "none".to_owned(), |t| ago(now, t)),
+                status.lake.sources_read,
+                status.lake.sources_failed,
             )?;
-            if !checkpoints.is_empty() {
+            if !status.followed.is_empty() {
                 writeln!(out, "followed:")?;
             }
-            for (checkpoint, shown) in checkpoints.iter().zip(&followed) {
-                let lag = shown["lag_seconds"]
-                    .as_i64()
+            for shown in &status.followed {
+                let checkpoint = &shown.checkpoint;
+                let lag = shown
+                    .lag_seconds
                     .map_or_else(|| "-".to_owned(), human_seconds);
                 let polled = checkpoint
                     .polled_at
@@ -92,14 +78,18 @@ pub(crate) fn run(args: StatusArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
             writeln!(
                 out,
                 "alerts: {} sent, {} waiting, {} suppressed",
-                outbox.sent, outbox.pending, outbox.suppressed
+                status.alerts.sent, status.alerts.pending, status.alerts.suppressed
             )?;
-            for (sink, error) in &failing_sinks {
-                writeln!(out, "  sink {sink} failing: {error}")?;
+            for failing in &status.alerts.failing_sinks {
+                writeln!(out, "  sink {} failing: {}", failing.sink, failing.error)?;
             }
         }
     }
-    Ok(if healthy { exit::OK } else { exit::FOUND })
+    Ok(if status.healthy {
+        exit::OK
+    } else {
+        exit::FOUND
+    })
 }
 
 fn ago(now: DateTime<Utc>, then: DateTime<Utc>) -> String {
