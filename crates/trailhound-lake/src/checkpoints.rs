@@ -17,7 +17,7 @@ CREATE TABLE IF NOT EXISTS checkpoints (
 ";
 
 /// One followed source.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Checkpoint {
     /// The trail folder or local folder followed.
     pub source: String,

@@ -18,9 +18,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use trailhound_query::{ErrorFilter, Pattern, QuickFilter, parse_time_bound};
 
-pub use status::{
-    AlertSummary, CheckpointView, FailingSink, Followed, LakeSummary, MonitorStatus, monitor_status,
-};
+pub use status::{AlertSummary, FailingSink, Followed, LakeSummary, MonitorStatus, monitor_status};
 
 use crate::error::ApiError;
 use crate::state::AppState;

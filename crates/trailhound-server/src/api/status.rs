@@ -6,7 +6,7 @@ use axum::{Extension, Json};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use trailhound_lake::{Catalog, LakeError};
+use trailhound_lake::{Catalog, Checkpoint, LakeError};
 use trailhound_source::LogKey;
 
 use super::Params;
@@ -58,29 +58,12 @@ pub struct LakeSummary {
 pub struct Followed {
     /// What is followed, with its checkpoint.
     #[serde(flatten)]
-    pub checkpoint: CheckpointView,
+    pub checkpoint: Checkpoint,
     /// When CloudTrail delivered the newest object taken (from its key).
     #[serde(serialize_with = "rfc3339")]
     pub newest_delivery: Option<DateTime<Utc>>,
     /// How far behind that delivery is.
     pub lag_seconds: Option<i64>,
-}
-
-/// A checkpoint as shown.
-#[derive(Debug, Clone, Serialize)]
-pub struct CheckpointView {
-    /// The source.
-    pub source: String,
-    /// The newest key taken.
-    pub position: Option<String>,
-    /// The last poll (RFC 3339).
-    pub polled_at: Option<String>,
-    /// The last poll that took objects (RFC 3339).
-    pub advanced_at: Option<String>,
-    /// Objects taken in all.
-    pub objects: i64,
-    /// Why the last poll failed.
-    pub error: Option<String>,
 }
 
 /// The alert outbox.
@@ -132,14 +115,7 @@ pub fn monitor_status(catalog: &Catalog, now: DateTime<Utc>) -> Result<MonitorSt
             Followed {
                 newest_delivery: delivered,
                 lag_seconds: delivered.map(|t| (now - t).num_seconds()),
-                checkpoint: CheckpointView {
-                    source: c.source,
-                    position: c.position,
-                    polled_at: c.polled_at,
-                    advanced_at: c.advanced_at,
-                    objects: c.objects,
-                    error: c.error,
-                },
+                checkpoint: c,
             }
         })
         .collect();
