@@ -1,8 +1,8 @@
 //! Reading query results: whatever Arrow type DataFusion chose for a column (views,
 //! dictionaries, 32-bit counts), the engine reads it as one plain type.
 
-use arrow::array::{AsArray, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray};
-use arrow::datatypes::{DataType, Int64Type, TimeUnit, TimestampMicrosecondType};
+use arrow::array::{AsArray, Int64Array, RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Int64Type};
 
 use crate::InsightsError;
 
@@ -27,18 +27,4 @@ pub(crate) fn integers(batch: &RecordBatch, column: usize) -> Result<Int64Array,
     Ok(cast(batch, column, &DataType::Int64)?
         .as_primitive::<Int64Type>()
         .clone())
-}
-
-/// A column as timestamps in microseconds.
-pub(crate) fn times(
-    batch: &RecordBatch,
-    column: usize,
-) -> Result<TimestampMicrosecondArray, InsightsError> {
-    Ok(cast(
-        batch,
-        column,
-        &DataType::Timestamp(TimeUnit::Microsecond, None),
-    )?
-    .as_primitive::<TimestampMicrosecondType>()
-    .clone())
 }

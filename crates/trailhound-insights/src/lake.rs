@@ -1,10 +1,10 @@
-//! Insights over the lake: per-minute counts by SQL, the detector over each series, and the
+//! Insights over the lake: the detector over each series of the lake's [`History`], and the
 //! attributions of what it finds. The same code serves a backfill over months and the few
 //! minutes an ingest (or, later, `watch`) has just added.
 
 use std::collections::HashMap;
 
-use arrow::array::{Array, RecordBatch};
+use arrow::array::RecordBatch;
 use chrono::{DateTime, SecondsFormat};
 use trailhound_lake::{LakeFileRecord, StoredInsight};
 use trailhound_query::QueryEngine;
@@ -12,8 +12,9 @@ use trailhound_query::QueryEngine;
 use crate::InsightsError;
 use crate::columns::{integers, text};
 use crate::detect::{Anomaly, Coverage, Settings, detect};
+use crate::history::History;
 use crate::record::{Attribution, InsightRecord, State, format_minute, stable_id};
-use crate::series::{InsightType, MINUTE_US, Minute, Series, SeriesKey};
+use crate::series::{MINUTE_US, Minute, Series, SeriesKey};
 
 /// One insight found, with its records.
 #[derive(Debug, Clone)]
@@ -102,10 +103,12 @@ pub fn coverage_of(files: &[LakeFileRecord]) -> HashMap<(String, String), Covera
 
 /// Finds the insights that start in `[from_us, to_us)` (the whole lake when not given).
 /// `files` are the lake's files as the catalog records them: their time spans give each
-/// account's and region's history (see [`coverage_of`]) without a query.
+/// account's and region's history (see [`coverage_of`]) without a query. `history` must count
+/// series from [`series_start`] on.
 pub fn compute(
     engine: &QueryEngine,
     files: &[LakeFileRecord],
+    history: &History,
     from_us: Option<i64>,
     to_us: Option<i64>,
     settings: &Settings,
@@ -130,7 +133,7 @@ pub fn compute(
     if from >= to {
         return Ok(computation);
     }
-    let all_series = load_series(engine, from - settings.baseline_minutes, settings)?;
+    let all_series = history.series();
     computation.series = all_series.len();
     for series in &all_series {
         let place = (series.key.account.clone(), series.key.region.clone());
@@ -206,85 +209,13 @@ fn records(
     records
 }
 
-/// Every call-rate and error-rate series with counts from minute `from` on.
-fn load_series(
-    engine: &QueryEngine,
-    from: Minute,
-    settings: &Settings,
-) -> Result<Vec<Series>, InsightsError> {
-    let sql = format!(
-        "SELECT recipientAccountId, awsRegion, eventSource, eventName, errorCode,
-                CAST(to_unixtime(eventTime) AS BIGINT) / 60 AS minute, count(*)
-         FROM events
-         WHERE {} AND {counted}
-           AND recipientAccountId IS NOT NULL AND awsRegion IS NOT NULL
-           AND eventSource IS NOT NULL AND eventName IS NOT NULL
-         GROUP BY 1, 2, 3, 4, 5, 6",
-        since(from),
-        counted = counted(settings)
-    );
-    // Rows come in no useful order; a hash of each row's key finds its series without
-    // building the key's strings for every row.
-    let mut index: HashMap<(u128, bool), usize> = HashMap::new();
-    let mut found: Vec<(SeriesKey, Vec<(Minute, u64)>)> = Vec::new();
-    for batch in engine.sql(&sql)? {
-        let (accounts, regions) = (text(&batch, 0)?, text(&batch, 1)?);
-        let (sources, names, codes) = (text(&batch, 2)?, text(&batch, 3)?, text(&batch, 4)?);
-        let (minutes, counts) = (integers(&batch, 5)?, integers(&batch, 6)?);
-        for row in 0..batch.num_rows() {
-            let point = (minutes.value(row), counts.value(row).max(0) as u64);
-            let code = (!codes.is_null(row)).then(|| codes.value(row));
-            let parts = [
-                accounts.value(row),
-                regions.value(row),
-                sources.value(row),
-                names.value(row),
-            ];
-            let hash = |error: Option<&str>| {
-                let mut hasher = xxhash_rust::xxh3::Xxh3::new();
-                for part in parts {
-                    hasher.update(part.as_bytes());
-                    hasher.update(&[0x1f]);
-                }
-                if let Some(code) = error {
-                    hasher.update(code.as_bytes());
-                }
-                hasher.digest128()
-            };
-            let calls = hash(None);
-            let mut add = |hash: u128, error: Option<&str>| {
-                let at = *index.entry((hash, error.is_some())).or_insert_with(|| {
-                    found.push((
-                        SeriesKey {
-                            account: parts[0].to_owned(),
-                            region: parts[1].to_owned(),
-                            event_source: parts[2].to_owned(),
-                            event_name: parts[3].to_owned(),
-                            insight_type: if error.is_some() {
-                                InsightType::ApiErrorRate
-                            } else {
-                                InsightType::ApiCallRate
-                            },
-                            error_code: error.map(str::to_owned),
-                        },
-                        Vec::new(),
-                    ));
-                    found.len() - 1
-                });
-                found[at].1.push(point);
-            };
-            add(calls, None);
-            if let Some(code) = code {
-                add(hash(Some(code)), Some(code));
-            }
-        }
-    }
-    let mut series: Vec<Series> = found
-        .into_iter()
-        .map(|(key, points)| Series::new(key, points))
-        .collect();
-    series.sort_by(|a, b| a.key.cmp(&b.key));
-    Ok(series)
+/// The first minute whose counts the insights starting at `from_us` can need: the start of
+/// their baseline; every minute for a computation over the whole lake.
+pub fn series_start(from_us: Option<i64>, settings: &Settings) -> Minute {
+    from_us.map_or(Minute::MIN, |us| {
+        us.div_euclid(MINUTE_US)
+            .saturating_sub(settings.baseline_minutes)
+    })
 }
 
 /// The per-minute counts of one series between two minutes, for charts.

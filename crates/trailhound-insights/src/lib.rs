@@ -6,10 +6,14 @@
 //! lake, openly and over any stretch of history at once:
 //!
 //! ```text
-//! lake ──SQL──► per-minute counts ──► Series ──detect──► Anomaly ──► InsightRecord (AWS JSON)
-//!                (lake.rs)           (series.rs)  (detect.rs)         (record.rs) ──► catalog,
-//!                                                                                  export.rs
+//! lake ──one scan──► History ──► Series ──detect──► Anomaly ──► InsightRecord (AWS JSON)
+//!                  (history.rs)  (series.rs)  (detect.rs)         (record.rs) ──► catalog,
+//!                        │                                                       export.rs
+//!                        └──► first events ──► first-seen findings (first_seen.rs)
 //! ```
+//!
+//! - [`History`]: one streamed pass over the lake gathers both the per-minute counts and the
+//!   first event of every combination the first-seen detections compare.
 //!
 //! - [`series`]: what is counted. `ApiCallRateInsight` per account, region, `eventSource`
 //!   and `eventName` (all management API calls by default, writes only with
@@ -31,6 +35,7 @@ mod error;
 pub mod explain;
 pub mod export;
 mod first_seen;
+mod history;
 mod lake;
 mod poisson;
 pub mod record;
@@ -41,8 +46,10 @@ pub use error::InsightsError;
 pub use explain::{INSIGHT_RECORDS_SQL, InsightEvent, insight_events, insight_minutes};
 pub use export::export;
 pub use first_seen::first_seen;
+pub use history::History;
 pub use lake::{
     Computation, Insight, compute, coverage_of, series_between, series_from, series_sql,
+    series_start,
 };
 pub use record::{Attribution, InsightRecord, State};
 pub use series::{InsightType, Minute, Series, SeriesKey};

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use arrow::array::RecordBatch;
 use arrow::datatypes::DataType;
+use datafusion::dataframe::DataFrame;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{
     ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
@@ -12,6 +13,7 @@ use datafusion::datasource::listing::{
 use datafusion::execution::context::{SQLOptions, SessionConfig, SessionContext};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::logical_expr::LogicalPlan;
+use futures::StreamExt;
 use trailhound_lake::{Access, Lake, PARTITION_COLUMNS, file_schema};
 
 use crate::QueryError;
@@ -117,6 +119,38 @@ impl QueryEngine {
         runtime.block_on(self.sql_async(sql))
     }
 
+    /// Runs one read-only SQL statement and hands each result batch to `each` as the engine
+    /// produces it, so a caller folding a large result (a scan of the whole lake) never holds
+    /// all of it, and folds while the engine's threads read the next batches.
+    ///
+    /// # Errors
+    ///
+    /// As [`QueryEngine::sql`], and whatever `each` returns.
+    pub fn sql_each<E: From<QueryError>>(
+        &self,
+        sql: &str,
+        mut each: impl FnMut(&RecordBatch) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let Some(runtime) = &self.runtime else {
+            return Err(QueryError::Internal(
+                "an engine opened with open_async cannot stream on the caller's thread".to_owned(),
+            )
+            .into());
+        };
+        runtime.block_on(async {
+            let mut stream = self
+                .frame(sql)
+                .await?
+                .execute_stream()
+                .await
+                .map_err(QueryError::from)?;
+            while let Some(batch) = stream.next().await {
+                each(&batch.map_err(QueryError::from)?)?;
+            }
+            Ok(())
+        })
+    }
+
     /// [`QueryEngine::sql`] for callers inside a tokio runtime. Dropping the future cancels
     /// the query, which is how a caller enforces a time limit.
     ///
@@ -138,15 +172,7 @@ impl QueryEngine {
         sql: &str,
         rows: Option<usize>,
     ) -> Result<Vec<RecordBatch>, QueryError> {
-        let options = SQLOptions::new()
-            .with_allow_ddl(false)
-            .with_allow_dml(false)
-            .with_allow_statements(false);
-        let frame = self
-            .context
-            .sql_with_options(sql, options)
-            .await
-            .map_err(read_only_or_other)?;
+        let frame = self.frame(sql).await?;
         // EXPLAIN answers with its own few rows, and ANALYZE must stay the root of its plan.
         let explains = matches!(
             frame.logical_plan(),
@@ -157,6 +183,20 @@ impl QueryEngine {
             _ => frame,
         };
         Ok(frame.collect().await?)
+    }
+}
+
+impl QueryEngine {
+    /// Plans one statement, refusing anything that is not a query.
+    async fn frame(&self, sql: &str) -> Result<DataFrame, QueryError> {
+        let options = SQLOptions::new()
+            .with_allow_ddl(false)
+            .with_allow_dml(false)
+            .with_allow_statements(false);
+        self.context
+            .sql_with_options(sql, options)
+            .await
+            .map_err(read_only_or_other)
     }
 }
 

@@ -8,7 +8,8 @@ use anyhow::{Context, bail};
 use chrono::Utc;
 use trailhound_insights::chart;
 use trailhound_insights::{
-    Computation, INSIGHT_RECORDS_SQL, InsightEvent, Settings, insight_events, insight_minutes,
+    Computation, History, INSIGHT_RECORDS_SQL, InsightEvent, Settings, insight_events,
+    insight_minutes,
 };
 use trailhound_lake::{Access, Lake};
 use trailhound_query::QueryEngine;
@@ -109,7 +110,13 @@ pub(crate) fn update(
     };
     let engine = QueryEngine::open(lake.root())?;
     let files = lake.catalog().lake_files(None)?;
-    let computation = trailhound_insights::compute(&engine, &files, from_us, to_us, settings)?;
+    let history = History::scan(
+        &engine,
+        settings,
+        trailhound_insights::series_start(from_us, settings),
+    )?;
+    let computation =
+        trailhound_insights::compute(&engine, &files, &history, from_us, to_us, settings)?;
     if computation.to_us > computation.from_us {
         lake.catalog_mut()?.replace_insights(
             computation.from_us,
@@ -118,11 +125,11 @@ pub(crate) fn update(
         )?;
     }
     let first_seen = trailhound_insights::first_seen(
-        &engine,
+        &history,
         from_us,
         to_us,
         settings.first_seen_learning_minutes,
-    )?;
+    );
     let new_findings = lake.catalog_mut()?.add_findings(&first_seen)?;
     Ok(Update {
         computation,
