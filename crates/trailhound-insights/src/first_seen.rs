@@ -174,3 +174,48 @@ fn format_us(us: i64) -> String {
         t.to_rfc3339_opts(SecondsFormat::Secs, true)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Settings;
+    use crate::history::tests::{ROW, Row, history_of};
+
+    const DAY: i64 = 24 * 60;
+
+    #[test]
+    fn a_new_region_after_the_learning_period() -> Result<(), Box<dyn std::error::Error>> {
+        let rows = [
+            ROW,
+            Row {
+                minute: ROW.minute + 10 * DAY,
+                id: "x2",
+                region: "ap-northeast-3",
+                ..ROW
+            },
+            Row {
+                minute: ROW.minute + 10 * DAY,
+                id: "x1",
+                region: "ap-northeast-3",
+                ..ROW
+            },
+        ];
+        let history = history_of(&Settings::default(), &rows)?;
+        let findings = first_seen(&history, None, None, 7 * DAY);
+        let rules: Vec<&str> = findings.iter().map(|f| f.rule_id.as_str()).collect();
+        assert_eq!(rules, ["trailhound-first-seen-region"]);
+        let region = &findings[0];
+        assert_eq!(region.event_ids, ["x1"]);
+        assert_eq!(region.region.as_deref(), Some("ap-northeast-3"));
+        assert_eq!(
+            region.summary,
+            "arn:aws:iam::111122223333:role/App acted in region ap-northeast-3 \
+             (ec2:DescribeInstances) for the first time in 10 days of its history"
+        );
+        // Inside the learning period, and outside the stretch asked for: nothing.
+        assert!(first_seen(&history, None, None, 11 * DAY).is_empty());
+        let before = (ROW.minute + DAY) * crate::series::MINUTE_US;
+        assert!(first_seen(&history, None, Some(before), 7 * DAY).is_empty());
+        Ok(())
+    }
+}

@@ -10,14 +10,14 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::Ipv6Addr;
 
 use arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, RecordBatch, TimestampMicrosecondArray,
 };
 use arrow::datatypes::{DataType, TimeUnit};
 use trailhound_query::QueryEngine;
-use xxhash_rust::xxh3::Xxh3;
+use xxhash_rust::xxh3::xxh3_128;
 
 use crate::InsightsError;
 use crate::detect::Settings;
@@ -60,11 +60,18 @@ pub(crate) struct First {
 pub struct History {
     write_only: bool,
     series_from: Minute,
-    series_index: HashMap<u128, usize>,
+    series_index: Index,
     series: Vec<(SeriesKey, Vec<(Minute, u64)>)>,
-    firsts_index: HashMap<u128, usize>,
+    firsts_index: Index,
     pub(crate) firsts: Vec<First>,
+    /// Where each row's key is assembled before it is hashed (one-shot hashing is several
+    /// times faster than feeding a streaming hasher piece by piece).
+    key: Vec<u8>,
 }
+
+/// Positions by a 128-bit hash of what they count; the hash is already uniform, so the map
+/// needs only a cheap hash of it.
+type Index = HashMap<u128, usize, foldhash::fast::FixedState>;
 
 impl History {
     /// An empty history that counts series from minute `series_from` on (earlier minutes
@@ -73,10 +80,11 @@ impl History {
         History {
             write_only: settings.write_only,
             series_from,
-            series_index: HashMap::new(),
+            series_index: Index::default(),
             series: Vec::new(),
-            firsts_index: HashMap::new(),
+            firsts_index: Index::default(),
             firsts: Vec::new(),
+            key: Vec::new(),
         }
     }
 
@@ -158,43 +166,46 @@ impl History {
 
     /// Counts one call (and, with an error code, one error) in `minute`.
     fn count(&mut self, parts: [&str; 4], error: Option<&str>, minute: Minute) {
-        let mut hasher = Xxh3::new();
+        self.key.clear();
         for part in parts {
-            hasher.update(part.as_bytes());
-            hasher.update(&[0x1f]);
+            self.key.extend_from_slice(part.as_bytes());
+            self.key.push(0x1f);
         }
-        let mut add = |hash: u128, error: Option<&str>| {
-            let at = *self.series_index.entry(hash).or_insert_with(|| {
-                self.series.push((
-                    SeriesKey {
-                        account: parts[0].to_owned(),
-                        region: parts[1].to_owned(),
-                        event_source: parts[2].to_owned(),
-                        event_name: parts[3].to_owned(),
-                        insight_type: if error.is_some() {
-                            InsightType::ApiErrorRate
-                        } else {
-                            InsightType::ApiCallRate
-                        },
-                        error_code: error.map(str::to_owned),
-                    },
-                    Vec::new(),
-                ));
-                self.series.len() - 1
-            });
-            // Rows come mostly in time order, so most calls add to the last minute.
-            let points = &mut self.series[at].1;
-            match points.last_mut() {
-                Some((last, count)) if *last == minute => *count += 1,
-                _ => points.push((minute, 1)),
-            }
-        };
-        add(hasher.clone().digest128(), None);
+        let calls = xxh3_128(&self.key);
+        self.count_in(calls, parts, None, minute);
         if let Some(code) = error {
             // The separator after the last part keeps the error series apart from the calls.
-            hasher.update(&[0x1e]);
-            hasher.update(code.as_bytes());
-            add(hasher.digest128(), Some(code));
+            self.key.push(0x1e);
+            self.key.extend_from_slice(code.as_bytes());
+            let errors = xxh3_128(&self.key);
+            self.count_in(errors, parts, Some(code), minute);
+        }
+    }
+
+    fn count_in(&mut self, hash: u128, parts: [&str; 4], error: Option<&str>, minute: Minute) {
+        let at = *self.series_index.entry(hash).or_insert_with(|| {
+            self.series.push((
+                SeriesKey {
+                    account: parts[0].to_owned(),
+                    region: parts[1].to_owned(),
+                    event_source: parts[2].to_owned(),
+                    event_name: parts[3].to_owned(),
+                    insight_type: if error.is_some() {
+                        InsightType::ApiErrorRate
+                    } else {
+                        InsightType::ApiCallRate
+                    },
+                    error_code: error.map(str::to_owned),
+                },
+                Vec::new(),
+            ));
+            self.series.len() - 1
+        });
+        // Rows come mostly in time order, so most calls add to the last minute.
+        let points = &mut self.series[at].1;
+        match points.last_mut() {
+            Some((last, count)) if *last == minute => *count += 1,
+            _ => points.push((minute, 1)),
         }
     }
 
@@ -207,7 +218,7 @@ impl History {
         event_id: Option<&str>,
         ip: Option<&str>,
     ) {
-        let mut hasher = Xxh3::new();
+        self.key.clear();
         for value in values
             .iter()
             .copied()
@@ -215,14 +226,14 @@ impl History {
         {
             match value {
                 Some(value) => {
-                    hasher.update(&[1]);
-                    hasher.update(value.as_bytes());
+                    self.key.push(1);
+                    self.key.extend_from_slice(value.as_bytes());
                 }
-                None => hasher.update(&[0]),
+                None => self.key.push(0),
             }
-            hasher.update(&[0x1f]);
+            self.key.push(0x1f);
         }
-        let hash = hasher.digest128();
+        let hash = xxh3_128(&self.key);
         let owned = |value: Option<&str>| value.map(str::to_owned);
         match self.firsts_index.get(&hash) {
             Some(&at) => {
@@ -278,9 +289,9 @@ fn api_name(source: &str, name: &str) -> String {
 /// behalf put their own name (`ec2.amazonaws.com`) where the address would be.
 pub(crate) fn network_of(ip: &str, out: &mut String) -> bool {
     out.clear();
-    if let Ok(v4) = ip.parse::<Ipv4Addr>() {
-        let [a, b, c, _] = v4.octets();
-        let _ = write!(out, "{a}.{b}.{c}.0/24");
+    if let Some(last_dot) = ipv4_last_dot(ip) {
+        out.push_str(&ip[..last_dot]);
+        out.push_str(".0/24");
         return true;
     }
     if let Ok(v6) = ip.parse::<Ipv6Addr>() {
@@ -291,14 +302,36 @@ pub(crate) fn network_of(ip: &str, out: &mut String) -> bool {
     false
 }
 
+/// Where the last dot of a dotted-quad IPv4 address is (checked by hand: this runs for every
+/// event, and parsing to `Ipv4Addr` and formatting back cost several times more).
+fn ipv4_last_dot(ip: &str) -> Option<usize> {
+    let bytes = ip.as_bytes();
+    let (mut dots, mut digits, mut last_dot) = (0, 0, 0);
+    for (at, &byte) in bytes.iter().enumerate() {
+        match byte {
+            b'0'..=b'9' if digits < 3 => digits += 1,
+            b'.' if digits > 0 && dots < 3 => {
+                dots += 1;
+                digits = 0;
+                last_dot = at;
+            }
+            _ => return None,
+        }
+    }
+    (dots == 3 && digits > 0).then_some(last_dot)
+}
+
 /// The client family of a user agent, lower-cased into `out`: `aws-cli/2.15.0 Python/3.11`
 /// → `aws-cli`, `Boto3/1.34` → `boto3`. False for an empty agent.
 pub(crate) fn client_family(agent: &str, out: &mut String) -> bool {
     out.clear();
     let first = agent.split_whitespace().next().unwrap_or("");
     let family = first.split('/').next().unwrap_or("");
-    for c in family.chars() {
-        out.extend(c.to_lowercase());
+    if family.is_ascii() {
+        out.push_str(family);
+        out.make_ascii_lowercase();
+    } else {
+        out.extend(family.chars().flat_map(char::to_lowercase));
     }
     !out.is_empty()
 }
@@ -347,8 +380,193 @@ fn times(column: &ArrayRef) -> Result<TimestampMicrosecondArray, InsightsError> 
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::{StringArray, TimestampMicrosecondArray};
+
     use super::*;
+
+    /// One event as the scan returns it.
+    #[derive(Clone, Copy)]
+    pub(crate) struct Row<'a> {
+        pub(crate) minute: i64,
+        pub(crate) id: &'a str,
+        pub(crate) event_type: &'a str,
+        pub(crate) read_only: bool,
+        pub(crate) region: &'a str,
+        pub(crate) name: &'a str,
+        pub(crate) error: Option<&'a str>,
+        pub(crate) principal: &'a str,
+        pub(crate) key: Option<&'a str>,
+        pub(crate) ip: &'a str,
+        pub(crate) agent: &'a str,
+    }
+
+    pub(crate) const ROW: Row<'static> = Row {
+        minute: 1_000,
+        id: "e",
+        event_type: "AwsApiCall",
+        read_only: true,
+        region: "us-east-1",
+        name: "DescribeInstances",
+        error: None,
+        principal: "arn:aws:iam::111122223333:role/App",
+        key: Some("ASIAEXAMPLE"),
+        ip: "203.0.113.7",
+        agent: "aws-cli/2.15.0 Python/3.11",
+    };
+
+    /// A batch in the scan's column order.
+    pub(crate) fn scan_batch(rows: &[Row<'_>]) -> Result<RecordBatch, arrow::error::ArrowError> {
+        let text = |f: &dyn Fn(&Row<'_>) -> Option<String>| -> ArrayRef {
+            Arc::new(rows.iter().map(f).collect::<StringArray>())
+        };
+        let times: TimestampMicrosecondArray = rows
+            .iter()
+            .map(|r| Some(r.minute * MINUTE_US + 1))
+            .collect();
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(times),
+            text(&|r| Some(r.id.to_owned())),
+            text(&|r| Some(r.event_type.to_owned())),
+            Arc::new(rows.iter().map(|_| Some(true)).collect::<BooleanArray>()),
+            Arc::new(
+                rows.iter()
+                    .map(|r| Some(r.read_only))
+                    .collect::<BooleanArray>(),
+            ),
+            text(&|_| Some("111122223333".to_owned())),
+            text(&|r| Some(r.region.to_owned())),
+            text(&|_| Some("ec2.amazonaws.com".to_owned())),
+            text(&|r| Some(r.name.to_owned())),
+            text(&|r| r.error.map(str::to_owned)),
+            text(&|r| Some(r.principal.to_owned())),
+            text(&|r| r.key.map(str::to_owned)),
+            text(&|r| Some(r.ip.to_owned())),
+            text(&|r| Some(r.agent.to_owned())),
+        ];
+        RecordBatch::try_from_iter(
+            columns
+                .into_iter()
+                .enumerate()
+                .map(|(i, column)| (format!("c{i}"), column)),
+        )
+    }
+
+    pub(crate) fn history_of(
+        settings: &Settings,
+        rows: &[Row<'_>],
+    ) -> Result<History, Box<dyn std::error::Error>> {
+        let mut history = History::new(settings, Minute::MIN);
+        history.add(&scan_batch(rows)?)?;
+        Ok(history)
+    }
+
+    #[test]
+    fn counts_calls_and_errors_per_minute() -> Result<(), Box<dyn std::error::Error>> {
+        let denied = Row {
+            error: Some("AccessDenied"),
+            ..ROW
+        };
+        let rows = [
+            ROW,
+            ROW,
+            Row { minute: 999, ..ROW },
+            denied,
+            Row {
+                event_type: "AwsConsoleSignIn",
+                ..ROW
+            },
+            Row {
+                name: "RunInstances",
+                read_only: false,
+                ..ROW
+            },
+        ];
+        let history = history_of(&Settings::default(), &rows)?;
+        let series = history.series();
+        type Points = Vec<(Minute, u64)>;
+        let points: Vec<(String, Option<String>, Points)> = series
+            .iter()
+            .map(|s| {
+                (
+                    s.key.event_name.clone(),
+                    s.key.error_code.clone(),
+                    s.points.clone(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            points,
+            vec![
+                (
+                    "DescribeInstances".to_owned(),
+                    None,
+                    vec![(999, 1), (1000, 3)]
+                ),
+                (
+                    "DescribeInstances".to_owned(),
+                    Some("AccessDenied".to_owned()),
+                    vec![(1000, 1)]
+                ),
+                ("RunInstances".to_owned(), None, vec![(1000, 1)]),
+            ]
+        );
+        let writes = Settings {
+            write_only: true,
+            ..Settings::default()
+        };
+        let series = history_of(&writes, &rows)?.series();
+        assert_eq!(series.len(), 1);
+        assert_eq!(series[0].key.event_name, "RunInstances");
+        // Minutes before the start asked for are not kept.
+        let mut late = History::new(&Settings::default(), 1000);
+        late.add(&scan_batch(&rows)?)?;
+        assert!(late.series().iter().all(|s| s.points[0].0 == 1000));
+        Ok(())
+    }
+
+    #[test]
+    fn keeps_the_first_event_of_each_combination() -> Result<(), Box<dyn std::error::Error>> {
+        let rows = [
+            Row {
+                minute: 1_002,
+                id: "late",
+                ..ROW
+            },
+            Row { id: "b", ..ROW },
+            Row { id: "a", ..ROW },
+            Row {
+                ip: "ec2.amazonaws.com",
+                key: Some("AKIAEXAMPLE"),
+                agent: " ",
+                ..ROW
+            },
+        ];
+        let history = history_of(&Settings::default(), &rows)?;
+        assert_eq!(history.firsts.len(), 2);
+        let first = &history.firsts[0];
+        assert_eq!(first.event_id.as_deref(), Some("a"));
+        assert_eq!(first.time_us, 1_000 * MINUTE_US + 1);
+        assert_eq!(
+            first.values,
+            [
+                Some("arn:aws:iam::111122223333:role/App".to_owned()),
+                None,
+                Some("111122223333".to_owned()),
+                Some("us-east-1".to_owned()),
+                Some("203.0.113.0/24".to_owned()),
+                Some("aws-cli".to_owned()),
+                Some("ec2:DescribeInstances".to_owned()),
+            ]
+        );
+        let service = &history.firsts[1];
+        assert_eq!(service.values[ACCESS_KEY].as_deref(), Some("AKIAEXAMPLE"));
+        assert_eq!(service.values[NETWORK], None);
+        assert_eq!(service.values[CLIENT], None);
+        Ok(())
+    }
 
     fn network(ip: &str) -> Option<String> {
         let mut out = String::new();
@@ -376,6 +594,10 @@ mod tests {
         assert_eq!(network("ec2.amazonaws.com"), None);
         assert_eq!(network("AWS Internal"), None);
         assert_eq!(network("1.2.3"), None);
+        assert_eq!(network("1.2.3."), None);
+        assert_eq!(network(".1.2.3"), None);
+        assert_eq!(network("1..2.3"), None);
+        assert_eq!(network("0.0.0.0").as_deref(), Some("0.0.0.0/24"));
         assert_eq!(network("1.2.3.4.5"), None);
         assert_eq!(network("1234.2.3.4"), None);
         assert_eq!(network("a:b"), None);
@@ -401,6 +623,7 @@ mod tests {
         assert_eq!(client(""), None);
         assert_eq!(client("   "), None);
         assert_eq!(client("/1.0"), None);
+        assert_eq!(client("ÄWS-Tool/1").as_deref(), Some("äws-tool"));
     }
 
     #[test]
