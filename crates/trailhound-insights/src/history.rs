@@ -4,7 +4,8 @@
 //! with that first event's details.
 //!
 //! Both used to be `GROUP BY` queries (plus a third to fetch the first events): three passes
-//! over the same columns. One streamed scan folded here in Rust reads them once, and the
+//! over the same columns. One streamed scan folded here in Rust reads them once (each core
+//! reads and folds its share of the files, and the parts are merged), and the
 //! first-seen values (network, client family) are computed by plain code instead of regular
 //! expressions in SQL.
 
@@ -88,15 +89,49 @@ impl History {
         }
     }
 
-    /// Reads the whole lake in one streamed scan.
+    /// Reads the whole lake in one streamed scan, on every core.
     pub fn scan(
         engine: &QueryEngine,
         settings: &Settings,
         series_from: Minute,
     ) -> Result<History, InsightsError> {
-        let mut history = History::new(settings, series_from);
-        engine.sql_each(SCAN, |batch| history.add(batch))?;
+        let parts = engine.sql_fold(SCAN, || History::new(settings, series_from), History::add)?;
+        let mut parts = parts.into_iter();
+        let mut history = parts
+            .next()
+            .unwrap_or_else(|| History::new(settings, series_from));
+        for part in parts {
+            history.merge(part);
+        }
         Ok(history)
+    }
+
+    /// Adds what another part of the same scan gathered.
+    fn merge(&mut self, other: History) {
+        for (hash, (key, points)) in by_hash(other.series_index, other.series) {
+            match self.series_index.get(&hash) {
+                // Series::new sorts and adds up the minutes both parts counted.
+                Some(&mine) => self.series[mine].1.extend(points),
+                None => {
+                    self.series_index.insert(hash, self.series.len());
+                    self.series.push((key, points));
+                }
+            }
+        }
+        for (hash, first) in by_hash(other.firsts_index, other.firsts) {
+            match self.firsts_index.get(&hash) {
+                Some(&mine) => {
+                    let kept = &mut self.firsts[mine];
+                    if (first.time_us, &first.event_id) < (kept.time_us, &kept.event_id) {
+                        *kept = first;
+                    }
+                }
+                None => {
+                    self.firsts_index.insert(hash, self.firsts.len());
+                    self.firsts.push(first);
+                }
+            }
+        }
     }
 
     /// Folds one batch of the scan's columns in.
@@ -277,6 +312,17 @@ impl History {
         series.sort_by(|a, b| a.key.cmp(&b.key));
         series
     }
+}
+
+/// The entries of an index with their hashes.
+fn by_hash<T>(index: Index, entries: Vec<T>) -> impl Iterator<Item = (u128, T)> {
+    let mut hashes = vec![0; entries.len()];
+    for (hash, at) in index {
+        if let Some(slot) = hashes.get_mut(at) {
+            *slot = hash;
+        }
+    }
+    hashes.into_iter().zip(entries)
 }
 
 /// `iam:CreateUser` from `iam.amazonaws.com` and `CreateUser`.
@@ -524,6 +570,45 @@ pub(crate) mod tests {
         let mut late = History::new(&Settings::default(), 1000);
         late.add(&scan_batch(&rows)?)?;
         assert!(late.series().iter().all(|s| s.points[0].0 == 1000));
+        Ok(())
+    }
+
+    #[test]
+    fn parts_merge_into_the_whole() -> Result<(), Box<dyn std::error::Error>> {
+        let rows = [
+            Row { id: "b", ..ROW },
+            Row {
+                minute: 1_001,
+                error: Some("Throttling"),
+                ..ROW
+            },
+            Row {
+                region: "eu-west-1",
+                ..ROW
+            },
+            Row { id: "a", ..ROW },
+            Row {
+                minute: 1_001,
+                id: "c",
+                ..ROW
+            },
+        ];
+        let settings = Settings::default();
+        let whole = history_of(&settings, &rows)?;
+        let mut merged = history_of(&settings, &rows[..2])?;
+        merged.merge(history_of(&settings, &rows[2..])?);
+        assert_eq!(merged.series(), whole.series());
+        let firsts = |history: &History| {
+            let mut firsts: Vec<_> = history
+                .firsts
+                .iter()
+                .map(|f| (f.values.clone(), f.time_us, f.event_id.clone()))
+                .collect();
+            firsts.sort();
+            firsts
+        };
+        assert_eq!(firsts(&merged), firsts(&whole));
+        assert!(firsts(&merged).iter().any(|f| f.2.as_deref() == Some("a")));
         Ok(())
     }
 
