@@ -77,7 +77,7 @@ type Index = HashMap<u128, usize, foldhash::fast::FixedState>;
 impl History {
     /// An empty history that counts series from minute `series_from` on (earlier minutes
     /// cannot matter to the insights asked for) and first-seen values over all of it.
-    pub fn new(settings: &Settings, series_from: Minute) -> History {
+    pub(crate) fn new(settings: &Settings, series_from: Minute) -> History {
         History {
             write_only: settings.write_only,
             series_from,
@@ -167,6 +167,8 @@ impl History {
             let time_us = times.value(row);
             let (account, region) = (account.get(row), region.get(row));
             let (source, name) = (source.get(row), name.get(row));
+            // The same selection as `counted` in lake.rs, which charts and attributions use
+            // in SQL: management API calls, writes only if the settings say so.
             let counted = event_type.get(row) == Some("AwsApiCall")
                 && (management.is_null(row) || management.value(row))
                 && (!self.write_only || (!read_only.is_null(row) && !read_only.value(row)));

@@ -119,38 +119,6 @@ impl QueryEngine {
         runtime.block_on(self.sql_async(sql))
     }
 
-    /// Runs one read-only SQL statement and hands each result batch to `each` as the engine
-    /// produces it, so a caller folding a large result (a scan of the whole lake) never holds
-    /// all of it, and folds while the engine's threads read the next batches.
-    ///
-    /// # Errors
-    ///
-    /// As [`QueryEngine::sql`], and whatever `each` returns.
-    pub fn sql_each<E: From<QueryError>>(
-        &self,
-        sql: &str,
-        mut each: impl FnMut(&RecordBatch) -> Result<(), E>,
-    ) -> Result<(), E> {
-        let Some(runtime) = &self.runtime else {
-            return Err(QueryError::Internal(
-                "an engine opened with open_async cannot stream on the caller's thread".to_owned(),
-            )
-            .into());
-        };
-        runtime.block_on(async {
-            let mut stream = self
-                .frame(sql)
-                .await?
-                .execute_stream()
-                .await
-                .map_err(QueryError::from)?;
-            while let Some(batch) = stream.next().await {
-                each(&batch.map_err(QueryError::from)?)?;
-            }
-            Ok(())
-        })
-    }
-
     /// Folds the result of one read-only SQL statement on every core: each of the plan's
     /// output partitions (one per core for a scan) is read and folded by its own thread into
     /// its own state, made by `start`; the states come back for the caller to merge. Reading
