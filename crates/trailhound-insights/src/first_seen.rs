@@ -106,7 +106,7 @@ pub fn first_seen(
         let mut entities: HashMap<&str, i64> = HashMap::new();
         // (entity, value) → its first event; the earliest wins, then the smallest eventID.
         let mut pairs: HashMap<(&str, &str), &First> = HashMap::new();
-        for first in &history.firsts {
+        for first in history.firsts() {
             let Some(entity) = first.values[kind.entity].as_deref() else {
                 continue;
             };
@@ -116,7 +116,7 @@ pub fn first_seen(
                 continue;
             };
             let earliest = pairs.entry((entity, value)).or_insert(first);
-            if (first.time_us, &first.event_id) < (earliest.time_us, &earliest.event_id) {
+            if earliest.is_after(first.time_us, first.event_id.as_deref()) {
                 *earliest = first;
             }
         }

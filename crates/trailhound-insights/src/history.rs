@@ -57,22 +57,68 @@ pub(crate) struct First {
     pub(crate) source_ip: Option<String>,
 }
 
+impl First {
+    /// Whether an event at `time_us` with `event_id` came before this one: the earliest wins,
+    /// then the smallest `eventID`.
+    pub(crate) fn is_after(&self, time_us: i64, event_id: Option<&str>) -> bool {
+        (time_us, event_id) < (self.time_us, self.event_id.as_deref())
+    }
+}
+
 /// What one pass over events gathered.
 pub struct History {
     write_only: bool,
     series_from: Minute,
-    series_index: Index,
-    series: Vec<(SeriesKey, Vec<(Minute, u64)>)>,
-    firsts_index: Index,
-    pub(crate) firsts: Vec<First>,
+    series: Table<(SeriesKey, Vec<(Minute, u64)>)>,
+    firsts: Table<First>,
     /// Where each row's key is assembled before it is hashed (one-shot hashing is several
     /// times faster than feeding a streaming hasher piece by piece).
     key: Vec<u8>,
 }
 
-/// Positions by a 128-bit hash of what they count; the hash is already uniform, so the map
-/// needs only a cheap hash of it.
-type Index = HashMap<u128, usize, foldhash::fast::FixedState>;
+/// Entries found by a 128-bit hash of what they count. The hash is already uniform, so the
+/// index needs only a cheap hash of it.
+struct Table<T> {
+    index: HashMap<u128, usize, foldhash::fast::FixedState>,
+    entries: Vec<(u128, T)>,
+}
+
+impl<T> Default for Table<T> {
+    fn default() -> Self {
+        Table {
+            index: HashMap::default(),
+            entries: Vec::new(),
+        }
+    }
+}
+
+impl<T> Table<T> {
+    /// The entry of `hash`, made by `make` if there is none yet.
+    fn entry(&mut self, hash: u128, make: impl FnOnce() -> T) -> &mut T {
+        let at = *self.index.entry(hash).or_insert_with(|| {
+            self.entries.push((hash, make()));
+            self.entries.len() - 1
+        });
+        &mut self.entries[at].1
+    }
+
+    /// Adds another table's entries, `combine`d with this one's where both have the hash.
+    fn merge(&mut self, other: Table<T>, combine: impl Fn(&mut T, T)) {
+        for (hash, value) in other.entries {
+            match self.index.get(&hash) {
+                Some(&at) => combine(&mut self.entries[at].1, value),
+                None => {
+                    self.index.insert(hash, self.entries.len());
+                    self.entries.push((hash, value));
+                }
+            }
+        }
+    }
+
+    fn values(&self) -> impl Iterator<Item = &T> {
+        self.entries.iter().map(|(_, value)| value)
+    }
+}
 
 impl History {
     /// An empty history that counts series from minute `series_from` on (earlier minutes
@@ -81,20 +127,24 @@ impl History {
         History {
             write_only: settings.write_only,
             series_from,
-            series_index: Index::default(),
-            series: Vec::new(),
-            firsts_index: Index::default(),
-            firsts: Vec::new(),
+            series: Table::default(),
+            firsts: Table::default(),
             key: Vec::new(),
         }
     }
 
-    /// Reads the whole lake in one streamed scan, on every core.
+    /// Reads the whole lake in one streamed scan, on every core, for the insights starting
+    /// from `from_us` on (all of them when not given) and for first-seen findings.
     pub fn scan(
         engine: &QueryEngine,
         settings: &Settings,
-        series_from: Minute,
+        from_us: Option<i64>,
     ) -> Result<History, InsightsError> {
+        // Counts before the baseline of the first insight asked for cannot matter to it.
+        let series_from = from_us.map_or(Minute::MIN, |us| {
+            us.div_euclid(MINUTE_US)
+                .saturating_sub(settings.baseline_minutes)
+        });
         let parts = engine.sql_fold(SCAN, || History::new(settings, series_from), History::add)?;
         let mut parts = parts.into_iter();
         let mut history = parts
@@ -108,30 +158,14 @@ impl History {
 
     /// Adds what another part of the same scan gathered.
     fn merge(&mut self, other: History) {
-        for (hash, (key, points)) in by_hash(other.series_index, other.series) {
-            match self.series_index.get(&hash) {
-                // Series::new sorts and adds up the minutes both parts counted.
-                Some(&mine) => self.series[mine].1.extend(points),
-                None => {
-                    self.series_index.insert(hash, self.series.len());
-                    self.series.push((key, points));
-                }
+        // Series::new sorts and adds up the minutes both parts counted.
+        self.series
+            .merge(other.series, |(_, mine), (_, points)| mine.extend(points));
+        self.firsts.merge(other.firsts, |kept, first| {
+            if kept.is_after(first.time_us, first.event_id.as_deref()) {
+                *kept = first;
             }
-        }
-        for (hash, first) in by_hash(other.firsts_index, other.firsts) {
-            match self.firsts_index.get(&hash) {
-                Some(&mine) => {
-                    let kept = &mut self.firsts[mine];
-                    if (first.time_us, &first.event_id) < (kept.time_us, &kept.event_id) {
-                        *kept = first;
-                    }
-                }
-                None => {
-                    self.firsts_index.insert(hash, self.firsts.len());
-                    self.firsts.push(first);
-                }
-            }
-        }
+        });
     }
 
     /// Folds one batch of the scan's columns in.
@@ -220,26 +254,22 @@ impl History {
     }
 
     fn count_in(&mut self, hash: u128, parts: [&str; 4], error: Option<&str>, minute: Minute) {
-        let at = *self.series_index.entry(hash).or_insert_with(|| {
-            self.series.push((
-                SeriesKey {
-                    account: parts[0].to_owned(),
-                    region: parts[1].to_owned(),
-                    event_source: parts[2].to_owned(),
-                    event_name: parts[3].to_owned(),
-                    insight_type: if error.is_some() {
-                        InsightType::ApiErrorRate
-                    } else {
-                        InsightType::ApiCallRate
-                    },
-                    error_code: error.map(str::to_owned),
+        let (_, points) = self.series.entry(hash, || {
+            let key = SeriesKey {
+                account: parts[0].to_owned(),
+                region: parts[1].to_owned(),
+                event_source: parts[2].to_owned(),
+                event_name: parts[3].to_owned(),
+                insight_type: if error.is_some() {
+                    InsightType::ApiErrorRate
+                } else {
+                    InsightType::ApiCallRate
                 },
-                Vec::new(),
-            ));
-            self.series.len() - 1
+                error_code: error.map(str::to_owned),
+            };
+            (key, Vec::new())
         });
         // Rows come mostly in time order, so most calls add to the last minute.
-        let points = &mut self.series[at].1;
         match points.last_mut() {
             Some((last, count)) if *last == minute => *count += 1,
             _ => points.push((minute, 1)),
@@ -272,59 +302,47 @@ impl History {
         }
         let hash = xxh3_128(&self.key);
         let owned = |value: Option<&str>| value.map(str::to_owned);
-        match self.firsts_index.get(&hash) {
-            Some(&at) => {
-                let first = &mut self.firsts[at];
-                if (time_us, event_id) < (first.time_us, first.event_id.as_deref()) {
-                    first.time_us = time_us;
-                    first.event_id = owned(event_id);
-                    first.source_ip = owned(ip);
-                }
+        let first = self.firsts.entry(hash, || {
+            let [principal, key, account, region, network, client] = values.map(owned);
+            First {
+                values: [
+                    principal,
+                    key,
+                    account,
+                    region,
+                    network,
+                    client,
+                    api.map(|(source, name)| api_name(source, name)),
+                ],
+                time_us,
+                event_id: owned(event_id),
+                event_source: api.map(|a| a.0.to_owned()),
+                event_name: api.map(|a| a.1.to_owned()),
+                source_ip: owned(ip),
             }
-            None => {
-                self.firsts_index.insert(hash, self.firsts.len());
-                let [principal, key, account, region, network, client] = values.map(owned);
-                self.firsts.push(First {
-                    values: [
-                        principal,
-                        key,
-                        account,
-                        region,
-                        network,
-                        client,
-                        api.map(|(source, name)| api_name(source, name)),
-                    ],
-                    time_us,
-                    event_id: owned(event_id),
-                    event_source: api.map(|a| a.0.to_owned()),
-                    event_name: api.map(|a| a.1.to_owned()),
-                    source_ip: owned(ip),
-                });
-            }
+        });
+        if first.is_after(time_us, event_id) {
+            first.time_us = time_us;
+            first.event_id = owned(event_id);
+            first.source_ip = owned(ip);
         }
+    }
+
+    /// The first event of every combination of first-seen values.
+    pub(crate) fn firsts(&self) -> impl Iterator<Item = &First> {
+        self.firsts.values()
     }
 
     /// Every series counted, sorted by key.
     pub fn series(&self) -> Vec<Series> {
         let mut series: Vec<Series> = self
             .series
-            .iter()
+            .values()
             .map(|(key, points)| Series::new(key.clone(), points.clone()))
             .collect();
         series.sort_by(|a, b| a.key.cmp(&b.key));
         series
     }
-}
-
-/// The entries of an index with their hashes.
-fn by_hash<T>(index: Index, entries: Vec<T>) -> impl Iterator<Item = (u128, T)> {
-    let mut hashes = vec![0; entries.len()];
-    for (hash, at) in index {
-        if let Some(slot) = hashes.get_mut(at) {
-            *slot = hash;
-        }
-    }
-    hashes.into_iter().zip(entries)
 }
 
 /// `iam:CreateUser` from `iam.amazonaws.com` and `CreateUser`.
@@ -602,8 +620,7 @@ pub(crate) mod tests {
         assert_eq!(merged.series(), whole.series());
         let firsts = |history: &History| {
             let mut firsts: Vec<_> = history
-                .firsts
-                .iter()
+                .firsts()
                 .map(|f| (f.values.clone(), f.time_us, f.event_id.clone()))
                 .collect();
             firsts.sort();
@@ -632,8 +649,9 @@ pub(crate) mod tests {
             },
         ];
         let history = history_of(&Settings::default(), &rows)?;
-        assert_eq!(history.firsts.len(), 2);
-        let first = &history.firsts[0];
+        assert_eq!(history.firsts().count(), 2);
+        let firsts: Vec<&First> = history.firsts().collect();
+        let first = firsts[0];
         assert_eq!(first.event_id.as_deref(), Some("a"));
         assert_eq!(first.time_us, 1_000 * MINUTE_US + 1);
         assert_eq!(
@@ -648,7 +666,7 @@ pub(crate) mod tests {
                 Some("ec2:DescribeInstances".to_owned()),
             ]
         );
-        let service = &history.firsts[1];
+        let service = firsts[1];
         assert_eq!(service.values[ACCESS_KEY].as_deref(), Some("AKIAEXAMPLE"));
         assert_eq!(service.values[NETWORK], None);
         assert_eq!(service.values[CLIENT], None);

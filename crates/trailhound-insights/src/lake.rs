@@ -103,8 +103,8 @@ pub fn coverage_of(files: &[LakeFileRecord]) -> HashMap<(String, String), Covera
 
 /// Finds the insights that start in `[from_us, to_us)` (the whole lake when not given).
 /// `files` are the lake's files as the catalog records them: their time spans give each
-/// account's and region's history (see [`coverage_of`]) without a query. `history` must count
-/// series from [`series_start`] on.
+/// account's and region's history (see [`coverage_of`]) without a query. `history` must be scanned
+/// for the same `from_us` (see [`History::scan`]).
 pub fn compute(
     engine: &QueryEngine,
     files: &[LakeFileRecord],
@@ -207,15 +207,6 @@ fn records(
         });
     }
     records
-}
-
-/// The first minute whose counts the insights starting at `from_us` can need: the start of
-/// their baseline; every minute for a computation over the whole lake.
-pub fn series_start(from_us: Option<i64>, settings: &Settings) -> Minute {
-    from_us.map_or(Minute::MIN, |us| {
-        us.div_euclid(MINUTE_US)
-            .saturating_sub(settings.baseline_minutes)
-    })
 }
 
 /// The per-minute counts of one series between two minutes, for charts.

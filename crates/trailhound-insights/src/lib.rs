@@ -49,7 +49,6 @@ pub use first_seen::first_seen;
 pub use history::History;
 pub use lake::{
     Computation, Insight, compute, coverage_of, series_between, series_from, series_sql,
-    series_start,
 };
 pub use record::{Attribution, InsightRecord, State};
 pub use series::{InsightType, Minute, Series, SeriesKey};

@@ -110,11 +110,7 @@ pub(crate) fn update(
     };
     let engine = QueryEngine::open(lake.root())?;
     let files = lake.catalog().lake_files(None)?;
-    let history = History::scan(
-        &engine,
-        settings,
-        trailhound_insights::series_start(from_us, settings),
-    )?;
+    let history = History::scan(&engine, settings, from_us)?;
     let computation =
         trailhound_insights::compute(&engine, &files, &history, from_us, to_us, settings)?;
     if computation.to_us > computation.from_us {
