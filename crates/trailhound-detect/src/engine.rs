@@ -161,11 +161,20 @@ impl RuleSet {
     /// nothing matched: the common case, which parses no more of the record than the rules
     /// look at and allocates nothing.
     pub fn evaluate(&self, raw: &str) -> Option<EventMatch> {
-        let event = &RawEvent::new(raw);
+        self.evaluate_raw(&RawEvent::new(raw))
+    }
+
+    /// [`RuleSet::evaluate`] for a record already parsed (as ingest does with every record):
+    /// the fields rules test most are then read without searching the text.
+    pub fn evaluate_event(&self, event: &CloudTrailEvent<'_>) -> Option<EventMatch> {
+        self.evaluate_raw(&RawEvent::located(event))
+    }
+
+    fn evaluate_raw(&self, event: &RawEvent<'_>) -> Option<EventMatch> {
         let name = event.text("eventName");
         let indexed = name
             .as_deref()
-            .and_then(|name| self.by_event_name.get(fold(name, false).as_ref()));
+            .and_then(|name| self.by_event_name.get(LowerName::of(name).as_str()));
         let candidates = indexed.into_iter().flatten().chain(self.unindexed.iter());
         let mut matched: Option<EventMatch> = None;
         for &index in candidates {
@@ -178,9 +187,12 @@ impl RuleSet {
                 continue;
             }
             let found = matched.get_or_insert_with(|| EventMatch {
-                facts: CloudTrailEvent::parse(raw)
-                    .map(|parsed| EventFacts::of(&parsed))
-                    .unwrap_or_default(),
+                facts: match event.parsed() {
+                    Some(parsed) => EventFacts::of(parsed),
+                    None => CloudTrailEvent::parse(event.raw())
+                        .map(|parsed| EventFacts::of(&parsed))
+                        .unwrap_or_default(),
+                },
                 rules: Vec::new(),
                 correlation_inputs: Vec::new(),
             });
@@ -366,5 +378,36 @@ fn describe_span(ms: i64) -> String {
         ms if ms % 3_600_000 == 0 => format!("{}h", ms / 3_600_000),
         ms if ms % 60_000 == 0 => format!("{}m", ms / 60_000),
         ms => format!("{}s", ms / 1000),
+    }
+}
+
+/// An eventName lower-cased for the rule index without allocating: names are short ASCII, and
+/// this runs once for every event. Longer or non-ASCII names take the general path.
+enum LowerName<'a> {
+    Inline([u8; LowerName::INLINE], usize),
+    Folded(std::borrow::Cow<'a, str>),
+}
+
+impl<'a> LowerName<'a> {
+    const INLINE: usize = 64;
+
+    fn of(name: &'a str) -> LowerName<'a> {
+        if name.len() <= Self::INLINE && name.is_ascii() {
+            let mut bytes = [0; Self::INLINE];
+            for (to, from) in bytes.iter_mut().zip(name.bytes()) {
+                *to = from.to_ascii_lowercase();
+            }
+            LowerName::Inline(bytes, name.len())
+        } else {
+            LowerName::Folded(fold(name, false))
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        match self {
+            // ASCII in, ASCII out.
+            LowerName::Inline(bytes, len) => std::str::from_utf8(&bytes[..*len]).unwrap_or(""),
+            LowerName::Folded(text) => text,
+        }
     }
 }

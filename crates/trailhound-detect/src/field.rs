@@ -2,10 +2,12 @@
 //! against every value the field path reaches in the event.
 
 use std::borrow::Cow;
+use std::cell::OnceCell;
 use std::net::IpAddr;
 
 use ipnet::IpNet;
 use regex::Regex;
+use smallvec::SmallVec;
 use trailhound_event::{FieldPath, RawEvent};
 
 use crate::pattern::{TextPattern, fold};
@@ -104,23 +106,28 @@ pub enum ValueMatcher {
 }
 
 impl ValueMatcher {
-    /// Whether the field, whose values are `leaves` (`None` when it is absent), matches.
-    fn is_match(&self, leaves: Option<&[Leaf<'_>]>, event: &RawEvent<'_>) -> bool {
+    /// Whether the field, whose values are `values`, matches.
+    fn is_match(&self, values: &FieldValues<'_>, event: &RawEvent<'_>) -> bool {
         match self {
-            ValueMatcher::Null => {
-                leaves.is_none_or(|l| l.is_empty() || l.iter().any(|v| v.is_null()))
-            }
-            ValueMatcher::Exists(expected) => leaves.is_some() == *expected,
-            ValueMatcher::Text(pattern) => any_text(leaves, |t| pattern.is_match(t)),
-            ValueMatcher::Regex(regex) => any_text(leaves, |t| regex.is_match(t)),
-            ValueMatcher::Cidr(net) => any_text(leaves, |t| {
-                t.parse::<IpAddr>().is_ok_and(|ip| net.contains(&ip))
-            }),
-            ValueMatcher::Number(compare, right) => leaves.is_some_and(|l| {
-                l.iter()
-                    .filter_map(|v| v.number())
-                    .any(|left| compare.holds(left, *right))
-            }),
+            ValueMatcher::Null => values
+                .leaves
+                .is_none_or(|l| l.is_empty() || l.iter().any(|v| Leaf(v).is_null())),
+            ValueMatcher::Exists(expected) => values.leaves.is_some() == *expected,
+            ValueMatcher::Text(pattern) => values
+                .texts()
+                .iter()
+                .enumerate()
+                .any(|(at, t)| pattern.is_match_lazily(t, || &values.lower()[at])),
+            ValueMatcher::Regex(regex) => values.texts().iter().any(|t| regex.is_match(t)),
+            ValueMatcher::Cidr(net) => values
+                .texts()
+                .iter()
+                .any(|t| t.parse::<IpAddr>().is_ok_and(|ip| net.contains(&ip))),
+            ValueMatcher::Number(compare, right) => values
+                .texts()
+                .iter()
+                .filter_map(|t| t.trim().parse::<f64>().ok())
+                .any(|left| compare.holds(left, *right)),
             ValueMatcher::FieldRef { other, kind, cased } => {
                 let Some(others) = event.leaves(other) else {
                     return false;
@@ -129,10 +136,14 @@ impl ValueMatcher {
                     .into_iter()
                     .filter_map(|raw| Leaf(raw).text().map(|t| fold(&t, *cased).into_owned()))
                     .collect();
-                any_text(leaves, |t| {
-                    let t = fold(t, *cased);
+                let texts = if *cased {
+                    values.texts()
+                } else {
+                    values.lower()
+                };
+                texts.iter().any(|t| {
                     others.iter().any(|o| match kind {
-                        RefKind::Equal => *t == **o,
+                        RefKind::Equal => **t == **o,
                         RefKind::Contains => t.contains(o.as_str()),
                         RefKind::StartsWith => t.starts_with(o.as_str()),
                         RefKind::EndsWith => t.ends_with(o.as_str()),
@@ -143,8 +154,50 @@ impl ValueMatcher {
     }
 }
 
-fn any_text(leaves: Option<&[Leaf<'_>]>, mut test: impl FnMut(&str) -> bool) -> bool {
-    leaves.is_some_and(|l| l.iter().any(|v| v.text().is_some_and(|t| test(&t))))
+/// The values a field path reaches in one event, read as text once and lower-cased at most
+/// once for all the values a rule lists for the field (a list of twenty eventNames must not
+/// lower-case the event's name twenty times). One value is the rule; it stays off the heap.
+struct FieldValues<'a> {
+    /// Raw JSON of each value; `None` when the path leads nowhere.
+    leaves: Option<&'a [&'a str]>,
+    texts: OnceCell<Texts<'a>>,
+    lower: OnceCell<Texts<'a>>,
+}
+
+type Texts<'a> = SmallVec<[Cow<'a, str>; 2]>;
+
+impl<'a> FieldValues<'a> {
+    fn new(leaves: Option<&'a [&'a str]>) -> Self {
+        FieldValues {
+            leaves,
+            texts: OnceCell::new(),
+            lower: OnceCell::new(),
+        }
+    }
+
+    /// The values as rules compare them (see [`Leaf::text`]); `null`s left out.
+    fn texts(&self) -> &[Cow<'a, str>] {
+        self.texts.get_or_init(|| {
+            self.leaves
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|raw| Leaf(raw).text())
+                .collect()
+        })
+    }
+
+    /// The texts lower-cased (see [`fold`]), in the same order.
+    fn lower(&self) -> &[Cow<'a, str>] {
+        self.lower.get_or_init(|| {
+            self.texts()
+                .iter()
+                .map(|text| match text {
+                    Cow::Borrowed(text) => fold(text, false),
+                    Cow::Owned(text) => Cow::Owned(fold(text, false).into_owned()),
+                })
+                .collect()
+        })
+    }
 }
 
 /// A field of a Sigma selection: its path, its values and whether all must match.
@@ -161,14 +214,12 @@ pub struct FieldMatch {
 impl FieldMatch {
     /// Whether the event (its JSON text) matches.
     pub fn is_match(&self, event: &RawEvent<'_>) -> bool {
-        let leaves: Option<Vec<Leaf<'_>>> = event
-            .leaves(&self.path)
-            .map(|raw| raw.into_iter().map(Leaf).collect());
-        let leaves = leaves.as_deref();
+        let leaves = event.leaves(&self.path);
+        let values = FieldValues::new(leaves.as_deref());
         if self.all {
-            self.values.iter().all(|v| v.is_match(leaves, event))
+            self.values.iter().all(|v| v.is_match(&values, event))
         } else {
-            self.values.iter().any(|v| v.is_match(leaves, event))
+            self.values.iter().any(|v| v.is_match(&values, event))
         }
     }
 

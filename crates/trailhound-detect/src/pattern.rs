@@ -43,13 +43,49 @@ impl TextPattern {
 
     /// Whether `text` matches.
     pub fn is_match(&self, text: &str) -> bool {
-        let text = fold(text, self.cased);
+        self.is_match_folded(&fold(text, self.cased))
+    }
+
+    /// [`TextPattern::is_match`] without lower-casing when it can: `folded` gives `text`
+    /// passed through [`fold`], and is asked for only when the pattern needs it (substrings
+    /// and globs of case-insensitive patterns over text that is not plain ASCII). Exact,
+    /// prefix and suffix patterns compare ASCII text ignoring case in place.
+    pub fn is_match_lazily<'t>(&self, text: &'t str, folded: impl FnOnce() -> &'t str) -> bool {
+        if self.cased {
+            return self.is_match_folded(text);
+        }
+        if text.is_ascii() {
+            // The pattern is lower-case already; for ASCII text, ignoring ASCII case is
+            // exactly what folding the text would do.
+            let bytes = text.as_bytes();
+            match &self.shape {
+                Shape::Exact(p) => return bytes.eq_ignore_ascii_case(p.as_bytes()),
+                Shape::Prefix(p) => {
+                    return bytes
+                        .get(..p.len())
+                        .is_some_and(|head| head.eq_ignore_ascii_case(p.as_bytes()));
+                }
+                Shape::Suffix(p) => {
+                    return bytes
+                        .len()
+                        .checked_sub(p.len())
+                        .is_some_and(|at| bytes[at..].eq_ignore_ascii_case(p.as_bytes()));
+                }
+                Shape::Contains(_) | Shape::Glob(_) => {}
+            }
+        }
+        self.is_match_folded(folded())
+    }
+
+    /// [`TextPattern::is_match`] for text already passed through [`fold`] with this pattern's
+    /// casing: a field's values are folded once for all the patterns tested against them.
+    pub fn is_match_folded(&self, text: &str) -> bool {
         match &self.shape {
             Shape::Exact(p) => *text == **p,
             Shape::Prefix(p) => text.starts_with(p.as_str()),
             Shape::Suffix(p) => text.ends_with(p.as_str()),
             Shape::Contains(finder) => finder.find(text.as_bytes()).is_some(),
-            Shape::Glob(pieces) => glob_match(pieces, &text),
+            Shape::Glob(pieces) => glob_match(pieces, text),
         }
     }
 
@@ -194,6 +230,47 @@ mod tests {
         assert!(!TextPattern::sigma("Root", true).is_match("root"));
         assert!(TextPattern::sigma("Root", true).is_match("Root"));
         assert!(m("ÄBC", "äbc"));
+    }
+
+    #[test]
+    fn matching_in_place_agrees_with_folding() {
+        let patterns = [
+            "stoplogging",
+            "Stop*",
+            "*Logging",
+            "*opLog*",
+            "S?op*g",
+            "ÉTÉ",
+            "été*",
+            "",
+            "*",
+        ];
+        let texts = [
+            "StopLogging",
+            "STOPLOGGING",
+            "stoplogging",
+            "Stop",
+            "Logging",
+            "xStopLoggingx",
+            "ÉTÉ",
+            "été",
+            "Été indien",
+            "",
+            "K",
+        ];
+        for pattern in patterns {
+            for cased in [false, true] {
+                let compiled = TextPattern::sigma(pattern, cased);
+                for text in texts {
+                    let folded = fold(text, cased);
+                    assert_eq!(
+                        compiled.is_match_lazily(text, || &folded),
+                        compiled.is_match(text),
+                        "{pattern:?} (cased: {cased}) against {text:?}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

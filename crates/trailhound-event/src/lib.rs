@@ -55,7 +55,7 @@ pub use action::iam_action;
 pub use error::EventError;
 pub use identity::{SessionIssuer, UserIdentity};
 pub use kind::{EventCategory, EventType};
-pub use path::FieldPath;
+pub use path::{FieldPath, Leaves};
 pub use raw::RawEvent;
 pub use record::{CloudTrailEvent, JsonPart, TlsDetails};
 pub use time::parse_event_time;

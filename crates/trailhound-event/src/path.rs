@@ -1,4 +1,9 @@
+use smallvec::SmallVec;
 use sonic_rs::{JsonValueTrait, LazyValue};
+
+/// The raw JSON text of every value a path reaches (see [`FieldPath::leaves`]): almost always
+/// one, which needs no allocation.
+pub type Leaves<'a> = SmallVec<[&'a str; 2]>;
 
 use crate::EventError;
 
@@ -74,16 +79,25 @@ impl FieldPath {
     /// names a key where the value is an array visits every element (`resources.ARN` is the
     /// ARN of each resource), and a final array stands for its elements. `None` when the
     /// path leads nowhere; an empty list when it ends at an empty array.
-    pub fn leaves<'a>(&self, json: &'a str) -> Option<Vec<&'a str>> {
+    pub fn leaves<'a>(&self, json: &'a str) -> Option<Leaves<'a>> {
+        self.leaves_from(json.trim_ascii(), &self.steps)
+    }
+
+    /// [`FieldPath::leaves`] below the first step, given the raw JSON text of the top-level
+    /// member it names (as [`crate::CloudTrailEvent::member`] finds it without a search).
+    pub(crate) fn leaves_below_first<'a>(&self, member: &'a str) -> Option<Leaves<'a>> {
+        self.leaves_from(member.trim_ascii(), self.steps.get(1..).unwrap_or_default())
+    }
+
+    fn leaves_from<'a>(&self, value: &'a str, steps: &[String]) -> Option<Leaves<'a>> {
         let mut found = false;
-        let mut out = Vec::new();
-        let steps: Vec<&str> = self.steps().collect();
-        visit(json.trim_ascii(), &steps, &mut found, &mut out);
+        let mut out = Leaves::new();
+        visit(value, steps, &mut found, &mut out);
         found.then_some(out)
     }
 }
 
-fn visit<'a>(value: &'a str, steps: &[&str], found: &mut bool, out: &mut Vec<&'a str>) {
+fn visit<'a>(value: &'a str, steps: &[String], found: &mut bool, out: &mut Leaves<'a>) {
     let Some((step, rest)) = steps.split_first() else {
         *found = true;
         if value.starts_with('[') {
@@ -158,6 +172,7 @@ mod tests {
     fn leaves_fan_out_over_arrays() -> Result<(), EventError> {
         let json = r#"{"resources":[{"ARN":"a"},{"ARN":"b"},{"type":"x"}],"tags":["t1","t2"],"n":null,"e":[]}"#;
         let leaves = |p: &str| FieldPath::parse(p).map(|path| path.leaves(json));
+        let leaves = |p: &str| leaves(p).map(|l| l.map(|l| l.to_vec()));
         assert_eq!(leaves("resources.ARN")?, Some(vec!["\"a\"", "\"b\""]));
         assert_eq!(leaves("resources.1.ARN")?, Some(vec!["\"b\""]));
         assert_eq!(leaves("tags")?, Some(vec!["\"t1\"", "\"t2\""]));

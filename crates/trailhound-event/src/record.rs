@@ -26,62 +26,80 @@ pub struct CloudTrailEvent<'a> {
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct CommonFields<'a> {
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "present")]
     event_version: Option<LazyValue<'a>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "present")]
     event_time: Option<LazyValue<'a>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "present")]
     event_source: Option<LazyValue<'a>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "present")]
     event_name: Option<LazyValue<'a>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "present")]
     aws_region: Option<LazyValue<'a>>,
-    #[serde(borrow, rename = "sourceIPAddress")]
+    #[serde(
+        borrow,
+        default,
+        deserialize_with = "present",
+        rename = "sourceIPAddress"
+    )]
     source_ip_address: Option<LazyValue<'a>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "present")]
     user_agent: Option<LazyValue<'a>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "present")]
     error_code: Option<LazyValue<'a>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "present")]
     error_message: Option<LazyValue<'a>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "present")]
     read_only: Option<LazyValue<'a>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "present")]
     event_type: Option<LazyValue<'a>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "present")]
     event_category: Option<LazyValue<'a>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "present")]
     management_event: Option<LazyValue<'a>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "present")]
     recipient_account_id: Option<LazyValue<'a>>,
-    #[serde(borrow, rename = "requestID")]
+    #[serde(borrow, default, deserialize_with = "present", rename = "requestID")]
     request_id: Option<LazyValue<'a>>,
-    #[serde(borrow, rename = "eventID")]
+    #[serde(borrow, default, deserialize_with = "present", rename = "eventID")]
     event_id: Option<LazyValue<'a>>,
-    #[serde(borrow, rename = "sharedEventID")]
+    #[serde(
+        borrow,
+        default,
+        deserialize_with = "present",
+        rename = "sharedEventID"
+    )]
     shared_event_id: Option<LazyValue<'a>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "present")]
     vpc_endpoint_id: Option<LazyValue<'a>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "present")]
     user_identity: Option<LazyValue<'a>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "present")]
     request_parameters: Option<LazyValue<'a>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "present")]
     response_elements: Option<LazyValue<'a>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "present")]
     additional_event_data: Option<LazyValue<'a>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "present")]
     service_event_details: Option<LazyValue<'a>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "present")]
     resources: Option<LazyValue<'a>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "present")]
     insight_details: Option<LazyValue<'a>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "present")]
     tls_details: Option<LazyValue<'a>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "present")]
     api_version: Option<LazyValue<'a>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "present")]
     session_credential_from_console: Option<LazyValue<'a>>,
+}
+
+/// Keeps a member that is present, `null` included: serde's `Option` would read `null` as
+/// absent, and rules tell the two apart (`exists`).
+fn present<'de: 'a, 'a, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<LazyValue<'a>>, D::Error> {
+    LazyValue::deserialize(deserializer).map(Some)
 }
 
 /// `tlsDetails`: how the caller's TLS connection was made.
@@ -291,6 +309,50 @@ impl<'a> CloudTrailEvent<'a> {
     /// The IAM action the call needs (`s3:GetObject`), see [`iam_action`].
     pub fn iam_action(&self) -> Option<String> {
         iam_action(self.event_source()?, self.event_name()?)
+    }
+
+    /// The raw JSON text of a top-level member that parsing has already located, `null`
+    /// included: `Some(Some(text))` when present, `Some(None)` when the record lacks it, and
+    /// `None` when `key` is not one of the common fields (the text must be searched).
+    pub fn member(&self, key: &str) -> Option<Option<&'a str>> {
+        let f = &self.fields;
+        let value = match key {
+            "eventVersion" => &f.event_version,
+            "eventTime" => &f.event_time,
+            "eventSource" => &f.event_source,
+            "eventName" => &f.event_name,
+            "awsRegion" => &f.aws_region,
+            "sourceIPAddress" => &f.source_ip_address,
+            "userAgent" => &f.user_agent,
+            "errorCode" => &f.error_code,
+            "errorMessage" => &f.error_message,
+            "readOnly" => &f.read_only,
+            "eventType" => &f.event_type,
+            "eventCategory" => &f.event_category,
+            "managementEvent" => &f.management_event,
+            "recipientAccountId" => &f.recipient_account_id,
+            "requestID" => &f.request_id,
+            "eventID" => &f.event_id,
+            "sharedEventID" => &f.shared_event_id,
+            "vpcEndpointId" => &f.vpc_endpoint_id,
+            "userIdentity" => &f.user_identity,
+            "requestParameters" => &f.request_parameters,
+            "responseElements" => &f.response_elements,
+            "additionalEventData" => &f.additional_event_data,
+            "serviceEventDetails" => &f.service_event_details,
+            "resources" => &f.resources,
+            "insightDetails" => &f.insight_details,
+            "tlsDetails" => &f.tls_details,
+            "apiVersion" => &f.api_version,
+            "sessionCredentialFromConsole" => &f.session_credential_from_console,
+            _ => return None,
+        };
+        Some(match value {
+            None => None,
+            // A value that had to be copied (never the case for text parsed in place) is
+            // searched for instead.
+            Some(v) => Some(crate::identity::subslice(self.raw, v.as_raw_str())?),
+        })
     }
 
     /// The raw JSON value at `path`, if every step exists.
