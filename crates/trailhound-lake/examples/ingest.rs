@@ -1,33 +1,96 @@
 //! Ingest without the CLI (and without linking DataFusion), for quick profiling of the lake
-//! writer: `cargo run --release -p trailhound-lake --example ingest -- DATA_DIR INPUT…`.
+//! writer: `cargo run --release -p trailhound-lake --example ingest -- [--rules] DATA_DIR
+//! INPUT…`. With `--rules`, the built-in pack runs on every event as `trailhound ingest` does.
 //! The figures in docs/benchmarks.md come from `scripts/bench-lake`, which uses the binary.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use trailhound_lake::{Access, Lake, WriteOptions};
+/// Time the workers spent in the rules, to tell it from its effect on the rest.
+static RULE_NANOS: AtomicU64 = AtomicU64::new(0);
+/// Time the ingesting thread spent turning matches into findings.
+static CONCLUDE_NANOS: AtomicU64 = AtomicU64::new(0);
+
+use trailhound_detect::{Detector, EventMatch, Finding, Level, RuleSet, builtin_rules};
+use trailhound_event::CloudTrailEvent;
+use trailhound_lake::{Access, Conclude, Lake, WriteOptions};
 use trailhound_source::{InputSpec, ReadOptions};
 
+struct Live<'r>(Detector<'r>);
+
+impl Conclude<Vec<EventMatch>> for Live<'_> {
+    fn conclude(&mut self, matches: Vec<EventMatch>) -> Vec<Finding> {
+        let began = Instant::now();
+        let mut findings = Vec::new();
+        for found in matches {
+            self.0.feed(found, &mut findings);
+        }
+        CONCLUDE_NANOS.fetch_add(began.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        findings
+    }
+    fn finish(&mut self) -> Vec<Finding> {
+        let began = Instant::now();
+        let mut findings = Vec::new();
+        self.0.flush(&mut findings);
+        CONCLUDE_NANOS.fetch_add(began.elapsed().as_nanos() as u64, Ordering::Relaxed);
+        findings
+    }
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut args = std::env::args().skip(1);
-    let data = args.next().ok_or("usage: ingest DATA_DIR INPUT…")?;
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let with_rules = args.first().is_some_and(|a| a == "--rules");
+    if with_rules {
+        args.remove(0);
+    }
+    let mut args = args.into_iter();
+    let data = args
+        .next()
+        .ok_or("usage: ingest [--rules] DATA_DIR INPUT…")?;
     let inputs = args
         .map(|a| InputSpec::parse(&a))
         .collect::<Result<Vec<_>, _>>()?;
+    let rules = RuleSet::new(builtin_rules()?)?;
     let started = Instant::now();
     let mut lake = Lake::open(std::path::Path::new(&data), Access::Write)?;
-    let report = lake.ingest(
-        inputs,
-        &ReadOptions::default(),
-        WriteOptions::default(),
-        |_| {},
-    )?;
+    let read = ReadOptions::default();
+    let report = if with_rules {
+        let inspect = |events: &[CloudTrailEvent<'_>]| -> Vec<EventMatch> {
+            let began = Instant::now();
+            let found = events
+                .iter()
+                .filter_map(|e| rules.evaluate_event(e))
+                .collect();
+            RULE_NANOS.fetch_add(began.elapsed().as_nanos() as u64, Ordering::Relaxed);
+            found
+        };
+        let mut live = Live(Detector::new(&rules, Level::Informational));
+        lake.ingest_with(
+            inputs,
+            &read,
+            WriteOptions::default(),
+            &inspect,
+            &mut live,
+            |_| {},
+        )?
+    } else {
+        lake.ingest(inputs, &read, WriteOptions::default(), |_| {})?
+    };
     let seconds = started.elapsed().as_secs_f64();
+    if with_rules {
+        println!(
+            "rules: {:.2} CPU-s on the workers, {:.2} s concluding on the ingesting thread",
+            RULE_NANOS.load(Ordering::Relaxed) as f64 / 1e9,
+            CONCLUDE_NANOS.load(Ordering::Relaxed) as f64 / 1e9
+        );
+    }
     println!(
-        "{} events read, {} new, {} files, {} commits in {seconds:.2} s ({:.0} events/s)",
+        "{} events read, {} new, {} files, {} commits, {} findings in {seconds:.2} s ({:.0} events/s)",
         report.events_read,
         report.events_new,
         report.files,
         report.commits,
+        report.findings,
         report.events_read as f64 / seconds
     );
     Ok(())

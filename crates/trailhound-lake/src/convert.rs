@@ -8,6 +8,7 @@ use arrow::array::{
 };
 use arrow::buffer::NullBuffer;
 use arrow::datatypes::Fields;
+use chrono::{DateTime, NaiveDate, Utc};
 use trailhound_event::{CloudTrailEvent, JsonPart, UserIdentity};
 use trailhound_source::EventBatch;
 
@@ -35,41 +36,82 @@ pub struct ConvertedBatch {
     pub failures: Vec<String>,
 }
 
+/// A batch's records parsed once, for the conversion to columns and for whatever else looks
+/// at every event on the way in (the rules at ingest).
+#[derive(Debug, Default)]
+pub struct ParsedBatch<'a> {
+    /// The records that parsed, in input order.
+    pub events: Vec<CloudTrailEvent<'a>>,
+    /// Records that did not, with the reason.
+    pub failures: Vec<String>,
+}
+
+impl<'a> ParsedBatch<'a> {
+    /// Parses every record of `batch`.
+    pub fn of(batch: &'a EventBatch) -> ParsedBatch<'a> {
+        let mut parsed = ParsedBatch {
+            events: Vec::with_capacity(batch.len()),
+            failures: Vec::new(),
+        };
+        for (index, record) in batch.records().enumerate() {
+            match CloudTrailEvent::parse(record) {
+                Ok(event) => parsed.events.push(event),
+                Err(err) => parsed.failures.push(format!("record {}: {err}", index + 1)),
+            }
+        }
+        parsed
+    }
+}
+
 /// Converts a batch of records to columns, split by partition.
 pub fn convert(batch: &EventBatch) -> ConvertedBatch {
-    let mut converted = ConvertedBatch::default();
-    let mut groups: Vec<(PartitionKey, Columns)> = Vec::new();
-    let rows = batch.len();
-    let text_bytes = batch.records().map(str::len).sum::<usize>();
-    for (index, record) in batch.records().enumerate() {
-        let event = match CloudTrailEvent::parse(record) {
-            Ok(event) => event,
-            Err(err) => {
-                converted
-                    .failures
-                    .push(format!("record {}: {err}", index + 1));
-                continue;
-            }
+    convert_parsed(ParsedBatch::of(batch))
+}
+
+/// Converts parsed records to columns, split by partition.
+pub fn convert_parsed(parsed: ParsedBatch<'_>) -> ConvertedBatch {
+    let mut converted = ConvertedBatch {
+        partitions: Vec::new(),
+        failures: parsed.failures,
+    };
+    let rows = parsed.events.len();
+    let text_bytes = parsed.events.iter().map(|e| e.raw().len()).sum::<usize>();
+    // Groups are told apart by the values as read, which costs no allocation per event; the
+    // partition key is made once per group. Files hold one partition almost always, so a
+    // linear search beats hashing here.
+    let mut groups: Vec<(Place<'_>, Columns)> = Vec::new();
+    for event in &parsed.events {
+        let time = event.event_time();
+        let place = Place {
+            account: event.account_id(),
+            region: event.aws_region(),
+            day: time.map(|t| t.date_naive()),
         };
-        let key = PartitionKey::of(&event);
-        // Files hold one partition almost always; a linear search beats hashing here.
-        let columns = match groups.iter().position(|(k, _)| *k == key) {
-            Some(at) => &mut groups[at].1,
+        let at = match groups.iter().position(|(p, _)| *p == place) {
+            Some(at) => at,
             None => {
-                groups.push((key, Columns::with_capacity(rows, text_bytes)));
-                let last = groups.len() - 1;
-                &mut groups[last].1
+                groups.push((place, Columns::with_capacity(rows, text_bytes)));
+                groups.len() - 1
             }
         };
-        columns.push(&event);
+        groups[at].1.push(event, time);
     }
-    for (key, columns) in groups {
+    for (place, columns) in groups {
+        let key = PartitionKey::of_parts(place.account, place.region, place.day);
         match columns.finish() {
             Ok((batch, ids)) => converted.partitions.push(PartitionRows { key, batch, ids }),
             Err(err) => converted.failures.push(err.to_string()),
         }
     }
     converted
+}
+
+/// Where an event belongs, as read from it (see [`PartitionKey::of_parts`]).
+#[derive(PartialEq)]
+struct Place<'a> {
+    account: Option<&'a str>,
+    region: Option<&'a str>,
+    day: Option<NaiveDate>,
 }
 
 /// The 128-bit identity used for deduplication.
@@ -172,7 +214,7 @@ impl Columns {
         }
     }
 
-    fn push(&mut self, event: &CloudTrailEvent<'_>) {
+    fn push(&mut self, event: &CloudTrailEvent<'_>, time: Option<DateTime<Utc>>) {
         let values: [Option<&str>; STRING_COLUMNS] = [
             event.event_version(),
             event.event_source(),
@@ -203,7 +245,7 @@ impl Columns {
         }
         self.push_identity(event.user_identity());
         self.event_time
-            .append_option(event.event_time().map(|t| t.timestamp_micros()));
+            .append_option(time.map(|t| t.timestamp_micros()));
         self.read_only.append_option(event.read_only());
         self.management_event
             .append_option(event.management_event());

@@ -7,11 +7,11 @@ use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use trailhound_detect::Finding;
+use trailhound_event::CloudTrailEvent;
 use trailhound_source::{EventBatch, InputSpec, ReadMessage, ReadOptions, SkipUnchanged};
 
-use crate::{
-    ConvertedBatch, IngestReport, Lake, LakeError, WriteOptions, convert, source_location,
-};
+use crate::convert::{ParsedBatch, convert_parsed};
+use crate::{ConvertedBatch, IngestReport, Lake, LakeError, WriteOptions, source_location};
 
 /// What an ingest's observer sees: the reader's messages, batches converted to columns and
 /// paired with their inspection.
@@ -55,21 +55,25 @@ impl Lake {
 
     /// Like [`Lake::ingest`], with `inspect` run on the reader's workers beside the conversion
     /// to columns (detection, for one) and its results concluded into findings on this thread.
+    /// `inspect` sees the records already parsed, and only those that parsed (the others are
+    /// not stored either).
     /// Findings are committed in the same catalog transaction as the objects they came from.
     pub fn ingest_with<T: Send>(
         &mut self,
         inputs: Vec<InputSpec>,
         read: &ReadOptions,
         write: WriteOptions,
-        inspect: &(dyn Fn(&EventBatch) -> T + Sync),
+        inspect: &(dyn Fn(&[CloudTrailEvent<'_>]) -> T + Sync),
         concluder: &mut dyn Conclude<T>,
         mut observe: impl FnMut(&IngestMessage<T>),
     ) -> Result<IngestReport, LakeError> {
         let mut writer = self.writer(write);
         let mut failure = None;
+        // Each record is parsed once, for the inspection and the columns both.
         let work = |batch: EventBatch| {
-            let inspection = inspect(&batch);
-            (convert(&batch), inspection)
+            let parsed = ParsedBatch::of(&batch);
+            let inspection = inspect(&parsed.events);
+            (convert_parsed(parsed), inspection)
         };
         trailhound_source::read_map(inputs, read, &work, |message| {
             observe(&message);

@@ -40,7 +40,7 @@ mod writer;
 pub use catalog::{Catalog, LakeFileRecord, SourceRecord, StoredFinding, StoredInsight};
 pub use checkpoints::Checkpoint;
 pub use compact::{CompactOptions, CompactReport};
-pub use convert::{ConvertedBatch, PartitionRows, convert};
+pub use convert::{ConvertedBatch, ParsedBatch, PartitionRows, convert, convert_parsed};
 pub use error::LakeError;
 pub use outbox::{NewAlert, OutboxCounts, OutboxEntry};
 pub use partition::PartitionKey;

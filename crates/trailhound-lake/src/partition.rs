@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use chrono::NaiveDate;
 use trailhound_event::CloudTrailEvent;
 
 /// A Hive partition of the lake. Values are path-safe: anything but letters, digits, `-`,
@@ -19,12 +20,19 @@ pub struct PartitionKey {
 impl PartitionKey {
     /// The partition of an event.
     pub fn of(event: &CloudTrailEvent<'_>) -> PartitionKey {
+        PartitionKey::of_parts(
+            event.account_id(),
+            event.aws_region(),
+            event.event_time().map(|t| t.date_naive()),
+        )
+    }
+
+    /// The partition of an event with this account, region and UTC day of `eventTime`.
+    pub fn of_parts(account: Option<&str>, region: Option<&str>, day: Option<NaiveDate>) -> Self {
         PartitionKey {
-            account: path_safe(event.account_id()),
-            region: path_safe(event.aws_region()),
-            date: event
-                .event_time()
-                .map_or_else(|| UNKNOWN.to_owned(), |t| t.format("%Y-%m-%d").to_string()),
+            account: path_safe(account),
+            region: path_safe(region),
+            date: day.map_or_else(|| UNKNOWN.to_owned(), |d| d.format("%Y-%m-%d").to_string()),
         }
     }
 

@@ -4,8 +4,9 @@ use std::time::Instant;
 
 use anyhow::Context;
 use trailhound_detect::{Detector, EventMatch, Finding, Level, RuleSet};
+use trailhound_event::CloudTrailEvent;
 use trailhound_lake::{Access, CompactOptions, Conclude, IngestReport, Lake, WriteOptions};
-use trailhound_source::{EventBatch, InputSpec, ReadOptions};
+use trailhound_source::{InputSpec, ReadOptions};
 
 use crate::cli::{GlobalArgs, IngestArgs, SourcesArgs, input_specs};
 use crate::commands::cat::selection;
@@ -105,10 +106,10 @@ pub(crate) fn ingest_into(
     let report = match rules {
         None => lake.ingest(inputs, options, write, |message| reporter.observe(message)),
         Some(rules) => {
-            let inspect = |batch: &EventBatch| -> Vec<EventMatch> {
-                batch
-                    .records()
-                    .filter_map(|record| rules.evaluate(record))
+            let inspect = |events: &[CloudTrailEvent<'_>]| -> Vec<EventMatch> {
+                events
+                    .iter()
+                    .filter_map(|event| rules.evaluate_event(event))
                     .collect()
             };
             let mut detection = LiveDetection {
