@@ -1,7 +1,7 @@
 //! Sigma correlation rules: `event_count`, `value_count`, `temporal` and `temporal_ordered`
 //! over the matches of other rules, grouped by fields within a timespan.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 
 use trailhound_event::FieldPath;
 
@@ -282,7 +282,7 @@ pub struct Entry<P> {
 /// The moving windows of one correlation, one per group.
 #[derive(Debug)]
 pub struct Windows<P> {
-    groups: HashMap<Vec<String>, VecDeque<Entry<P>>>,
+    groups: HashMap<Vec<String>, Window<P>>,
 }
 
 impl<P> Default for Windows<P> {
@@ -303,22 +303,17 @@ impl<P> Windows<P> {
         entry: Entry<P>,
     ) -> Option<Vec<Entry<P>>> {
         let window = self.groups.entry(group.clone()).or_default();
-        // Entries arrive almost in time order; keep the window sorted.
-        let at = window
-            .iter()
-            .rposition(|e| e.time_ms <= entry.time_ms)
-            .map_or(0, |i| i + 1);
-        let newest = entry.time_ms;
-        window.insert(at, entry);
-        let latest = window.back().map_or(newest, |e| e.time_ms);
+        window.insert(entry);
+        let latest = window.entries.back().map_or(i64::MIN, |e| e.time_ms);
         while window
+            .entries
             .front()
             .is_some_and(|e| e.time_ms < latest - correlation.timespan_ms)
         {
             window.pop_front();
         }
-        if matches(correlation, window) {
-            let entries: Vec<Entry<P>> = window.drain(..).collect();
+        if window.matches(correlation) {
+            let entries: Vec<Entry<P>> = window.entries.drain(..).collect();
             self.groups.remove(&group);
             return Some(entries);
         }
@@ -326,30 +321,84 @@ impl<P> Windows<P> {
     }
 }
 
-fn matches<P>(correlation: &Correlation, window: &VecDeque<Entry<P>>) -> bool {
-    match &correlation.kind {
-        CorrelationKind::EventCount => correlation.condition.holds(window.len() as u64),
-        CorrelationKind::ValueCount(_) => {
-            let distinct: HashSet<&str> =
-                window.iter().filter_map(|e| e.value.as_deref()).collect();
-            correlation.condition.holds(distinct.len() as u64)
+/// One group's entries within the timespan, sorted by time, with running counts of distinct
+/// values and rules: a burst of thousands of entries must not be rescanned on every push.
+#[derive(Debug)]
+struct Window<P> {
+    entries: VecDeque<Entry<P>>,
+    /// Entries per value (`value_count`).
+    values: HashMap<String, usize>,
+    /// Entries per rule (`temporal`).
+    rules: HashMap<usize, usize>,
+}
+
+impl<P> Default for Window<P> {
+    fn default() -> Self {
+        Window {
+            entries: VecDeque::new(),
+            values: HashMap::new(),
+            rules: HashMap::new(),
         }
-        CorrelationKind::Temporal => {
-            let distinct: HashSet<usize> = window.iter().map(|e| e.rule).collect();
-            temporal_count_holds(correlation, distinct.len())
+    }
+}
+
+impl<P> Window<P> {
+    fn insert(&mut self, entry: Entry<P>) {
+        if let Some(value) = &entry.value {
+            *self.values.entry(value.clone()).or_default() += 1;
         }
-        CorrelationKind::TemporalOrdered => {
-            // The longest prefix of the rule list found in order within the window.
-            let mut next = 0;
-            for entry in window {
-                if entry.rule == next {
-                    next += 1;
-                    if next == correlation.rules.len() {
-                        break;
+        *self.rules.entry(entry.rule).or_default() += 1;
+        // Entries arrive almost in time order; keep the window sorted.
+        let at = self
+            .entries
+            .iter()
+            .rposition(|e| e.time_ms <= entry.time_ms)
+            .map_or(0, |i| i + 1);
+        self.entries.insert(at, entry);
+    }
+
+    fn pop_front(&mut self) {
+        let Some(entry) = self.entries.pop_front() else {
+            return;
+        };
+        if let Some(value) = &entry.value {
+            forget(&mut self.values, value.as_str());
+        }
+        forget(&mut self.rules, &entry.rule);
+    }
+
+    fn matches(&self, correlation: &Correlation) -> bool {
+        match &correlation.kind {
+            CorrelationKind::EventCount => correlation.condition.holds(self.entries.len() as u64),
+            CorrelationKind::ValueCount(_) => correlation.condition.holds(self.values.len() as u64),
+            CorrelationKind::Temporal => temporal_count_holds(correlation, self.rules.len()),
+            CorrelationKind::TemporalOrdered => {
+                // The longest prefix of the rule list found in order within the window.
+                let mut next = 0;
+                for entry in &self.entries {
+                    if entry.rule == next {
+                        next += 1;
+                        if next == correlation.rules.len() {
+                            break;
+                        }
                     }
                 }
+                temporal_count_holds(correlation, next)
             }
-            temporal_count_holds(correlation, next)
+        }
+    }
+}
+
+/// Counts one entry fewer for `key`, dropping keys no entry has any more.
+fn forget<K, Q>(counts: &mut HashMap<K, usize>, key: &Q)
+where
+    K: std::borrow::Borrow<Q> + std::hash::Hash + Eq,
+    Q: std::hash::Hash + Eq + ?Sized,
+{
+    if let Some(count) = counts.get_mut(key) {
+        *count -= 1;
+        if *count == 0 {
+            counts.remove(key);
         }
     }
 }
@@ -421,6 +470,25 @@ mod tests {
         assert!(w.push(&c, vec![], entry(1, 0, "a")).is_none());
         assert!(w.push(&c, vec![], entry(2, 0, "b")).is_none());
         assert!(w.push(&c, vec![], entry(3, 0, "c")).is_some());
+        Ok(())
+    }
+
+    #[test]
+    fn values_leaving_the_window_stop_counting() -> Result<(), String> {
+        let c = correlation(
+            "correlation:\n  type: value_count\n  rules: [r]\n  group-by: [ip]\n  timespan: 1m\n  condition:\n    field: userIdentity.userName\n    gte: 3\n",
+        )?;
+        let mut w = Windows::<()>::default();
+        assert!(w.push(&c, vec![], entry(0, 0, "a")).is_none());
+        assert!(w.push(&c, vec![], entry(10, 0, "b")).is_none());
+        assert!(w.push(&c, vec![], entry(20, 0, "b")).is_none());
+        // "a" (at 0 s) has left the minute; "b" is still there twice.
+        assert!(w.push(&c, vec![], entry(70, 0, "c")).is_none());
+        // One "b" leaves, the other keeps it counted: b, c, d.
+        let fired = w.push(&c, vec![], entry(75, 0, "d"));
+        assert_eq!(fired.map(|entries| entries.len()), Some(3));
+        // A group that fired starts afresh.
+        assert!(w.push(&c, vec![], entry(76, 0, "e")).is_none());
         Ok(())
     }
 
