@@ -19,23 +19,28 @@ pub struct UserIdentity<'a> {
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct IdentityFields<'a> {
-    #[serde(borrow, rename = "type")]
+    #[serde(
+        borrow,
+        default,
+        deserialize_with = "crate::record::present",
+        rename = "type"
+    )]
     kind: Option<LazyValue<'a>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "crate::record::present")]
     principal_id: Option<LazyValue<'a>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "crate::record::present")]
     arn: Option<LazyValue<'a>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "crate::record::present")]
     account_id: Option<LazyValue<'a>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "crate::record::present")]
     access_key_id: Option<LazyValue<'a>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "crate::record::present")]
     user_name: Option<LazyValue<'a>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "crate::record::present")]
     invoked_by: Option<LazyValue<'a>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "crate::record::present")]
     identity_provider: Option<LazyValue<'a>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "crate::record::present")]
     session_context: Option<LazyValue<'a>>,
 }
 
@@ -95,6 +100,24 @@ impl<'a> UserIdentity<'a> {
             issuer,
             attributes,
             source_identity,
+        })
+    }
+
+    /// The value of a member of `userIdentity` that parsing located, `null` included:
+    /// `Some(None)` when absent, `None` when `key` is not one this view reads.
+    pub(crate) fn member(&self, key: &str) -> Option<&Option<LazyValue<'a>>> {
+        let f = &self.fields;
+        Some(match key {
+            "type" => &f.kind,
+            "principalId" => &f.principal_id,
+            "arn" => &f.arn,
+            "accountId" => &f.account_id,
+            "accessKeyId" => &f.access_key_id,
+            "userName" => &f.user_name,
+            "invokedBy" => &f.invoked_by,
+            "identityProvider" => &f.identity_provider,
+            "sessionContext" => &f.session_context,
+            _ => return None,
         })
     }
 

@@ -83,13 +83,15 @@ impl FieldPath {
         self.leaves_from(json.trim_ascii(), &self.steps)
     }
 
-    /// [`FieldPath::leaves`] below the first step, given the raw JSON text of the top-level
-    /// member it names (as [`crate::CloudTrailEvent::member`] finds it without a search).
-    pub(crate) fn leaves_below_first<'a>(&self, member: &'a str) -> Option<Leaves<'a>> {
-        self.leaves_from(member.trim_ascii(), self.steps.get(1..).unwrap_or_default())
+    /// The steps, for walking part of the path elsewhere.
+    pub(crate) fn step_list(&self) -> &[String] {
+        &self.steps
     }
 
-    fn leaves_from<'a>(&self, value: &'a str, steps: &[String]) -> Option<Leaves<'a>> {
+    /// [`FieldPath::leaves`] for the `steps` left below `value` (the raw JSON text that the
+    /// steps before them lead to, as [`crate::CloudTrailEvent::located`] finds it).
+    pub(crate) fn leaves_from<'a>(&self, value: &'a str, steps: &[String]) -> Option<Leaves<'a>> {
+        let value = value.trim_ascii();
         let mut found = false;
         let mut out = Leaves::new();
         visit(value, steps, &mut found, &mut out);

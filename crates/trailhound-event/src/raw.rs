@@ -48,10 +48,10 @@ impl<'a> RawEvent<'a> {
 
     /// The raw JSON text of every value at `path` ([`FieldPath::leaves`]).
     pub fn leaves(&self, path: &FieldPath) -> Option<Leaves<'a>> {
-        let first = path.steps().next()?;
-        if let Some(member) = self.member(first) {
-            return path.leaves_below_first(member?);
+        if let Some((value, rest)) = self.parsed.and_then(|e| e.located(path.step_list())) {
+            return path.leaves_from(value?, rest);
         }
+        let first = path.steps().next()?;
         if !mentions_key(self.raw, first) {
             return None;
         }
@@ -127,7 +127,7 @@ mod tests {
     fn located_look_ups_agree_with_searched_ones() -> Result<(), EventError> {
         // Common fields present, null, absent and oddly typed; a field parsing does not know;
         // a key mentioned only inside a value.
-        let raw = r#"{"eventName":"Get\u0041","errorCode":null,"readOnly":true,"userIdentity":{"type":"Root","sessionContext":{"attributes":{"mfaAuthenticated":"false"}}},"resources":[{"ARN":"a"},{"ARN":"b"}],"requestParameters":{"errorMessage":"x","list":[1,2]},"awsRegion":7,"addendum":{"reason":"late"}}"#;
+        let raw = r#"{"eventName":"Get\u0041","errorCode":null,"readOnly":true,"userIdentity":{"type":"Root","invokedBy":null,"onBehalfOf":{"userId":"u"},"sessionContext":{"attributes":{"mfaAuthenticated":"false"}}},"resources":[{"ARN":"a"},{"ARN":"b"}],"requestParameters":{"errorMessage":"x","list":[1,2]},"awsRegion":7,"addendum":{"reason":"late"}}"#;
         let parsed = CloudTrailEvent::parse(raw)?;
         let located = RawEvent::located(&parsed);
         let searched = RawEvent::new(raw);
@@ -140,6 +140,11 @@ mod tests {
             "userIdentity",
             "userIdentity.type",
             "userIdentity.sessionContext.attributes.mfaAuthenticated",
+            "userIdentity.sessionContext",
+            "userIdentity.invokedBy",
+            "userIdentity.userName",
+            "userIdentity.onBehalfOf.userId",
+            "userIdentity.type.x",
             "resources.ARN",
             "resources.1.ARN",
             "requestParameters.list",
@@ -163,6 +168,17 @@ mod tests {
             located.leaves(&FieldPath::parse("errorCode")?).as_deref(),
             Some(&["null"][..])
         );
+        // userIdentity that is not an object: nothing located below it.
+        let raw = r#"{"userIdentity":"nobody","eventName":"X"}"#;
+        let parsed = CloudTrailEvent::parse(raw)?;
+        for path in ["userIdentity", "userIdentity.type"] {
+            let path = FieldPath::parse(path)?;
+            assert_eq!(
+                RawEvent::located(&parsed).leaves(&path),
+                RawEvent::new(raw).leaves(&path),
+                "{path}"
+            );
+        }
         Ok(())
     }
 }

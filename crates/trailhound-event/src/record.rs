@@ -96,7 +96,7 @@ struct CommonFields<'a> {
 
 /// Keeps a member that is present, `null` included: serde's `Option` would read `null` as
 /// absent, and rules tell the two apart (`exists`).
-fn present<'de: 'a, 'a, D: serde::Deserializer<'de>>(
+pub(crate) fn present<'de: 'a, 'a, D: serde::Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<LazyValue<'a>>, D::Error> {
     LazyValue::deserialize(deserializer).map(Some)
@@ -315,8 +315,37 @@ impl<'a> CloudTrailEvent<'a> {
     /// included: `Some(Some(text))` when present, `Some(None)` when the record lacks it, and
     /// `None` when `key` is not one of the common fields (the text must be searched).
     pub fn member(&self, key: &str) -> Option<Option<&'a str>> {
+        self.text_of(self.member_value(key)?)
+    }
+
+    /// Where parsing has already located the value at the start of a path: the value's raw
+    /// JSON text (`None` when the record lacks it) and the steps still to walk inside it.
+    /// Reaches into `userIdentity`'s members as well as the top level; `None` when the path
+    /// starts with a member parsing does not know (the text must be searched).
+    pub fn located<'p>(&self, steps: &'p [String]) -> Option<(Option<&'a str>, &'p [String])> {
+        let (first, rest) = steps.split_first()?;
+        if first == "userIdentity"
+            && let (Some(identity), Some((second, deeper))) = (&self.identity, rest.split_first())
+            && let Some(value) = identity.member(second)
+            && let Some(text) = self.text_of(value)
+        {
+            return Some((text, deeper));
+        }
+        Some((self.text_of(self.member_value(first)?)?, rest))
+    }
+
+    /// A located value's text, re-borrowed from the record: `Some(None)` for absent, `None`
+    /// for a value that had to be copied (never the case for text parsed in place).
+    fn text_of(&self, value: &Option<LazyValue<'_>>) -> Option<Option<&'a str>> {
+        match value {
+            None => Some(None),
+            Some(v) => crate::identity::subslice(self.raw, v.as_raw_str()).map(Some),
+        }
+    }
+
+    fn member_value(&self, key: &str) -> Option<&Option<LazyValue<'a>>> {
         let f = &self.fields;
-        let value = match key {
+        Some(match key {
             "eventVersion" => &f.event_version,
             "eventTime" => &f.event_time,
             "eventSource" => &f.event_source,
@@ -346,12 +375,6 @@ impl<'a> CloudTrailEvent<'a> {
             "apiVersion" => &f.api_version,
             "sessionCredentialFromConsole" => &f.session_credential_from_console,
             _ => return None,
-        };
-        Some(match value {
-            None => None,
-            // A value that had to be copied (never the case for text parsed in place) is
-            // searched for instead.
-            Some(v) => Some(crate::identity::subslice(self.raw, v.as_raw_str())?),
         })
     }
 
