@@ -6,32 +6,29 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-/// Time the workers spent in the rules, to tell it from its effect on the rest.
-static RULE_NANOS: AtomicU64 = AtomicU64::new(0);
-/// Time the ingesting thread spent turning matches into findings.
-static CONCLUDE_NANOS: AtomicU64 = AtomicU64::new(0);
-
 use trailhound_detect::{Detector, EventMatch, Finding, Level, RuleSet, builtin_rules};
 use trailhound_event::CloudTrailEvent;
 use trailhound_lake::{Access, Conclude, Lake, WriteOptions};
 use trailhound_source::{InputSpec, ReadOptions};
 
-struct Live<'r>(Detector<'r>);
+/// Time the workers spent in the rules, to tell it from its effect on the rest.
+static RULE_NANOS: AtomicU64 = AtomicU64::new(0);
+/// Time the ingesting thread spent turning matches into findings.
+static CONCLUDE_NANOS: AtomicU64 = AtomicU64::new(0);
 
-impl Conclude<Vec<EventMatch>> for Live<'_> {
+/// The detector as ingest concludes with it, timed.
+struct Timed<'r>(Detector<'r>);
+
+impl Conclude<Vec<EventMatch>> for Timed<'_> {
     fn conclude(&mut self, matches: Vec<EventMatch>) -> Vec<Finding> {
         let began = Instant::now();
-        let mut findings = Vec::new();
-        for found in matches {
-            self.0.feed(found, &mut findings);
-        }
+        let findings = self.0.conclude(matches);
         CONCLUDE_NANOS.fetch_add(began.elapsed().as_nanos() as u64, Ordering::Relaxed);
         findings
     }
     fn finish(&mut self) -> Vec<Finding> {
         let began = Instant::now();
-        let mut findings = Vec::new();
-        self.0.flush(&mut findings);
+        let findings = self.0.finish();
         CONCLUDE_NANOS.fetch_add(began.elapsed().as_nanos() as u64, Ordering::Relaxed);
         findings
     }
@@ -64,7 +61,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             RULE_NANOS.fetch_add(began.elapsed().as_nanos() as u64, Ordering::Relaxed);
             found
         };
-        let mut live = Live(Detector::new(&rules, Level::Informational));
+        let mut live = Timed(Detector::new(&rules, Level::Informational));
         lake.ingest_with(
             inputs,
             &read,

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::ops::ControlFlow;
 use std::sync::Arc;
 
-use trailhound_detect::Finding;
+use trailhound_detect::{Detector, EventMatch, Finding};
 use trailhound_event::CloudTrailEvent;
 use trailhound_source::{EventBatch, InputSpec, ReadMessage, ReadOptions, SkipUnchanged};
 
@@ -35,6 +35,23 @@ impl Conclude<()> for Nothing {
     }
     fn finish(&mut self) -> Vec<Finding> {
         Vec::new()
+    }
+}
+
+/// Detection at ingest: the rules' matches become findings recorded with their objects.
+impl Conclude<Vec<EventMatch>> for Detector<'_> {
+    fn conclude(&mut self, matches: Vec<EventMatch>) -> Vec<Finding> {
+        let mut findings = Vec::new();
+        for found in matches {
+            self.feed(found, &mut findings);
+        }
+        findings
+    }
+
+    fn finish(&mut self) -> Vec<Finding> {
+        let mut findings = Vec::new();
+        self.flush(&mut findings);
+        findings
     }
 }
 

@@ -3,9 +3,9 @@
 use std::time::Instant;
 
 use anyhow::Context;
-use trailhound_detect::{Detector, EventMatch, Finding, Level, RuleSet};
+use trailhound_detect::{Detector, EventMatch, Level, RuleSet};
 use trailhound_event::CloudTrailEvent;
-use trailhound_lake::{Access, CompactOptions, Conclude, IngestReport, Lake, WriteOptions};
+use trailhound_lake::{Access, CompactOptions, IngestReport, Lake, WriteOptions};
 use trailhound_source::{InputSpec, ReadOptions};
 
 use crate::cli::{GlobalArgs, IngestArgs, SourcesArgs, input_specs};
@@ -112,41 +112,13 @@ pub(crate) fn ingest_into(
                     .filter_map(|event| rules.evaluate_event(event))
                     .collect()
             };
-            let mut detection = LiveDetection {
-                detector: Detector::new(rules, Level::Informational),
-            };
-            lake.ingest_with(
-                inputs,
-                options,
-                write,
-                &inspect,
-                &mut detection,
-                |message| reporter.observe(message),
-            )
+            let mut detector = Detector::new(rules, Level::Informational);
+            lake.ingest_with(inputs, options, write, &inspect, &mut detector, |message| {
+                reporter.observe(message)
+            })
         }
     };
     report.context("ingest stopped; run it again to resume (nothing is lost or stored twice)")
-}
-
-/// Detection at ingest: the rules' matches become findings recorded with their objects.
-struct LiveDetection<'r> {
-    detector: Detector<'r>,
-}
-
-impl Conclude<Vec<EventMatch>> for LiveDetection<'_> {
-    fn conclude(&mut self, matches: Vec<EventMatch>) -> Vec<Finding> {
-        let mut findings = Vec::new();
-        for found in matches {
-            self.detector.feed(found, &mut findings);
-        }
-        findings
-    }
-
-    fn finish(&mut self) -> Vec<Finding> {
-        let mut findings = Vec::new();
-        self.detector.flush(&mut findings);
-        findings
-    }
 }
 
 pub(crate) fn sources(args: SourcesArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
