@@ -11,6 +11,11 @@ use trailhound_event::CloudTrailEvent;
 use trailhound_lake::{Access, Conclude, Lake, WriteOptions};
 use trailhound_source::{InputSpec, ReadOptions};
 
+/// The allocator the `trailhound` binary uses, so that the figures match it.
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// Time the workers spent in the rules, to tell it from its effect on the rest.
 static RULE_NANOS: AtomicU64 = AtomicU64::new(0);
 /// Time the ingesting thread spent turning matches into findings.

@@ -14,6 +14,14 @@ use clap::Parser;
 
 use crate::cli::{Cli, Command};
 
+/// jemalloc rather than glibc's allocator. Ingest's workers allocate each file's buffers and
+/// columns, and the rule pack's matches cross from them to the ingesting thread; glibc's arenas
+/// fragmented under that mix and their slow path made the pack cost a quarter of ingest's
+/// throughput, against about 5 % with jemalloc (docs/benchmarks.md).
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// Exit codes, as DESIGN.md fixes them for every command.
 pub(crate) mod exit {
     /// Everything went as asked.
