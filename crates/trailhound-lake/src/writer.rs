@@ -313,6 +313,11 @@ const PLAIN_TEXT_COLUMNS: [&str; 8] = [
     "requestID",
 ];
 
+/// Unique or long text that no query prunes files on: the minimum and maximum of a page of
+/// eventIDs or user agents rule nothing out (`eventID` has a bloom filter for look-ups), and
+/// comparing every value to keep them was a visible part of ingest's CPU time.
+const UNPRUNED_COLUMNS: [&str; 4] = ["eventID", "userAgent", "errorMessage", "sharedEventID"];
+
 /// Writes a partition's rows, ordered by `eventTime`, to a staged Parquet file.
 ///
 /// Rows usually arrive in time order already (CloudTrail files are named and written by time),
@@ -401,6 +406,10 @@ fn writer_properties() -> Result<WriterProperties, LakeError> {
         .set_column_bloom_filter_fpp(ColumnPath::from("eventID"), 0.01)
         .set_column_dictionary_enabled(ColumnPath::from("eventID"), false)
         .set_created_by(format!("trailhound {}", env!("CARGO_PKG_VERSION")));
+    for column in UNPRUNED_COLUMNS {
+        builder = builder
+            .set_column_statistics_enabled(ColumnPath::from(column), EnabledStatistics::None);
+    }
     for column in PLAIN_TEXT_COLUMNS {
         builder = builder
             .set_column_dictionary_enabled(ColumnPath::from(column), false)
