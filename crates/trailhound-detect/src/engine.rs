@@ -170,6 +170,15 @@ impl RuleSet {
         self.evaluate_raw(&RawEvent::located(event))
     }
 
+    /// The matches among a batch of parsed records, in their order: what ingest's workers
+    /// hand on to be concluded into findings.
+    pub fn evaluate_events(&self, events: &[CloudTrailEvent<'_>]) -> Vec<EventMatch> {
+        events
+            .iter()
+            .filter_map(|event| self.evaluate_event(event))
+            .collect()
+    }
+
     fn evaluate_raw(&self, event: &RawEvent<'_>) -> Option<EventMatch> {
         let name = event.text("eventName");
         let indexed = name

@@ -107,10 +107,7 @@ pub(crate) fn ingest_into(
         None => lake.ingest(inputs, options, write, |message| reporter.observe(message)),
         Some(rules) => {
             let inspect = |events: &[CloudTrailEvent<'_>]| -> Vec<EventMatch> {
-                events
-                    .iter()
-                    .filter_map(|event| rules.evaluate_event(event))
-                    .collect()
+                rules.evaluate_events(events)
             };
             let mut detector = Detector::new(rules, Level::Informational);
             lake.ingest_with(inputs, options, write, &inspect, &mut detector, |message| {
