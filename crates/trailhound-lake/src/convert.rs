@@ -12,7 +12,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use trailhound_event::{CloudTrailEvent, JsonPart, UserIdentity};
 use trailhound_source::EventBatch;
 
-use crate::schema::{file_schema, user_identity_fields};
+use crate::schema::file_schema;
 use crate::{LakeError, PartitionKey};
 
 /// Rows of one partition, ready for the lake writer.
@@ -303,7 +303,6 @@ impl Columns {
 
     fn finish(mut self) -> Result<(RecordBatch, Vec<u128>), LakeError> {
         let schema = file_schema();
-        let identity_fields = user_identity_fields();
         let field_of = |fields: &Fields, name: &str| -> Result<Fields, LakeError> {
             match fields
                 .iter()
@@ -314,6 +313,8 @@ impl Columns {
                 _ => Err(LakeError::Internal(format!("schema has no struct {name}"))),
             }
         };
+        // Taken from the one schema, not built again: this runs for every object.
+        let identity_fields = field_of(schema.fields(), "userIdentity")?;
         let context_fields = field_of(&identity_fields, "sessionContext")?;
         let issuer_fields = field_of(&context_fields, "sessionIssuer")?;
         let attribute_fields = field_of(&context_fields, "attributes")?;

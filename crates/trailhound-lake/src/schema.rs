@@ -21,7 +21,7 @@ fn strings(names: &[&str]) -> Fields {
 }
 
 /// `userIdentity`, nested as CloudTrail nests it.
-pub(crate) fn user_identity_fields() -> Fields {
+fn user_identity_fields() -> Fields {
     let mut fields: Vec<Field> = strings(&[
         "type",
         "principalId",

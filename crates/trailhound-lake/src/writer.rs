@@ -39,6 +39,10 @@ impl Default for WriteOptions {
     }
 }
 
+/// The identities (see [`identity_hash`]) of a partition's events. They are hashes already, so
+/// the set needs only a fast hasher, not SipHash.
+type Identities = HashSet<u128, foldhash::fast::RandomState>;
+
 /// What an ingest did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct IngestReport {
@@ -75,7 +79,7 @@ pub struct LakeWriter<'l> {
     options: WriteOptions,
     buffers: BTreeMap<PartitionKey, Vec<RecordBatch>>,
     buffered_bytes: usize,
-    seen: HashMap<PartitionKey, HashSet<u128>>,
+    seen: HashMap<PartitionKey, Identities>,
     pending: Vec<SourceRecord>,
     current_new: u64,
     report: IngestReport,
@@ -214,9 +218,9 @@ impl LakeWriter<'_> {
     }
 
     /// The eventIDs the lake already holds in a partition, loaded on first use.
-    fn seen_for(&mut self, key: &PartitionKey) -> Result<&mut HashSet<u128>, LakeError> {
+    fn seen_for(&mut self, key: &PartitionKey) -> Result<&mut Identities, LakeError> {
         if !self.seen.contains_key(key) {
-            let mut ids = HashSet::new();
+            let mut ids = Identities::default();
             let files =
                 self.lake
                     .catalog
@@ -420,7 +424,7 @@ fn writer_properties() -> Result<WriterProperties, LakeError> {
 
 /// Adds the identities of every row of a lake file to `ids`. Only the `eventID` column is
 /// read, unless some rows have none and must be identified by their whole record.
-fn read_identities(path: &Path, ids: &mut HashSet<u128>) -> Result<(), LakeError> {
+fn read_identities(path: &Path, ids: &mut Identities) -> Result<(), LakeError> {
     let open = || -> Result<ParquetRecordBatchReaderBuilder<File>, LakeError> {
         let file = File::open(path).map_err(LakeError::io(path))?;
         Ok(ParquetRecordBatchReaderBuilder::try_new(file)?)

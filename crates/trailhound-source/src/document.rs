@@ -116,6 +116,9 @@ impl Markers<'_> {
 /// record (an array element that is not an object, say) are collected in
 /// [`Document::rejected`] instead.
 pub(crate) fn decode(text: &str) -> Result<Document, SourceError> {
+    if let Some(document) = decode_log_file(text) {
+        return Ok(document);
+    }
     let mut document = Document::default();
     match text.trim_start().as_bytes().first() {
         Some(b'{') => {
@@ -137,6 +140,38 @@ pub(crate) fn decode(text: &str) -> Result<Document, SourceError> {
         }
     }
     Ok(document)
+}
+
+/// CloudTrail writes every log file as `{"Records":[…]}` on one line. For those the records
+/// are found in one pass over the array, instead of a first pass over the whole object for its
+/// keys. Anything else (other keys, spacing, malformed JSON) gives `None` and takes the general
+/// path, which decodes or reports it.
+fn decode_log_file(text: &str) -> Option<Document> {
+    const OPENING: &str = "{\"Records\":[";
+    let start = text.len() - text.trim_start().len();
+    if !text[start..].starts_with(OPENING) {
+        return None;
+    }
+    let array_start = start + OPENING.len() - 1;
+    let mut document = Document {
+        shape: Some(DocumentShape::LogFile),
+        ..Document::default()
+    };
+    let mut end = array_start + 1;
+    for (index, element) in sonic_rs::to_array_iter(&text[array_start..]).enumerate() {
+        let element = element.ok()?;
+        let range = span_of(text, element.as_raw_str())?;
+        end = range.end;
+        if element.is_object() {
+            document.records.push(RecordSpan::InDocument(range));
+        } else {
+            let position = format!("record {}", index + 1);
+            document.rejected.push((position, not_an_object(&element)));
+        }
+    }
+    let rest = text.get(end..)?.trim_start().strip_prefix(']')?;
+    let rest = rest.trim_start().strip_prefix('}')?;
+    rest.trim().is_empty().then_some(document)
 }
 
 fn parse_markers(text: &str) -> Result<Markers<'_>, SourceError> {
@@ -364,6 +399,38 @@ mod tests {
             ]
         );
         assert!(rejected.is_empty());
+        Ok(())
+    }
+
+    #[test]
+    fn cloudtrails_own_files_and_their_near_misses_decode_alike() -> Result<(), SourceError> {
+        // CloudTrail's own spelling takes the one-pass path; the others take the general one.
+        for text in [
+            r#"{"Records":[{"eventName":"A"},{"eventName":"B"}]}"#,
+            "\n{\"Records\":[ {\"eventName\":\"A\"} ,\n{\"eventName\":\"B\"}\n] }\n",
+            r#"{"Records": [{"eventName":"A"},{"eventName":"B"}]}"#,
+            r#"{"Records":[{"eventName":"A"},{"eventName":"B"}],"x":1}"#,
+        ] {
+            let (shape, found, rejected) = records(text)?;
+            assert_eq!(shape, Some(DocumentShape::LogFile), "{text}");
+            assert_eq!(
+                found,
+                [r#"{"eventName":"A"}"#, r#"{"eventName":"B"}"#],
+                "{text}"
+            );
+            assert!(rejected.is_empty(), "{text}");
+        }
+        let (_, found, _) = records(r#"{"Records":[]}"#)?;
+        assert!(found.is_empty());
+        for broken in [
+            r#"{"Records":[{"eventName":"A"}]"#,
+            r#"{"Records":[{"eventName":"A"}]}}"#,
+            r#"{"Records":[{"eventName":"A"},]}"#,
+            r#"{"Records":[{"eventName":"A"} {"eventName":"B"}]}"#,
+            r#"{"Records":[{"eventName":"A"}], "Records":[]}"#,
+        ] {
+            assert!(decode(broken).is_err(), "{broken}");
+        }
         Ok(())
     }
 

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use crossbeam_channel::{Sender, bounded};
 use trailhound_event::CloudTrailEvent;
 
-use crate::content::{Content, Line};
+use crate::content::{Content, Line, ReadBuffers};
 use crate::document::{self, Document, DocumentShape, RecordSpan};
 use crate::input::{Discovered, Location, SourceObject, discover};
 use crate::s3::{PREFETCH_MAX_BYTES, S3Settings};
@@ -204,8 +204,9 @@ pub fn read_map<B: Send>(
         for _ in 0..threads {
             let work_rx = work_rx.clone();
             scope.spawn(move || {
+                let mut buffers = ReadBuffers::default();
                 for (object, tx) in work_rx {
-                    let report = read_object(&object, options, map, &tx);
+                    let report = read_object(&object, options, map, &tx, &mut buffers);
                     // A closed queue means the consumer stopped; nothing is left to tell.
                     let _ = tx.send(ReadMessage::ObjectDone(report));
                 }
@@ -293,6 +294,7 @@ fn read_object<B>(
     options: &ReadOptions,
     map: &(dyn Fn(EventBatch) -> B + Sync),
     tx: &Sender<ReadMessage<B>>,
+    buffers: &mut ReadBuffers,
 ) -> ObjectReport {
     let mut reading = ObjectReading {
         origin: &object.origin,
@@ -306,14 +308,15 @@ fn read_object<B>(
     let result = match &object.location {
         Location::File(path) => std::fs::File::open(path)
             .map_err(SourceError::from)
-            .and_then(|file| reading.run(Hashing::new(file, &hashed))),
-        Location::Stdin => reading.run(Hashing::new(std::io::stdin(), &hashed)),
-        Location::Memory(bytes) => {
-            reading.run(Hashing::new(std::io::Cursor::new(bytes.clone()), &hashed))
-        }
+            .and_then(|file| reading.run(Hashing::new(file, &hashed), buffers)),
+        Location::Stdin => reading.run(Hashing::new(std::io::stdin(), &hashed), buffers),
+        Location::Memory(bytes) => reading.run(
+            Hashing::new(std::io::Cursor::new(bytes.clone()), &hashed),
+            buffers,
+        ),
         Location::S3 { bucket, key, .. } => bucket
             .stream(key)
-            .and_then(|stream| reading.run(Hashing::new(stream, &hashed))),
+            .and_then(|stream| reading.run(Hashing::new(stream, &hashed), buffers)),
     };
     match result {
         Err(error) => reading.report.status = ObjectStatus::Failed(error),
@@ -375,9 +378,13 @@ impl<B> ObjectReading<'_, B> {
     /// is a complete document on its own (NDJSON, or CloudTrail's own one-line files), every
     /// line is read as a document; otherwise the whole content is one document (pretty-printed
     /// JSON). Line mode streams, so inputs of any size stay within bounded memory.
-    fn run(&mut self, reader: impl std::io::Read + Send) -> Result<(), SourceError> {
+    fn run(
+        &mut self,
+        reader: impl std::io::Read + Send,
+        buffers: &mut ReadBuffers,
+    ) -> Result<(), SourceError> {
         let limit = self.options.limits.max_inflated_bytes;
-        let mut content = Content::open(reader)?;
+        let mut content = Content::open(reader, buffers)?;
         let mut line = Vec::new();
         let mut line_number = 0u64;
         let first_line_start = loop {
@@ -392,12 +399,20 @@ impl<B> ObjectReading<'_, B> {
                 break start;
             }
         };
-        let first = std::str::from_utf8(&line).ok().map(document::decode);
+        // The first line becomes the batch's text as it is, not a copy: for CloudTrail's
+        // one-line files it is the whole object.
+        let first = match String::from_utf8(std::mem::take(&mut line)) {
+            Ok(text) => match document::decode(&text) {
+                Ok(document) => Ok((text, document)),
+                Err(_) => Err(text.into_bytes()),
+            },
+            Err(err) => Err(err.into_bytes()),
+        };
         match first {
-            Some(Ok(document)) => {
+            Ok((text, document)) => {
                 let mut batch = self.new_batch();
-                let text = std::str::from_utf8(&line).unwrap_or_default();
-                self.add_line(&mut batch, text, document, line_number);
+                batch.text = text;
+                self.collect_line(&mut batch, 0, document, line_number);
                 loop {
                     if self.stopped {
                         return Ok(());
@@ -433,7 +448,8 @@ impl<B> ObjectReading<'_, B> {
                 self.send_batch(batch);
                 Ok(())
             }
-            _ => {
+            Err(first_line) => {
+                line = first_line;
                 line.push(b'\n');
                 content.read_rest(&mut line, limit)?;
                 self.report.bytes = content.position();
@@ -466,6 +482,17 @@ impl<B> ObjectReading<'_, B> {
     ) {
         let base = batch.text.len();
         batch.text.push_str(text);
+        self.collect_line(batch, base, document, line_number);
+    }
+
+    /// Moves the records of a line-mode document whose text starts at `base` into the batch.
+    fn collect_line(
+        &mut self,
+        batch: &mut EventBatch,
+        base: usize,
+        document: Document,
+        line_number: u64,
+    ) {
         let position = |p: &str| format!("line {line_number}, {p}");
         self.collect(batch, base, document, Some(&position));
     }
