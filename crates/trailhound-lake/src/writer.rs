@@ -317,10 +317,24 @@ const PLAIN_TEXT_COLUMNS: [&str; 8] = [
     "requestID",
 ];
 
-/// Unique or long text that no query prunes files on: the minimum and maximum of a page of
-/// eventIDs or user agents rule nothing out (`eventID` has a bloom filter for look-ups), and
-/// comparing every value to keep them was a visible part of ingest's CPU time.
-const UNPRUNED_COLUMNS: [&str; 4] = ["eventID", "userAgent", "errorMessage", "sharedEventID"];
+/// Many-valued text that no query prunes files on (dotted paths reach into structs): rows are
+/// in time order, so the minimum and maximum of a page of eventIDs, addresses or ARNs rule
+/// nothing out (`eventID` has a bloom filter for look-ups), and comparing every value to keep
+/// them was a visible part of ingest's CPU time.
+const UNPRUNED_COLUMNS: [&str; 12] = [
+    "eventID",
+    "userAgent",
+    "errorMessage",
+    "sharedEventID",
+    "sourceIPAddress",
+    "userIdentity.principalId",
+    "userIdentity.arn",
+    "userIdentity.accessKeyId",
+    "userIdentity.sessionContext.sessionIssuer.principalId",
+    "userIdentity.sessionContext.sessionIssuer.arn",
+    "userIdentity.sessionContext.attributes.creationDate",
+    "tlsDetails.clientProvidedHostHeader",
+];
 
 /// Writes a partition's rows, ordered by `eventTime`, to a staged Parquet file.
 ///
@@ -411,8 +425,8 @@ fn writer_properties() -> Result<WriterProperties, LakeError> {
         .set_column_dictionary_enabled(ColumnPath::from("eventID"), false)
         .set_created_by(format!("trailhound {}", env!("CARGO_PKG_VERSION")));
     for column in UNPRUNED_COLUMNS {
-        builder = builder
-            .set_column_statistics_enabled(ColumnPath::from(column), EnabledStatistics::None);
+        let path = ColumnPath::new(column.split('.').map(str::to_owned).collect());
+        builder = builder.set_column_statistics_enabled(path, EnabledStatistics::None);
     }
     for column in PLAIN_TEXT_COLUMNS {
         builder = builder

@@ -167,6 +167,50 @@ fn files_are_partitioned_sorted_and_readable() -> TestResult {
 }
 
 #[test]
+fn files_keep_statistics_only_where_they_can_prune() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs)?;
+    std::fs::write(
+        logs.join("one.json"),
+        r#"{"Records":[{"eventTime":"2024-07-02T10:00:00Z","eventName":"GetObject","awsRegion":"eu-west-1","recipientAccountId":"111122223333","eventID":"e-1","sourceIPAddress":"203.0.113.7","userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::111122223333:assumed-role/r/s","sessionContext":{"sessionIssuer":{"arn":"arn:aws:iam::111122223333:role/r"}}}}]}"#,
+    )?;
+    let data = dir.path().join("data");
+    ingest(&data, vec![InputSpec::Path(logs)], WriteOptions::default())?;
+    let lake = Lake::open(&data, Access::Read)?;
+    let file = lake
+        .catalog()
+        .lake_files(None)?
+        .pop()
+        .ok_or("no lake file")?;
+    let reader = parquet::file::reader::SerializedFileReader::new(std::fs::File::open(
+        data.join("lake").join(&file.path),
+    )?)?;
+    let metadata = parquet::file::reader::FileReader::metadata(&reader);
+    let group = metadata.row_group(0);
+    let statistics = |path: &str| -> Result<bool, String> {
+        (0..group.num_columns())
+            .map(|i| group.column(i))
+            .find(|column| column.column_path().string() == path)
+            .map(|column| column.statistics().is_some())
+            .ok_or_else(|| format!("no column {path}"))
+    };
+    for kept in ["eventTime", "eventName", "userIdentity.type"] {
+        assert!(statistics(kept)?, "{kept} should keep its statistics");
+    }
+    for dropped in [
+        "eventID",
+        "sourceIPAddress",
+        "userIdentity.arn",
+        "userIdentity.sessionContext.sessionIssuer.arn",
+        "eventJson",
+    ] {
+        assert!(!statistics(dropped)?, "{dropped} should have no statistics");
+    }
+    Ok(())
+}
+
+#[test]
 fn opening_for_writing_repairs_what_a_crash_left() -> TestResult {
     let dir = tempfile::tempdir()?;
     let logs = dir.path().join("logs");
