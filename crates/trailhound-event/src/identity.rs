@@ -1,11 +1,9 @@
 use std::marker::PhantomData;
 
+use crate::member::{Member, member_bool, member_str};
 use serde::de::value::MapAccessDeserializer;
 use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
-use sonic_rs::LazyValue;
-
-use crate::{lazy_bool, lazy_str};
 
 /// A typed view of `userIdentity`: who made the call.
 ///
@@ -26,21 +24,21 @@ struct IdentityFields<'a> {
         deserialize_with = "crate::record::present",
         rename = "type"
     )]
-    kind: Option<LazyValue<'a>>,
+    kind: Option<Member<'a>>,
     #[serde(borrow, default, deserialize_with = "crate::record::present")]
-    principal_id: Option<LazyValue<'a>>,
+    principal_id: Option<Member<'a>>,
     #[serde(borrow, default, deserialize_with = "crate::record::present")]
-    arn: Option<LazyValue<'a>>,
+    arn: Option<Member<'a>>,
     #[serde(borrow, default, deserialize_with = "crate::record::present")]
-    account_id: Option<LazyValue<'a>>,
+    account_id: Option<Member<'a>>,
     #[serde(borrow, default, deserialize_with = "crate::record::present")]
-    access_key_id: Option<LazyValue<'a>>,
+    access_key_id: Option<Member<'a>>,
     #[serde(borrow, default, deserialize_with = "crate::record::present")]
-    user_name: Option<LazyValue<'a>>,
+    user_name: Option<Member<'a>>,
     #[serde(borrow, default, deserialize_with = "crate::record::present")]
-    invoked_by: Option<LazyValue<'a>>,
+    invoked_by: Option<Member<'a>>,
     #[serde(borrow, default, deserialize_with = "crate::record::present")]
-    identity_provider: Option<LazyValue<'a>>,
+    identity_provider: Option<Member<'a>>,
     // Parsed in the same pass as its parent: kept as text, it was parsed again, and then its
     // members a third time, which made `userIdentity` cost 6 % of an ingest's CPU time.
     #[serde(borrow, default, deserialize_with = "lenient_object")]
@@ -55,16 +53,16 @@ struct SessionContext<'a> {
     #[serde(borrow, default, deserialize_with = "lenient_object")]
     attributes: Option<SessionAttributes<'a>>,
     #[serde(borrow)]
-    source_identity: Option<LazyValue<'a>>,
+    source_identity: Option<Member<'a>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct SessionAttributes<'a> {
     #[serde(borrow)]
-    mfa_authenticated: Option<LazyValue<'a>>,
+    mfa_authenticated: Option<Member<'a>>,
     #[serde(borrow)]
-    creation_date: Option<LazyValue<'a>>,
+    creation_date: Option<Member<'a>>,
 }
 
 /// `userIdentity.sessionContext.sessionIssuer`: the role or user whose credentials a
@@ -73,22 +71,22 @@ struct SessionAttributes<'a> {
 #[serde(rename_all = "camelCase")]
 pub struct SessionIssuer<'a> {
     #[serde(borrow, rename = "type")]
-    kind: Option<LazyValue<'a>>,
+    kind: Option<Member<'a>>,
     #[serde(borrow)]
-    principal_id: Option<LazyValue<'a>>,
+    principal_id: Option<Member<'a>>,
     #[serde(borrow)]
-    arn: Option<LazyValue<'a>>,
+    arn: Option<Member<'a>>,
     #[serde(borrow)]
-    account_id: Option<LazyValue<'a>>,
+    account_id: Option<Member<'a>>,
     #[serde(borrow)]
-    user_name: Option<LazyValue<'a>>,
+    user_name: Option<Member<'a>>,
 }
 
 impl<'a> UserIdentity<'a> {
     /// Builds the view from the `userIdentity` value of an event whose text is `event_text`.
-    pub(crate) fn from_value(event_text: &'a str, value: &Option<LazyValue<'_>>) -> Option<Self> {
+    pub(crate) fn from_value(value: &Option<Member<'a>>) -> Option<Self> {
         Some(UserIdentity {
-            fields: nested_object(event_text, value)?,
+            fields: nested_object(value)?,
         })
     }
 
@@ -98,7 +96,7 @@ impl<'a> UserIdentity<'a> {
 
     /// The value of a member of `userIdentity` that parsing located, `null` included:
     /// `Some(None)` when absent, `None` when `key` is not one this view reads.
-    pub(crate) fn member(&self, key: &str) -> Option<&Option<LazyValue<'a>>> {
+    pub(crate) fn member(&self, key: &str) -> Option<&Option<Member<'a>>> {
         let f = &self.fields;
         Some(match key {
             "type" => &f.kind,
@@ -117,35 +115,35 @@ impl<'a> UserIdentity<'a> {
 
     /// `type`: `IAMUser`, `AssumedRole`, `Root`, `AWSService`, `FederatedUser`, …
     pub fn kind(&self) -> Option<&str> {
-        lazy_str(&self.fields.kind)
+        member_str(&self.fields.kind)
     }
     /// `principalId`.
     pub fn principal_id(&self) -> Option<&str> {
-        lazy_str(&self.fields.principal_id)
+        member_str(&self.fields.principal_id)
     }
     /// `arn` of the principal.
     pub fn arn(&self) -> Option<&str> {
-        lazy_str(&self.fields.arn)
+        member_str(&self.fields.arn)
     }
     /// `accountId` that owns the principal.
     pub fn account_id(&self) -> Option<&str> {
-        lazy_str(&self.fields.account_id)
+        member_str(&self.fields.account_id)
     }
     /// `accessKeyId` used to sign the request.
     pub fn access_key_id(&self) -> Option<&str> {
-        lazy_str(&self.fields.access_key_id)
+        member_str(&self.fields.access_key_id)
     }
     /// `userName` (IAM users, root's alias, the issuer name for some sessions).
     pub fn user_name(&self) -> Option<&str> {
-        lazy_str(&self.fields.user_name)
+        member_str(&self.fields.user_name)
     }
     /// `invokedBy`: the AWS service that made the call on the principal's behalf.
     pub fn invoked_by(&self) -> Option<&str> {
-        lazy_str(&self.fields.invoked_by)
+        member_str(&self.fields.invoked_by)
     }
     /// `identityProvider` of SAML and web-identity users.
     pub fn identity_provider(&self) -> Option<&str> {
-        lazy_str(&self.fields.identity_provider)
+        member_str(&self.fields.identity_provider)
     }
     /// `sessionContext.sessionIssuer`.
     pub fn session_issuer(&self) -> Option<&SessionIssuer<'a>> {
@@ -154,39 +152,39 @@ impl<'a> UserIdentity<'a> {
     /// `sessionContext.attributes.mfaAuthenticated`, read as a bool (CloudTrail writes a string).
     pub fn mfa_authenticated(&self) -> Option<bool> {
         let attributes = self.session_context()?.attributes.as_ref()?;
-        lazy_bool(&attributes.mfa_authenticated)
+        member_bool(&attributes.mfa_authenticated)
     }
     /// `sessionContext.attributes.creationDate`.
     pub fn session_creation_date(&self) -> Option<&str> {
         let attributes = self.session_context()?.attributes.as_ref()?;
-        lazy_str(&attributes.creation_date)
+        member_str(&attributes.creation_date)
     }
     /// `sessionContext.sourceIdentity` (eventVersion 1.08+).
     pub fn source_identity(&self) -> Option<&str> {
-        lazy_str(&self.session_context()?.source_identity)
+        member_str(&self.session_context()?.source_identity)
     }
 }
 
 impl SessionIssuer<'_> {
     /// `type`: usually `Role`, sometimes `IAMUser` or `Root`.
     pub fn kind(&self) -> Option<&str> {
-        lazy_str(&self.kind)
+        member_str(&self.kind)
     }
     /// `principalId` of the issuer.
     pub fn principal_id(&self) -> Option<&str> {
-        lazy_str(&self.principal_id)
+        member_str(&self.principal_id)
     }
     /// `arn` of the issuing role or user.
     pub fn arn(&self) -> Option<&str> {
-        lazy_str(&self.arn)
+        member_str(&self.arn)
     }
     /// `accountId` that owns the issuer.
     pub fn account_id(&self) -> Option<&str> {
-        lazy_str(&self.account_id)
+        member_str(&self.account_id)
     }
     /// `userName` of the issuer (the role name for roles).
     pub fn user_name(&self) -> Option<&str> {
-        lazy_str(&self.user_name)
+        member_str(&self.user_name)
     }
 }
 
@@ -241,15 +239,12 @@ where
 
 /// Parses an object-valued field leniently: absent, not an object, or unreadable all read
 /// as `None` rather than failing the whole record.
-pub(crate) fn nested_object<'a, T: Deserialize<'a>>(
-    event_text: &'a str,
-    value: &Option<LazyValue<'_>>,
-) -> Option<T> {
-    let inner = value.as_ref()?.as_raw_str();
+pub(crate) fn nested_object<'a, T: Deserialize<'a>>(value: &Option<Member<'a>>) -> Option<T> {
+    let inner = value.as_ref()?.in_record()?;
     if !inner.starts_with('{') {
         return None;
     }
-    sonic_rs::from_str(subslice(event_text, inner)?).ok()
+    sonic_rs::from_str(inner).ok()
 }
 
 /// Re-borrows `inner`, which points into `outer`, with `outer`'s lifetime.

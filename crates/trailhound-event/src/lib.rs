@@ -46,6 +46,7 @@ mod error;
 mod identity;
 mod kind;
 pub mod layout;
+mod member;
 mod path;
 mod raw;
 mod record;
@@ -59,22 +60,3 @@ pub use path::{FieldPath, Leaves};
 pub use raw::RawEvent;
 pub use record::{CloudTrailEvent, JsonPart, TlsDetails};
 pub use time::parse_event_time;
-
-/// A lenient string accessor shared by the typed views: a JSON string reads as its text,
-/// anything else (absent, `null`, a number, an object) reads as `None`.
-pub(crate) fn lazy_str<'s>(value: &'s Option<sonic_rs::LazyValue<'_>>) -> Option<&'s str> {
-    use sonic_rs::JsonValueTrait;
-    value.as_ref().and_then(|v| v.as_str())
-}
-
-/// A lenient boolean accessor: CloudTrail writes `true`/`false`, older records and some
-/// tools write the strings `"true"`/`"false"`; both read as a bool.
-pub(crate) fn lazy_bool(value: &Option<sonic_rs::LazyValue<'_>>) -> Option<bool> {
-    use sonic_rs::JsonValueTrait;
-    let value = value.as_ref()?;
-    value.as_bool().or_else(|| match value.as_str()? {
-        s if s.eq_ignore_ascii_case("true") => Some(true),
-        s if s.eq_ignore_ascii_case("false") => Some(false),
-        _ => None,
-    })
-}

@@ -5,10 +5,8 @@ use serde::Deserialize;
 use sonic_rs::{JsonValueTrait, LazyValue};
 
 use crate::identity::UserIdentity;
-use crate::{
-    EventCategory, EventError, EventType, FieldPath, iam_action, lazy_bool, lazy_str,
-    parse_event_time,
-};
+use crate::member::{Member, member_bool, member_str};
+use crate::{EventCategory, EventError, EventType, FieldPath, iam_action, parse_event_time};
 
 /// One CloudTrail record: the original JSON text, byte-exact, and a typed view of its common
 /// fields.
@@ -27,79 +25,79 @@ pub struct CloudTrailEvent<'a> {
 #[serde(rename_all = "camelCase")]
 struct CommonFields<'a> {
     #[serde(borrow, default, deserialize_with = "present")]
-    event_version: Option<LazyValue<'a>>,
+    event_version: Option<Member<'a>>,
     #[serde(borrow, default, deserialize_with = "present")]
-    event_time: Option<LazyValue<'a>>,
+    event_time: Option<Member<'a>>,
     #[serde(borrow, default, deserialize_with = "present")]
-    event_source: Option<LazyValue<'a>>,
+    event_source: Option<Member<'a>>,
     #[serde(borrow, default, deserialize_with = "present")]
-    event_name: Option<LazyValue<'a>>,
+    event_name: Option<Member<'a>>,
     #[serde(borrow, default, deserialize_with = "present")]
-    aws_region: Option<LazyValue<'a>>,
+    aws_region: Option<Member<'a>>,
     #[serde(
         borrow,
         default,
         deserialize_with = "present",
         rename = "sourceIPAddress"
     )]
-    source_ip_address: Option<LazyValue<'a>>,
+    source_ip_address: Option<Member<'a>>,
     #[serde(borrow, default, deserialize_with = "present")]
-    user_agent: Option<LazyValue<'a>>,
+    user_agent: Option<Member<'a>>,
     #[serde(borrow, default, deserialize_with = "present")]
-    error_code: Option<LazyValue<'a>>,
+    error_code: Option<Member<'a>>,
     #[serde(borrow, default, deserialize_with = "present")]
-    error_message: Option<LazyValue<'a>>,
+    error_message: Option<Member<'a>>,
     #[serde(borrow, default, deserialize_with = "present")]
-    read_only: Option<LazyValue<'a>>,
+    read_only: Option<Member<'a>>,
     #[serde(borrow, default, deserialize_with = "present")]
-    event_type: Option<LazyValue<'a>>,
+    event_type: Option<Member<'a>>,
     #[serde(borrow, default, deserialize_with = "present")]
-    event_category: Option<LazyValue<'a>>,
+    event_category: Option<Member<'a>>,
     #[serde(borrow, default, deserialize_with = "present")]
-    management_event: Option<LazyValue<'a>>,
+    management_event: Option<Member<'a>>,
     #[serde(borrow, default, deserialize_with = "present")]
-    recipient_account_id: Option<LazyValue<'a>>,
+    recipient_account_id: Option<Member<'a>>,
     #[serde(borrow, default, deserialize_with = "present", rename = "requestID")]
-    request_id: Option<LazyValue<'a>>,
+    request_id: Option<Member<'a>>,
     #[serde(borrow, default, deserialize_with = "present", rename = "eventID")]
-    event_id: Option<LazyValue<'a>>,
+    event_id: Option<Member<'a>>,
     #[serde(
         borrow,
         default,
         deserialize_with = "present",
         rename = "sharedEventID"
     )]
-    shared_event_id: Option<LazyValue<'a>>,
+    shared_event_id: Option<Member<'a>>,
     #[serde(borrow, default, deserialize_with = "present")]
-    vpc_endpoint_id: Option<LazyValue<'a>>,
+    vpc_endpoint_id: Option<Member<'a>>,
     #[serde(borrow, default, deserialize_with = "present")]
-    user_identity: Option<LazyValue<'a>>,
+    user_identity: Option<Member<'a>>,
     #[serde(borrow, default, deserialize_with = "present")]
-    request_parameters: Option<LazyValue<'a>>,
+    request_parameters: Option<Member<'a>>,
     #[serde(borrow, default, deserialize_with = "present")]
-    response_elements: Option<LazyValue<'a>>,
+    response_elements: Option<Member<'a>>,
     #[serde(borrow, default, deserialize_with = "present")]
-    additional_event_data: Option<LazyValue<'a>>,
+    additional_event_data: Option<Member<'a>>,
     #[serde(borrow, default, deserialize_with = "present")]
-    service_event_details: Option<LazyValue<'a>>,
+    service_event_details: Option<Member<'a>>,
     #[serde(borrow, default, deserialize_with = "present")]
-    resources: Option<LazyValue<'a>>,
+    resources: Option<Member<'a>>,
     #[serde(borrow, default, deserialize_with = "present")]
-    insight_details: Option<LazyValue<'a>>,
+    insight_details: Option<Member<'a>>,
     #[serde(borrow, default, deserialize_with = "present")]
-    tls_details: Option<LazyValue<'a>>,
+    tls_details: Option<Member<'a>>,
     #[serde(borrow, default, deserialize_with = "present")]
-    api_version: Option<LazyValue<'a>>,
+    api_version: Option<Member<'a>>,
     #[serde(borrow, default, deserialize_with = "present")]
-    session_credential_from_console: Option<LazyValue<'a>>,
+    session_credential_from_console: Option<Member<'a>>,
 }
 
 /// Keeps a member that is present, `null` included: serde's `Option` would read `null` as
 /// absent, and rules tell the two apart (`exists`).
 pub(crate) fn present<'de: 'a, 'a, D: serde::Deserializer<'de>>(
     deserializer: D,
-) -> Result<Option<LazyValue<'a>>, D::Error> {
-    LazyValue::deserialize(deserializer).map(Some)
+) -> Result<Option<Member<'a>>, D::Error> {
+    Member::deserialize(deserializer).map(Some)
 }
 
 /// `tlsDetails`: how the caller's TLS connection was made.
@@ -107,25 +105,25 @@ pub(crate) fn present<'de: 'a, 'a, D: serde::Deserializer<'de>>(
 #[serde(rename_all = "camelCase")]
 pub struct TlsDetails<'a> {
     #[serde(borrow)]
-    tls_version: Option<LazyValue<'a>>,
+    tls_version: Option<Member<'a>>,
     #[serde(borrow)]
-    cipher_suite: Option<LazyValue<'a>>,
+    cipher_suite: Option<Member<'a>>,
     #[serde(borrow)]
-    client_provided_host_header: Option<LazyValue<'a>>,
+    client_provided_host_header: Option<Member<'a>>,
 }
 
 impl TlsDetails<'_> {
     /// `tlsVersion`, e.g. `TLSv1.3`.
     pub fn tls_version(&self) -> Option<&str> {
-        lazy_str(&self.tls_version)
+        member_str(&self.tls_version)
     }
     /// `cipherSuite`.
     pub fn cipher_suite(&self) -> Option<&str> {
-        lazy_str(&self.cipher_suite)
+        member_str(&self.cipher_suite)
     }
     /// `clientProvidedHostHeader`: the endpoint the caller asked for.
     pub fn client_provided_host_header(&self) -> Option<&str> {
-        lazy_str(&self.client_provided_host_header)
+        member_str(&self.client_provided_host_header)
     }
 }
 
@@ -172,7 +170,7 @@ impl<'a> CloudTrailEvent<'a> {
             sonic_rs::from_str(raw).map_err(|err| EventError::InvalidJson {
                 message: err.to_string(),
             })?;
-        let identity = UserIdentity::from_value(raw, &fields.user_identity);
+        let identity = UserIdentity::from_value(&fields.user_identity);
         Ok(CloudTrailEvent {
             raw,
             fields,
@@ -187,11 +185,11 @@ impl<'a> CloudTrailEvent<'a> {
 
     /// `eventVersion`, e.g. `1.11`.
     pub fn event_version(&self) -> Option<&str> {
-        lazy_str(&self.fields.event_version)
+        member_str(&self.fields.event_version)
     }
     /// `eventTime` as written.
     pub fn event_time_text(&self) -> Option<&str> {
-        lazy_str(&self.fields.event_time)
+        member_str(&self.fields.event_time)
     }
     /// `eventTime` in UTC; `None` if absent or unreadable.
     pub fn event_time(&self) -> Option<DateTime<Utc>> {
@@ -199,39 +197,39 @@ impl<'a> CloudTrailEvent<'a> {
     }
     /// `eventSource`, e.g. `iam.amazonaws.com`.
     pub fn event_source(&self) -> Option<&str> {
-        lazy_str(&self.fields.event_source)
+        member_str(&self.fields.event_source)
     }
     /// `eventName`, e.g. `CreateUser`.
     pub fn event_name(&self) -> Option<&str> {
-        lazy_str(&self.fields.event_name)
+        member_str(&self.fields.event_name)
     }
     /// `awsRegion`.
     pub fn aws_region(&self) -> Option<&str> {
-        lazy_str(&self.fields.aws_region)
+        member_str(&self.fields.aws_region)
     }
     /// `sourceIPAddress`: an IP address, or a service name for calls AWS made itself.
     pub fn source_ip_address(&self) -> Option<&str> {
-        lazy_str(&self.fields.source_ip_address)
+        member_str(&self.fields.source_ip_address)
     }
     /// `userAgent`.
     pub fn user_agent(&self) -> Option<&str> {
-        lazy_str(&self.fields.user_agent)
+        member_str(&self.fields.user_agent)
     }
     /// `errorCode`; present only on failed calls.
     pub fn error_code(&self) -> Option<&str> {
-        lazy_str(&self.fields.error_code)
+        member_str(&self.fields.error_code)
     }
     /// `errorMessage`.
     pub fn error_message(&self) -> Option<&str> {
-        lazy_str(&self.fields.error_message)
+        member_str(&self.fields.error_message)
     }
     /// `readOnly`, accepting both booleans and the strings older records carry.
     pub fn read_only(&self) -> Option<bool> {
-        lazy_bool(&self.fields.read_only)
+        member_bool(&self.fields.read_only)
     }
     /// `eventType` as written.
     pub fn event_type_text(&self) -> Option<&str> {
-        lazy_str(&self.fields.event_type)
+        member_str(&self.fields.event_type)
     }
     /// `eventType`, if it is one CloudTrail documents.
     pub fn event_type(&self) -> Option<EventType> {
@@ -239,7 +237,7 @@ impl<'a> CloudTrailEvent<'a> {
     }
     /// `eventCategory` as written.
     pub fn event_category_text(&self) -> Option<&str> {
-        lazy_str(&self.fields.event_category)
+        member_str(&self.fields.event_category)
     }
     /// `eventCategory`, if it is one CloudTrail documents.
     pub fn event_category(&self) -> Option<EventCategory> {
@@ -247,27 +245,27 @@ impl<'a> CloudTrailEvent<'a> {
     }
     /// `managementEvent`.
     pub fn management_event(&self) -> Option<bool> {
-        lazy_bool(&self.fields.management_event)
+        member_bool(&self.fields.management_event)
     }
     /// `recipientAccountId`: the account the record was delivered for.
     pub fn recipient_account_id(&self) -> Option<&str> {
-        lazy_str(&self.fields.recipient_account_id)
+        member_str(&self.fields.recipient_account_id)
     }
     /// `requestID`.
     pub fn request_id(&self) -> Option<&str> {
-        lazy_str(&self.fields.request_id)
+        member_str(&self.fields.request_id)
     }
     /// `eventID`: unique per record; CloudTrail may deliver the same one twice.
     pub fn event_id(&self) -> Option<&str> {
-        lazy_str(&self.fields.event_id)
+        member_str(&self.fields.event_id)
     }
     /// `sharedEventID`: ties cross-account copies and Insights start/end pairs together.
     pub fn shared_event_id(&self) -> Option<&str> {
-        lazy_str(&self.fields.shared_event_id)
+        member_str(&self.fields.shared_event_id)
     }
     /// `vpcEndpointId`.
     pub fn vpc_endpoint_id(&self) -> Option<&str> {
-        lazy_str(&self.fields.vpc_endpoint_id)
+        member_str(&self.fields.vpc_endpoint_id)
     }
     /// A free-form part as its JSON text, exactly as written; `None` when absent or `null`.
     pub fn json_text(&self, part: JsonPart) -> Option<&str> {
@@ -280,22 +278,19 @@ impl<'a> CloudTrailEvent<'a> {
             JsonPart::InsightDetails => &self.fields.insight_details,
             JsonPart::TlsDetails => &self.fields.tls_details,
         };
-        value
-            .as_ref()
-            .filter(|v| !v.is_null())
-            .map(LazyValue::as_raw_str)
+        value.as_ref().filter(|v| !v.is_null()).map(Member::raw)
     }
     /// `apiVersion`.
     pub fn api_version(&self) -> Option<&str> {
-        lazy_str(&self.fields.api_version)
+        member_str(&self.fields.api_version)
     }
     /// `sessionCredentialFromConsole`, read as a bool (CloudTrail writes a string).
     pub fn session_credential_from_console(&self) -> Option<bool> {
-        lazy_bool(&self.fields.session_credential_from_console)
+        member_bool(&self.fields.session_credential_from_console)
     }
     /// The typed `tlsDetails` (eventVersion 1.08+), if present and an object.
     pub fn tls_details(&self) -> Option<TlsDetails<'a>> {
-        crate::identity::nested_object(self.raw, &self.fields.tls_details)
+        crate::identity::nested_object(&self.fields.tls_details)
     }
     /// The typed `userIdentity`, if present and an object.
     pub fn user_identity(&self) -> Option<&UserIdentity<'a>> {
@@ -334,16 +329,16 @@ impl<'a> CloudTrailEvent<'a> {
         Some((self.text_of(self.member_value(first)?)?, rest))
     }
 
-    /// A located value's text, re-borrowed from the record: `Some(None)` for absent, `None`
-    /// for a value that had to be copied (never the case for text parsed in place).
-    fn text_of(&self, value: &Option<LazyValue<'_>>) -> Option<Option<&'a str>> {
+    /// A located value's text, borrowed from the record: `Some(None)` for absent, `None` for
+    /// a value that had to be copied (a string with escapes), which must be searched instead.
+    fn text_of(&self, value: &Option<Member<'a>>) -> Option<Option<&'a str>> {
         match value {
             None => Some(None),
-            Some(v) => crate::identity::subslice(self.raw, v.as_raw_str()).map(Some),
+            Some(member) => member.in_record().map(Some),
         }
     }
 
-    fn member_value(&self, key: &str) -> Option<&Option<LazyValue<'a>>> {
+    fn member_value(&self, key: &str) -> Option<&Option<Member<'a>>> {
         let f = &self.fields;
         Some(match key {
             "eventVersion" => &f.event_version,
