@@ -1,9 +1,10 @@
 use std::marker::PhantomData;
 
-use crate::member::{Member, member_bool, member_str};
 use serde::de::value::MapAccessDeserializer;
 use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
+
+use crate::member::{Member, member_bool, member_str};
 
 /// A typed view of `userIdentity`: who made the call.
 ///
@@ -83,7 +84,7 @@ pub struct SessionIssuer<'a> {
 }
 
 impl<'a> UserIdentity<'a> {
-    /// Builds the view from the `userIdentity` value of an event whose text is `event_text`.
+    /// Builds the view from an event's `userIdentity` member; `None` unless it is an object.
     pub(crate) fn from_value(value: &Option<Member<'a>>) -> Option<Self> {
         Some(UserIdentity {
             fields: nested_object(value)?,
