@@ -4,14 +4,14 @@
 
 use std::collections::HashMap;
 use std::ops::ControlFlow;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use trailhound_detect::{Detector, EventMatch, Finding};
 use trailhound_event::CloudTrailEvent;
 use trailhound_source::{EventBatch, InputSpec, ReadMessage, ReadOptions, SkipUnchanged};
 
 use crate::convert::{ParsedBatch, convert_parsed};
-use crate::{ConvertedBatch, IngestReport, Lake, LakeError, WriteOptions, source_location};
+use crate::{ConvertedBatch, IngestReport, Lake, LakeError, SourceLocator, WriteOptions};
 
 /// What an ingest's observer sees: the reader's messages, batches converted to columns and
 /// paired with their inspection.
@@ -124,11 +124,17 @@ impl Lake {
     /// and whose size and modification time have not changed since are not read again.
     pub fn unchanged_filter(&self) -> Result<SkipUnchanged, LakeError> {
         let index: HashMap<String, (u64, i64)> = self.catalog().unchanged_index()?;
+        // Called from the one thread that walks the inputs, so the lock is never contended.
+        let locator = Mutex::new(SourceLocator::default());
         Ok(Arc::new(move |origin| {
             let Some(facts) = origin.facts else {
                 return false;
             };
-            index.get(&source_location(&origin.name)) == Some(&(facts.size, facts.modified_ns))
+            let location = match locator.lock() {
+                Ok(mut locator) => locator.locate(&origin.name),
+                Err(poisoned) => poisoned.into_inner().locate(&origin.name),
+            };
+            index.get(&location) == Some(&(facts.size, facts.modified_ns))
         }))
     }
 }

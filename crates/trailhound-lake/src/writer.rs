@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
 use arrow::compute::{filter_record_batch, interleave_record_batch};
@@ -20,6 +21,7 @@ use trailhound_detect::Finding;
 
 use crate::catalog::{LakeFileRecord, SourceRecord};
 use crate::convert::{ConvertedBatch, identity_hash};
+use crate::location::SourceLocator;
 use crate::schema::{EVENT_ID_COLUMN, EVENT_TIME_COLUMN, file_schema};
 use crate::{Lake, LakeError, PartitionKey};
 
@@ -84,6 +86,7 @@ pub struct LakeWriter<'l> {
     current_new: u64,
     report: IngestReport,
     findings: Vec<Finding>,
+    locator: SourceLocator,
 }
 
 impl Lake {
@@ -99,6 +102,7 @@ impl Lake {
             current_new: 0,
             report: IngestReport::default(),
             findings: Vec::new(),
+            locator: SourceLocator::default(),
         }
     }
 }
@@ -151,7 +155,7 @@ impl LakeWriter<'_> {
         }
         self.report.events_read += report.records;
         self.pending.push(SourceRecord {
-            location: source_location(&report.origin.name),
+            location: self.locator.locate(&report.origin.name),
             size: report
                 .stored
                 .map(|s| s.0)
@@ -236,34 +240,32 @@ impl LakeWriter<'_> {
     }
 }
 
-/// How a source is recorded in the catalog: files by absolute path, so that the same file is
-/// recognised whatever the working directory of the next ingest; objects by their s3:// URL;
-/// anything else as named.
-pub fn source_location(name: &str) -> String {
-    if name.starts_with("s3://") {
-        return name.to_owned();
-    }
-    std::fs::canonicalize(Path::new(name))
-        .map_or_else(|_| name.to_owned(), |p| p.display().to_string())
-}
-
 /// Writes each partition's rows to a staged file, partitions spread over the cores.
+///
+/// Each thread takes the largest partition still waiting: reading waits for the commit, so a
+/// core left idle by a lopsided split is lost to the whole ingest.
 fn stage_all(
     staging: &Path,
-    work: Vec<(PartitionKey, Vec<RecordBatch>)>,
+    mut work: Vec<(PartitionKey, Vec<RecordBatch>)>,
 ) -> Vec<Result<LakeFileRecord, LakeError>> {
+    let rows = |batches: &[RecordBatch]| batches.iter().map(RecordBatch::num_rows).sum::<usize>();
+    work.sort_by_key(|(_, batches)| std::cmp::Reverse(rows(batches)));
     let threads = std::thread::available_parallelism()
         .map_or(2, usize::from)
-        .max(1);
+        .clamp(1, work.len().max(1));
+    let next = AtomicUsize::new(0);
+    let work = &work;
+    let next = &next;
     std::thread::scope(|scope| {
-        let handles: Vec<_> = split(work, threads)
-            .into_iter()
-            .map(|chunk| {
+        let handles: Vec<_> = (0..threads)
+            .map(|_| {
                 scope.spawn(move || {
-                    chunk
-                        .into_iter()
-                        .map(|(key, batches)| stage_partition(staging, &key, &batches))
-                        .collect::<Vec<_>>()
+                    let mut staged = Vec::new();
+                    while let Some((key, batches)) = work.get(next.fetch_add(1, Ordering::Relaxed))
+                    {
+                        staged.push(stage_partition(staging, key, batches));
+                    }
+                    staged
                 })
             })
             .collect();
@@ -276,15 +278,6 @@ fn stage_all(
             })
             .collect()
     })
-}
-
-fn split<T>(items: Vec<T>, parts: usize) -> Vec<Vec<T>> {
-    let mut out: Vec<Vec<T>> = (0..parts).map(|_| Vec::new()).collect();
-    for (index, item) in items.into_iter().enumerate() {
-        out[index % parts].push(item);
-    }
-    out.retain(|chunk| !chunk.is_empty());
-    out
 }
 
 /// Moves a committed file from staging into its partition folder.
