@@ -52,6 +52,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let inputs = args
         .map(|a| InputSpec::parse(&a))
         .collect::<Result<Vec<_>, _>>()?;
+    // As the binary does (see its `purge_in_background`).
+    tikv_jemalloc_ctl::background_thread::write(true).map_err(|e| e.to_string())?;
     let rules = RuleSet::new(builtin_rules()?)?;
     let started = Instant::now();
     let mut lake = Lake::open(std::path::Path::new(&data), Access::Write)?;
