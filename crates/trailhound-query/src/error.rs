@@ -28,6 +28,10 @@ pub enum QueryError {
     /// Writing results failed.
     #[error("writing results: {0}")]
     Output(String),
+    /// Whoever read the results stopped reading (`trailhound query … | head`): not a failure,
+    /// the caller should stop quietly.
+    #[error("the output was closed before all results were written")]
+    OutputClosed,
     /// A broken invariant: a bug in Trailhound.
     #[error("internal error, please report it as a bug: {0}")]
     Internal(String),

@@ -23,40 +23,138 @@ pub enum Format {
 ///
 /// # Errors
 ///
-/// [`QueryError::Output`] when formatting or writing fails.
+/// [`QueryError::OutputClosed`] when the reader hung up (a closed pipe),
+/// [`QueryError::Output`] when formatting or writing fails otherwise.
 pub fn write_batches(
     batches: &[RecordBatch],
     format: Format,
     out: &mut dyn Write,
 ) -> Result<(), QueryError> {
-    let fail = |err: &dyn std::fmt::Display| QueryError::Output(err.to_string());
+    let mut out = HangUpAware {
+        inner: out,
+        hung_up: false,
+    };
+    let result = write_formatted(batches, format, &mut out);
+    match result {
+        Err(_) if out.hung_up => Err(QueryError::OutputClosed),
+        Err(err) => Err(QueryError::Output(err.to_string())),
+        Ok(()) => Ok(()),
+    }
+}
+
+fn write_formatted(
+    batches: &[RecordBatch],
+    format: Format,
+    out: &mut HangUpAware<'_>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let refs: Vec<&RecordBatch> = batches.iter().collect();
     match format {
         Format::Table => {
-            let table =
-                arrow::util::pretty::pretty_format_batches(batches).map_err(|e| fail(&e))?;
-            writeln!(out, "{table}").map_err(|e| fail(&e))?;
+            let table = arrow::util::pretty::pretty_format_batches(batches)?;
+            writeln!(out, "{table}")?;
         }
         Format::Json => {
             let mut writer = arrow::json::ArrayWriter::new(&mut *out);
-            let refs: Vec<&RecordBatch> = batches.iter().collect();
-            writer.write_batches(&refs).map_err(|e| fail(&e))?;
-            writer.finish().map_err(|e| fail(&e))?;
-            writeln!(out).map_err(|e| fail(&e))?;
+            writer.write_batches(&refs)?;
+            writer.finish()?;
+            writeln!(out)?;
         }
         Format::Jsonl => {
             let mut writer = arrow::json::LineDelimitedWriter::new(&mut *out);
-            let refs: Vec<&RecordBatch> = batches.iter().collect();
-            writer.write_batches(&refs).map_err(|e| fail(&e))?;
-            writer.finish().map_err(|e| fail(&e))?;
+            writer.write_batches(&refs)?;
+            writer.finish()?;
         }
         Format::Csv => {
             let mut writer = arrow::csv::WriterBuilder::new()
                 .with_header(true)
                 .build(&mut *out);
             for batch in batches {
-                writer.write(batch).map_err(|e| fail(&e))?;
+                writer.write(batch)?;
             }
         }
     }
-    out.flush().map_err(|e| fail(&e))
+    out.flush()?;
+    Ok(())
+}
+
+/// Remembers whether the reader hung up: Arrow's writers wrap the I/O error in their own
+/// (the CSV writer keeps only its text), so its kind cannot be read back from what they return.
+struct HangUpAware<'a> {
+    inner: &'a mut dyn Write,
+    hung_up: bool,
+}
+
+impl HangUpAware<'_> {
+    fn note<T>(&mut self, result: std::io::Result<T>) -> std::io::Result<T> {
+        if let Err(err) = &result {
+            self.hung_up |= err.kind() == std::io::ErrorKind::BrokenPipe;
+        }
+        result
+    }
+}
+
+impl Write for HangUpAware<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let result = self.inner.write(buf);
+        self.note(result)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let result = self.inner.flush();
+        self.note(result)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::StringArray;
+    use arrow::datatypes::{DataType, Field, Schema};
+
+    use super::*;
+
+    /// Accepts nothing: every write fails with `kind`.
+    struct Failing(std::io::ErrorKind);
+
+    impl Write for Failing {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(self.0.into())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Err(self.0.into())
+        }
+    }
+
+    #[test]
+    fn a_closed_pipe_is_told_apart_from_other_write_failures()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let schema = Arc::new(Schema::new(vec![Field::new(
+            "eventName",
+            DataType::Utf8,
+            true,
+        )]));
+        let batch = RecordBatch::try_new(
+            schema,
+            vec![Arc::new(StringArray::from(vec!["DeleteBucket"; 10_000]))],
+        )?;
+        for format in [Format::Table, Format::Json, Format::Jsonl, Format::Csv] {
+            let mut closed = Failing(std::io::ErrorKind::BrokenPipe);
+            let hung_up = write_batches(std::slice::from_ref(&batch), format, &mut closed);
+            assert!(
+                matches!(hung_up, Err(QueryError::OutputClosed)),
+                "{format:?}: {hung_up:?}"
+            );
+            let mut full = Failing(std::io::ErrorKind::StorageFull);
+            let failed = write_batches(std::slice::from_ref(&batch), format, &mut full);
+            assert!(
+                matches!(failed, Err(QueryError::Output(_))),
+                "{format:?}: {failed:?}"
+            );
+        }
+        let mut written = Vec::new();
+        write_batches(&[batch], Format::Csv, &mut written)?;
+        assert!(written.starts_with(b"eventName\nDeleteBucket\n"));
+        Ok(())
+    }
 }

@@ -48,6 +48,22 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.global.verbose, cli.global.quiet);
     purge_in_background();
+    // Commands whose output is their result; a broken pipe from any other (a webhook's
+    // socket, a server's client) is a real failure.
+    let prints_results = matches!(
+        cli.command,
+        Command::Cat(_)
+            | Command::Sources(_)
+            | Command::Query(_)
+            | Command::Search(_)
+            | Command::Stats(_)
+            | Command::Show(_)
+            | Command::Ddl(_)
+            | Command::Hunt(_)
+            | Command::Insights(_)
+            | Command::Rules(_)
+            | Command::Completions(_)
+    );
     let result = match cli.command {
         Command::Cat(args) => commands::cat::run(args, &cli.global),
         Command::Generate(args) => commands::generate::run(args, &cli.global),
@@ -74,11 +90,26 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => ExitCode::from(code),
+        // `trailhound search … | head` closes the pipe on purpose; like `cat`, end quietly.
+        Err(err) if prints_results && reader_hung_up(&err) => ExitCode::from(exit::OK),
         Err(err) => {
             eprintln!("error: {err:#}");
             ExitCode::from(exit::INPUT_ERROR)
         }
     }
+}
+
+/// Whether `err` comes from writing to standard output after its reader went away.
+fn reader_hung_up(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            || matches!(
+                cause.downcast_ref::<trailhound_query::QueryError>(),
+                Some(trailhound_query::QueryError::OutputClosed)
+            )
+    })
 }
 
 /// Diagnostics go to stderr through `tracing`; `-v` raises the level, `--quiet` lowers it, and

@@ -176,6 +176,28 @@ fn search_over_the_lake_and_over_files_agree() -> TestResult {
 }
 
 #[test]
+fn a_reader_that_stops_early_is_not_an_error() -> TestResult {
+    let (_dir, _logs, data, _) = lake()?;
+    let data = path_str(&data);
+    // Each prints far more than a pipe holds (3,000 events), so writing fails once `head`
+    // has gone: the table path, Arrow's CSV writer and the raw records.
+    let commands: [&[&str]; 3] = [
+        &["search", "--limit", "0"],
+        &["query", "--format", "csv", "SELECT eventJson FROM events"],
+        &["search", "--format", "jsonl", "--limit", "0"],
+    ];
+    for command in commands {
+        let mut args = vec!["--data-dir", data.as_str()];
+        args.extend_from_slice(command);
+        let (first, run) = run_and_hang_up(&args)?;
+        assert!(!first.is_empty(), "{command:?} printed nothing");
+        assert_eq!(run.code, 0, "{command:?}: {}", run.stderr);
+        assert!(run.stderr.is_empty(), "{command:?}: {}", run.stderr);
+    }
+    Ok(())
+}
+
+#[test]
 fn stats_and_show() -> TestResult {
     let (_dir, _logs, data, total) = lake()?;
     let stats = lake_run(&data, &["stats", "--top", "3"])?;

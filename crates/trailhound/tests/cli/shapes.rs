@@ -134,30 +134,14 @@ fn pretty_output_keeps_content_and_order() -> TestResult {
 
 #[test]
 fn a_closed_pipe_ends_quietly() -> TestResult {
-    use std::process::{Command, Stdio};
     let dir = tempfile::tempdir()?;
     let lines: String = (0..200_000)
         .map(|i| format!("{{\"eventID\":\"{i}\"}}\n"))
         .collect();
     let file = dir.path().join("many.ndjson");
     std::fs::write(&file, lines)?;
-    let mut child = Command::new(binary())
-        .args(["cat", &path_str(&file)])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()?;
-    // Read one line and hang up, as `| head -1` does.
-    if let Some(stdout) = child.stdout.take() {
-        let mut reader = std::io::BufReader::new(stdout);
-        let mut first = String::new();
-        std::io::BufRead::read_line(&mut reader, &mut first)?;
-        assert!(first.contains("\"0\""));
-    }
-    let output = child.wait_with_output()?;
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        !stderr.contains("panicked") && !stderr.contains("error"),
-        "{stderr}"
-    );
+    let (first, run) = run_and_hang_up(&["cat", &path_str(&file)])?;
+    assert!(first.contains("\"0\""), "{first}");
+    assert!(!run.stderr.contains("error"), "{}", run.stderr);
     Ok(())
 }

@@ -127,6 +127,29 @@ pub fn path_str(path: &Path) -> String {
 }
 
 /// Runs the binary with a data directory.
+/// Runs the binary, reads the first line of its output and hangs up, as `| head -1` does.
+/// Returns that line and how the run ended.
+pub fn run_and_hang_up(args: &[&str]) -> std::io::Result<(String, Run)> {
+    let mut child = Command::new(binary())
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let mut first = String::new();
+    if let Some(stdout) = child.stdout.take() {
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut first)?;
+    }
+    let Output { status, stderr, .. } = child.wait_with_output()?;
+    let run = Run {
+        code: status.code().unwrap_or(-1),
+        stdout: String::new(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    };
+    run.assert_no_panic();
+    Ok((first, run))
+}
+
 pub fn lake_run(data: &Path, args: &[&str]) -> std::io::Result<Run> {
     let data = path_str(data);
     let mut all = vec!["--data-dir", &data];
