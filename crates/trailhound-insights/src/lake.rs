@@ -135,19 +135,28 @@ pub fn compute(
     }
     let all_series = history.series();
     computation.series = all_series.len();
+    let mut found = Vec::new();
     for series in &all_series {
         let place = (series.key.account.clone(), series.key.region.clone());
         let Some(cover) = coverage.get(&place).copied() else {
             continue;
         };
         for anomaly in detect(series, cover, from, to, settings) {
-            let attributions = attributions(engine, &series.key, &anomaly, cover, settings)?;
-            let records = records(&series.key, &anomaly, cover, attributions);
-            computation.insights.push(Insight {
-                key: series.key.clone(),
+            found.push(Found {
+                key: &series.key,
                 anomaly,
                 coverage: cover,
-                records,
+            });
+        }
+    }
+    for chunk in found.chunks(ATTRIBUTIONS_PER_QUERY) {
+        let attributions = attributions(engine, chunk, settings)?;
+        for (found, attributions) in chunk.iter().zip(attributions) {
+            computation.insights.push(Insight {
+                key: found.key.clone(),
+                anomaly: found.anomaly.clone(),
+                coverage: found.coverage,
+                records: records(found.key, &found.anomaly, found.coverage, attributions),
             });
         }
     }
@@ -246,54 +255,94 @@ pub fn series_from(key: &SeriesKey, batches: &[RecordBatch]) -> Result<Series, I
     Ok(Series::new(key.clone(), points))
 }
 
+/// An anomaly waiting for its attributions.
+struct Found<'a> {
+    key: &'a SeriesKey,
+    anomaly: Anomaly,
+    coverage: Coverage,
+}
+
+/// Anomalies attributed by one query: each is a small grouped scan of its own series, and a
+/// query apiece cost more in planning and file opening than in scanning (a backfill finding
+/// 209 insights over 125,000 sparse events: 1.9–2.3 s one by one, 1.4–1.6 s in batches).
+const ATTRIBUTIONS_PER_QUERY: usize = 64;
+
 /// Who, with what, and failing how: the top five principals, user agents and error codes
-/// during the anomaly and in its baseline.
+/// during each anomaly and in its baseline, in the order of `found`.
 fn attributions(
     engine: &QueryEngine,
-    key: &SeriesKey,
-    anomaly: &Anomaly,
-    coverage: Coverage,
+    found: &[Found<'_>],
     settings: &Settings,
-) -> Result<Vec<Attribution>, InsightsError> {
-    let end = anomaly.end.unwrap_or(coverage.end);
-    let sql = format!(
-        "SELECT CASE WHEN eventTime >= {start} THEN 1 ELSE 0 END,
-                coalesce(userIdentity.arn, userIdentity.invokedBy, 'null'),
-                coalesce(userAgent, 'null'),
-                coalesce(errorCode, 'null'),
-                count(*)
-         FROM events WHERE {series} AND {range} AND {counted}
-         GROUP BY 1, 2, 3, 4",
-        start = timestamp(anomaly.start),
-        series = same_series(key),
-        range = between(anomaly.start - anomaly.baseline_minutes, end),
-        counted = counted(settings)
-    );
-    // [attribute][during?] value → count
-    let mut tallies: [[HashMap<String, u64>; 2]; 3] = Default::default();
-    for batch in engine.sql(&sql)? {
-        let during = integers(&batch, 0)?;
-        let values = [text(&batch, 1)?, text(&batch, 2)?, text(&batch, 3)?];
-        let counts = integers(&batch, 4)?;
+) -> Result<Vec<Vec<Attribution>>, InsightsError> {
+    if found.is_empty() {
+        return Ok(Vec::new());
+    }
+    let selects: Vec<String> = found
+        .iter()
+        .enumerate()
+        .map(|(item, found)| {
+            let anomaly = &found.anomaly;
+            let end = anomaly.end.unwrap_or(found.coverage.end);
+            format!(
+                "SELECT CAST({item} AS BIGINT) AS item,
+                        CASE WHEN eventTime >= {start} THEN 1 ELSE 0 END AS during,
+                        coalesce(userIdentity.arn, userIdentity.invokedBy, 'null') AS principal,
+                        coalesce(userAgent, 'null') AS agent,
+                        coalesce(errorCode, 'null') AS code,
+                        count(*) AS n
+                 FROM events WHERE {series} AND {range} AND {counted}
+                 GROUP BY 1, 2, 3, 4, 5",
+                start = timestamp(anomaly.start),
+                series = same_series(found.key),
+                range = between(anomaly.start - anomaly.baseline_minutes, end),
+                counted = counted(settings)
+            )
+        })
+        .collect();
+    // [item][attribute][during?] value → count
+    let mut tallies: Vec<[[HashMap<String, u64>; 2]; 3]> = std::iter::repeat_with(Default::default)
+        .take(found.len())
+        .collect();
+    for batch in engine.sql(&selects.join("\nUNION ALL\n"))? {
+        let items = integers(&batch, 0)?;
+        let during = integers(&batch, 1)?;
+        let values = [text(&batch, 2)?, text(&batch, 3)?, text(&batch, 4)?];
+        let counts = integers(&batch, 5)?;
         for row in 0..batch.num_rows() {
+            let item = usize::try_from(items.value(row))
+                .ok()
+                .and_then(|item| tallies.get_mut(item))
+                .ok_or_else(|| {
+                    InsightsError::Internal(format!(
+                        "an attribution row names item {} of {}",
+                        items.value(row),
+                        found.len()
+                    ))
+                })?;
             let period = usize::from(during.value(row) == 1);
             for (attribute, column) in values.iter().enumerate() {
-                *tallies[attribute][period]
+                *item[attribute][period]
                     .entry(column.value(row).to_owned())
                     .or_default() += counts.value(row).max(0) as u64;
             }
         }
     }
-    let duration = anomaly.duration(coverage) as f64;
-    let baseline = anomaly.baseline_minutes.max(1) as f64;
     let names = ["userIdentityArn", "userAgent", "errorCode"];
-    Ok(names
+    Ok(found
         .iter()
         .zip(tallies)
-        .map(|(attribute, [before, during])| Attribution {
-            attribute,
-            insight: top_five(during, duration),
-            baseline: top_five(before, baseline),
+        .map(|(found, tallies)| {
+            let duration = found.anomaly.duration(found.coverage) as f64;
+            let baseline = found.anomaly.baseline_minutes.max(1) as f64;
+            names
+                .iter()
+                .zip(tallies)
+                .map(|(attribute, [before, during])| Attribution {
+                    attribute,
+                    insight: top_five(during, duration),
+                    baseline: top_five(before, baseline),
+                })
+                .collect()
         })
         .collect())
 }
