@@ -149,16 +149,17 @@ pub fn compute(
             });
         }
     }
+    let mut attributed = Vec::with_capacity(found.len());
     for chunk in found.chunks(ATTRIBUTIONS_PER_QUERY) {
-        let attributions = attributions(engine, chunk, settings)?;
-        for (found, attributions) in chunk.iter().zip(attributions) {
-            computation.insights.push(Insight {
-                key: found.key.clone(),
-                anomaly: found.anomaly.clone(),
-                coverage: found.coverage,
-                records: records(found.key, &found.anomaly, found.coverage, attributions),
-            });
-        }
+        attributed.extend(attributions(engine, chunk, settings)?);
+    }
+    for (found, attributions) in found.into_iter().zip(attributed) {
+        computation.insights.push(Insight {
+            key: found.key.clone(),
+            records: records(found.key, &found.anomaly, found.coverage, attributions),
+            anomaly: found.anomaly,
+            coverage: found.coverage,
+        });
     }
     computation
         .insights

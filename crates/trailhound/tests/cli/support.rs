@@ -126,7 +126,6 @@ pub fn path_str(path: &Path) -> String {
     path.display().to_string()
 }
 
-/// Runs the binary with a data directory.
 /// Runs the binary, reads the first line of its output and hangs up, as `| head -1` does.
 /// Returns that line and how the run ended.
 pub fn run_and_hang_up(args: &[&str]) -> std::io::Result<(String, Run)> {
@@ -150,6 +149,7 @@ pub fn run_and_hang_up(args: &[&str]) -> std::io::Result<(String, Run)> {
     Ok((first, run))
 }
 
+/// Runs the binary with a data directory.
 pub fn lake_run(data: &Path, args: &[&str]) -> std::io::Result<Run> {
     let data = path_str(data);
     let mut all = vec!["--data-dir", &data];
