@@ -4,7 +4,9 @@ use serde::de::value::MapAccessDeserializer;
 use serde::de::{IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
+use crate::EventError;
 use crate::member::{Member, member_bool, member_str};
+use crate::scan::{MemberSpans, identity_slot as slot};
 
 /// A typed view of `userIdentity`: who made the call.
 ///
@@ -88,6 +90,75 @@ impl<'a> UserIdentity<'a> {
     pub(crate) fn from_value(value: &Option<Member<'a>>) -> Option<Self> {
         Some(UserIdentity {
             fields: nested_object(value)?,
+        })
+    }
+
+    /// Builds the view from what the walk over the record found inside `value` (the event's
+    /// `userIdentity`), without walking it again; `None` unless it is an object.
+    pub(crate) fn from_spans(
+        raw: &'a str,
+        spans: &MemberSpans,
+        value: &Option<Member<'a>>,
+    ) -> Option<Self> {
+        if !value.as_ref()?.raw().starts_with('{') {
+            return None;
+        }
+        // A repeated key is rare enough to leave to serde, whose rules then apply as before.
+        if spans.identity_duplicate() {
+            return Self::from_value(value);
+        }
+        match Self::located(raw, spans) {
+            Ok(identity) => Some(identity),
+            Err(_) => Self::from_value(value),
+        }
+    }
+
+    fn located(raw: &'a str, spans: &MemberSpans) -> Result<Self, EventError> {
+        use slot::*;
+        let member = |slot| spans.member(raw, slot);
+        // Below `userIdentity` itself, `null` reads as absent, as serde's `Option` reads it.
+        let value = |slot| Ok(member(slot)?.filter(|m: &Member<'_>| !m.is_null()));
+        let is_object = |slot| -> Result<bool, EventError> {
+            Ok(member(slot)?.is_some_and(|m| m.raw().starts_with('{')))
+        };
+        let session_context = if is_object(SESSION_CONTEXT)? {
+            Some(SessionContext {
+                session_issuer: if is_object(SESSION_ISSUER)? {
+                    Some(SessionIssuer {
+                        kind: value(ISSUER_MEMBERS)?,
+                        principal_id: value(ISSUER_MEMBERS + 1)?,
+                        arn: value(ISSUER_MEMBERS + 2)?,
+                        account_id: value(ISSUER_MEMBERS + 3)?,
+                        user_name: value(ISSUER_MEMBERS + 4)?,
+                    })
+                } else {
+                    None
+                },
+                attributes: if is_object(ATTRIBUTES)? {
+                    Some(SessionAttributes {
+                        mfa_authenticated: value(ATTRIBUTE_MEMBERS)?,
+                        creation_date: value(ATTRIBUTE_MEMBERS + 1)?,
+                    })
+                } else {
+                    None
+                },
+                source_identity: value(SOURCE_IDENTITY)?,
+            })
+        } else {
+            None
+        };
+        Ok(UserIdentity {
+            fields: IdentityFields {
+                kind: member(MEMBERS)?,
+                principal_id: member(MEMBERS + 1)?,
+                arn: member(MEMBERS + 2)?,
+                account_id: member(MEMBERS + 3)?,
+                access_key_id: member(MEMBERS + 4)?,
+                user_name: member(MEMBERS + 5)?,
+                invoked_by: member(MEMBERS + 6)?,
+                identity_provider: member(MEMBERS + 7)?,
+                session_context,
+            },
         })
     }
 
@@ -309,6 +380,58 @@ mod tests {
             assert_eq!(identity_of(&user)?, expected, "{context}");
         }
         assert_eq!(identity_of(r#""someone""#)?, "none");
+        Ok(())
+    }
+
+    /// Everything the typed view of an identity tells.
+    fn described(identity: Option<&super::UserIdentity<'_>>) -> String {
+        let Some(u) = identity else {
+            return "none".to_owned();
+        };
+        let issuer = u.session_issuer();
+        format!(
+            "{:?}",
+            (
+                [u.kind(), u.principal_id(), u.arn(), u.account_id()],
+                [u.access_key_id(), u.user_name(), u.invoked_by()],
+                [u.identity_provider(), u.session_creation_date()],
+                [u.source_identity(), issuer.and_then(|i| i.kind())],
+                [
+                    issuer.and_then(|i| i.principal_id()),
+                    issuer.and_then(|i| i.arn())
+                ],
+                [
+                    issuer.and_then(|i| i.account_id()),
+                    issuer.and_then(|i| i.user_name())
+                ],
+                u.mfa_authenticated(),
+                ["type", "arn", "sessionContext", "invokedBy"].map(|k| u.member(k).cloned()),
+            )
+        )
+    }
+
+    #[test]
+    fn the_walk_reads_identities_as_serde_does() -> Result<(), EventError> {
+        for identity in [
+            r#"{"type":"AssumedRole","principalId":"P:s","arn":"a","accountId":"1","accessKeyId":"K","userName":"u\"v","invokedBy":null,"identityProvider":"idp","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"P","arn":"r","accountId":"1","userName":"n"},"attributes":{"creationDate":"d","mfaAuthenticated":"false"},"sourceIdentity":null}}"#,
+            r#"{"arn":"a","sessionContext":{"attributes":{"mfaAuthenticated":true},"sessionIssuer":{}}}"#,
+            r#"{"arn":"a","sessionContext":{"sessionIssuer":{"arn":null}}}"#,
+            r#"{ "type" : "Root" , "arn" : "a\u0041" }"#,
+            r#"{"arn":"a","arn":"b"}"#,
+            r#"{"arn":"a","sessionContext":{"attributes":{"creationDate":"x","creationDate":"y"}}}"#,
+            r#"{}"#,
+            r#"[]"#,
+        ] {
+            let text = format!(r#"{{"eventName":"X","userIdentity":{identity}}}"#);
+            let event = CloudTrailEvent::parse(&text)?;
+            let value = Some(crate::member::Member::InRecord(identity));
+            let by_serde = super::UserIdentity::from_value(&value);
+            assert_eq!(
+                described(event.user_identity()),
+                described(by_serde.as_ref()),
+                "{identity}"
+            );
+        }
         Ok(())
     }
 }

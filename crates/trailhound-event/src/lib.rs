@@ -16,6 +16,12 @@
 //! unexpected type reads as `None`; anything not modelled here is still reachable through
 //! [`FieldPath`] lookups, because the original text is never dropped.
 //!
+//! Reading the typed view is one walk over the text with sonic-rs's parser, which validates
+//! the JSON and notes where each common member's value lies, `userIdentity`'s included.
+//! [`LogRecords`] makes the same walk over a log file's `Records` array: the reader finds the
+//! records and their members at once, and [`CloudTrailEvent::from_spans`] builds the view
+//! from the [`MemberSpans`] it kept, without reading the record again.
+//!
 //! # Example
 //!
 //! ```
@@ -50,6 +56,7 @@ mod member;
 mod path;
 mod raw;
 mod record;
+mod scan;
 mod time;
 
 pub use action::iam_action;
@@ -59,4 +66,5 @@ pub use kind::{EventCategory, EventType};
 pub use path::{FieldPath, Leaves};
 pub use raw::RawEvent;
 pub use record::{CloudTrailEvent, JsonPart, TlsDetails};
+pub use scan::{LogElement, LogRecords, MemberSpans};
 pub use time::parse_event_time;

@@ -6,6 +6,7 @@ use sonic_rs::{JsonValueTrait, LazyValue};
 
 use crate::identity::UserIdentity;
 use crate::member::{Member, member_bool, member_str};
+use crate::scan::{COMMON_COUNT, Common, MemberSpans, common_index, scan_record};
 use crate::{EventCategory, EventError, EventType, FieldPath, iam_action, parse_event_time};
 
 /// One CloudTrail record: the original JSON text, byte-exact, and a typed view of its common
@@ -21,75 +22,30 @@ pub struct CloudTrailEvent<'a> {
     identity: Option<UserIdentity<'a>>,
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// The common members' values, indexed by [`Common`].
+#[derive(Debug)]
 struct CommonFields<'a> {
-    #[serde(borrow, default, deserialize_with = "present")]
-    event_version: Option<Member<'a>>,
-    #[serde(borrow, default, deserialize_with = "present")]
-    event_time: Option<Member<'a>>,
-    #[serde(borrow, default, deserialize_with = "present")]
-    event_source: Option<Member<'a>>,
-    #[serde(borrow, default, deserialize_with = "present")]
-    event_name: Option<Member<'a>>,
-    #[serde(borrow, default, deserialize_with = "present")]
-    aws_region: Option<Member<'a>>,
-    #[serde(
-        borrow,
-        default,
-        deserialize_with = "present",
-        rename = "sourceIPAddress"
-    )]
-    source_ip_address: Option<Member<'a>>,
-    #[serde(borrow, default, deserialize_with = "present")]
-    user_agent: Option<Member<'a>>,
-    #[serde(borrow, default, deserialize_with = "present")]
-    error_code: Option<Member<'a>>,
-    #[serde(borrow, default, deserialize_with = "present")]
-    error_message: Option<Member<'a>>,
-    #[serde(borrow, default, deserialize_with = "present")]
-    read_only: Option<Member<'a>>,
-    #[serde(borrow, default, deserialize_with = "present")]
-    event_type: Option<Member<'a>>,
-    #[serde(borrow, default, deserialize_with = "present")]
-    event_category: Option<Member<'a>>,
-    #[serde(borrow, default, deserialize_with = "present")]
-    management_event: Option<Member<'a>>,
-    #[serde(borrow, default, deserialize_with = "present")]
-    recipient_account_id: Option<Member<'a>>,
-    #[serde(borrow, default, deserialize_with = "present", rename = "requestID")]
-    request_id: Option<Member<'a>>,
-    #[serde(borrow, default, deserialize_with = "present", rename = "eventID")]
-    event_id: Option<Member<'a>>,
-    #[serde(
-        borrow,
-        default,
-        deserialize_with = "present",
-        rename = "sharedEventID"
-    )]
-    shared_event_id: Option<Member<'a>>,
-    #[serde(borrow, default, deserialize_with = "present")]
-    vpc_endpoint_id: Option<Member<'a>>,
-    #[serde(borrow, default, deserialize_with = "present")]
-    user_identity: Option<Member<'a>>,
-    #[serde(borrow, default, deserialize_with = "present")]
-    request_parameters: Option<Member<'a>>,
-    #[serde(borrow, default, deserialize_with = "present")]
-    response_elements: Option<Member<'a>>,
-    #[serde(borrow, default, deserialize_with = "present")]
-    additional_event_data: Option<Member<'a>>,
-    #[serde(borrow, default, deserialize_with = "present")]
-    service_event_details: Option<Member<'a>>,
-    #[serde(borrow, default, deserialize_with = "present")]
-    resources: Option<Member<'a>>,
-    #[serde(borrow, default, deserialize_with = "present")]
-    insight_details: Option<Member<'a>>,
-    #[serde(borrow, default, deserialize_with = "present")]
-    tls_details: Option<Member<'a>>,
-    #[serde(borrow, default, deserialize_with = "present")]
-    api_version: Option<Member<'a>>,
-    #[serde(borrow, default, deserialize_with = "present")]
-    session_credential_from_console: Option<Member<'a>>,
+    members: [Option<Member<'a>>; COMMON_COUNT],
+}
+
+impl<'a> CommonFields<'a> {
+    /// The values `spans` locates in `raw`.
+    fn of(raw: &'a str, spans: &MemberSpans) -> Result<Self, EventError> {
+        if let Some(key) = spans.duplicate() {
+            return Err(EventError::InvalidJson {
+                message: format!("duplicate field `{key}`"),
+            });
+        }
+        let mut members: [Option<Member<'a>>; COMMON_COUNT] = Default::default();
+        for (index, member) in members.iter_mut().enumerate() {
+            *member = spans.member(raw, index)?;
+        }
+        Ok(CommonFields { members })
+    }
+
+    fn get(&self, member: Common) -> &Option<Member<'a>> {
+        &self.members[member as usize]
+    }
 }
 
 /// Keeps a member that is present, `null` included: serde's `Option` would read `null` as
@@ -166,11 +122,24 @@ impl<'a> CloudTrailEvent<'a> {
                 },
             });
         }
-        let fields: CommonFields<'a> =
-            sonic_rs::from_str(raw).map_err(|err| EventError::InvalidJson {
-                message: err.to_string(),
-            })?;
-        let identity = UserIdentity::from_value(&fields.user_identity);
+        match scan_record(raw)? {
+            Some(spans) => Self::from_spans(raw, &spans),
+            None => Err(EventError::InvalidJson {
+                message: format!("record of {} bytes is over 4 GiB", raw.len()),
+            }),
+        }
+    }
+
+    /// Builds the typed view of `raw` from where a walk over it (a [`LogRecords`]) found its
+    /// members, without walking it again.
+    ///
+    /// # Errors
+    ///
+    /// [`EventError::InvalidJson`] when the record holds a common member twice, or when
+    /// `spans` do not describe `raw`.
+    pub fn from_spans(raw: &'a str, spans: &MemberSpans) -> Result<Self, EventError> {
+        let fields = CommonFields::of(raw, spans)?;
+        let identity = UserIdentity::from_spans(raw, spans, fields.get(Common::UserIdentity));
         Ok(CloudTrailEvent {
             raw,
             fields,
@@ -185,11 +154,11 @@ impl<'a> CloudTrailEvent<'a> {
 
     /// `eventVersion`, e.g. `1.11`.
     pub fn event_version(&self) -> Option<&str> {
-        member_str(&self.fields.event_version)
+        member_str(self.fields.get(Common::EventVersion))
     }
     /// `eventTime` as written.
     pub fn event_time_text(&self) -> Option<&str> {
-        member_str(&self.fields.event_time)
+        member_str(self.fields.get(Common::EventTime))
     }
     /// `eventTime` in UTC; `None` if absent or unreadable.
     pub fn event_time(&self) -> Option<DateTime<Utc>> {
@@ -197,39 +166,39 @@ impl<'a> CloudTrailEvent<'a> {
     }
     /// `eventSource`, e.g. `iam.amazonaws.com`.
     pub fn event_source(&self) -> Option<&str> {
-        member_str(&self.fields.event_source)
+        member_str(self.fields.get(Common::EventSource))
     }
     /// `eventName`, e.g. `CreateUser`.
     pub fn event_name(&self) -> Option<&str> {
-        member_str(&self.fields.event_name)
+        member_str(self.fields.get(Common::EventName))
     }
     /// `awsRegion`.
     pub fn aws_region(&self) -> Option<&str> {
-        member_str(&self.fields.aws_region)
+        member_str(self.fields.get(Common::AwsRegion))
     }
     /// `sourceIPAddress`: an IP address, or a service name for calls AWS made itself.
     pub fn source_ip_address(&self) -> Option<&str> {
-        member_str(&self.fields.source_ip_address)
+        member_str(self.fields.get(Common::SourceIpAddress))
     }
     /// `userAgent`.
     pub fn user_agent(&self) -> Option<&str> {
-        member_str(&self.fields.user_agent)
+        member_str(self.fields.get(Common::UserAgent))
     }
     /// `errorCode`; present only on failed calls.
     pub fn error_code(&self) -> Option<&str> {
-        member_str(&self.fields.error_code)
+        member_str(self.fields.get(Common::ErrorCode))
     }
     /// `errorMessage`.
     pub fn error_message(&self) -> Option<&str> {
-        member_str(&self.fields.error_message)
+        member_str(self.fields.get(Common::ErrorMessage))
     }
     /// `readOnly`, accepting both booleans and the strings older records carry.
     pub fn read_only(&self) -> Option<bool> {
-        member_bool(&self.fields.read_only)
+        member_bool(self.fields.get(Common::ReadOnly))
     }
     /// `eventType` as written.
     pub fn event_type_text(&self) -> Option<&str> {
-        member_str(&self.fields.event_type)
+        member_str(self.fields.get(Common::EventType))
     }
     /// `eventType`, if it is one CloudTrail documents.
     pub fn event_type(&self) -> Option<EventType> {
@@ -237,7 +206,7 @@ impl<'a> CloudTrailEvent<'a> {
     }
     /// `eventCategory` as written.
     pub fn event_category_text(&self) -> Option<&str> {
-        member_str(&self.fields.event_category)
+        member_str(self.fields.get(Common::EventCategory))
     }
     /// `eventCategory`, if it is one CloudTrail documents.
     pub fn event_category(&self) -> Option<EventCategory> {
@@ -245,52 +214,52 @@ impl<'a> CloudTrailEvent<'a> {
     }
     /// `managementEvent`.
     pub fn management_event(&self) -> Option<bool> {
-        member_bool(&self.fields.management_event)
+        member_bool(self.fields.get(Common::ManagementEvent))
     }
     /// `recipientAccountId`: the account the record was delivered for.
     pub fn recipient_account_id(&self) -> Option<&str> {
-        member_str(&self.fields.recipient_account_id)
+        member_str(self.fields.get(Common::RecipientAccountId))
     }
     /// `requestID`.
     pub fn request_id(&self) -> Option<&str> {
-        member_str(&self.fields.request_id)
+        member_str(self.fields.get(Common::RequestId))
     }
     /// `eventID`: unique per record; CloudTrail may deliver the same one twice.
     pub fn event_id(&self) -> Option<&str> {
-        member_str(&self.fields.event_id)
+        member_str(self.fields.get(Common::EventId))
     }
     /// `sharedEventID`: ties cross-account copies and Insights start/end pairs together.
     pub fn shared_event_id(&self) -> Option<&str> {
-        member_str(&self.fields.shared_event_id)
+        member_str(self.fields.get(Common::SharedEventId))
     }
     /// `vpcEndpointId`.
     pub fn vpc_endpoint_id(&self) -> Option<&str> {
-        member_str(&self.fields.vpc_endpoint_id)
+        member_str(self.fields.get(Common::VpcEndpointId))
     }
     /// A free-form part as its JSON text, exactly as written; `None` when absent or `null`.
     pub fn json_text(&self, part: JsonPart) -> Option<&str> {
         let value = match part {
-            JsonPart::RequestParameters => &self.fields.request_parameters,
-            JsonPart::ResponseElements => &self.fields.response_elements,
-            JsonPart::AdditionalEventData => &self.fields.additional_event_data,
-            JsonPart::ServiceEventDetails => &self.fields.service_event_details,
-            JsonPart::Resources => &self.fields.resources,
-            JsonPart::InsightDetails => &self.fields.insight_details,
-            JsonPart::TlsDetails => &self.fields.tls_details,
+            JsonPart::RequestParameters => self.fields.get(Common::RequestParameters),
+            JsonPart::ResponseElements => self.fields.get(Common::ResponseElements),
+            JsonPart::AdditionalEventData => self.fields.get(Common::AdditionalEventData),
+            JsonPart::ServiceEventDetails => self.fields.get(Common::ServiceEventDetails),
+            JsonPart::Resources => self.fields.get(Common::Resources),
+            JsonPart::InsightDetails => self.fields.get(Common::InsightDetails),
+            JsonPart::TlsDetails => self.fields.get(Common::TlsDetails),
         };
         value.as_ref().filter(|v| !v.is_null()).map(Member::raw)
     }
     /// `apiVersion`.
     pub fn api_version(&self) -> Option<&str> {
-        member_str(&self.fields.api_version)
+        member_str(self.fields.get(Common::ApiVersion))
     }
     /// `sessionCredentialFromConsole`, read as a bool (CloudTrail writes a string).
     pub fn session_credential_from_console(&self) -> Option<bool> {
-        member_bool(&self.fields.session_credential_from_console)
+        member_bool(self.fields.get(Common::SessionCredentialFromConsole))
     }
     /// The typed `tlsDetails` (eventVersion 1.08+), if present and an object.
     pub fn tls_details(&self) -> Option<TlsDetails<'a>> {
-        crate::identity::nested_object(&self.fields.tls_details)
+        crate::identity::nested_object(self.fields.get(Common::TlsDetails))
     }
     /// The typed `userIdentity`, if present and an object.
     pub fn user_identity(&self) -> Option<&UserIdentity<'a>> {
@@ -339,38 +308,7 @@ impl<'a> CloudTrailEvent<'a> {
     }
 
     fn member_value(&self, key: &str) -> Option<&Option<Member<'a>>> {
-        let f = &self.fields;
-        Some(match key {
-            "eventVersion" => &f.event_version,
-            "eventTime" => &f.event_time,
-            "eventSource" => &f.event_source,
-            "eventName" => &f.event_name,
-            "awsRegion" => &f.aws_region,
-            "sourceIPAddress" => &f.source_ip_address,
-            "userAgent" => &f.user_agent,
-            "errorCode" => &f.error_code,
-            "errorMessage" => &f.error_message,
-            "readOnly" => &f.read_only,
-            "eventType" => &f.event_type,
-            "eventCategory" => &f.event_category,
-            "managementEvent" => &f.management_event,
-            "recipientAccountId" => &f.recipient_account_id,
-            "requestID" => &f.request_id,
-            "eventID" => &f.event_id,
-            "sharedEventID" => &f.shared_event_id,
-            "vpcEndpointId" => &f.vpc_endpoint_id,
-            "userIdentity" => &f.user_identity,
-            "requestParameters" => &f.request_parameters,
-            "responseElements" => &f.response_elements,
-            "additionalEventData" => &f.additional_event_data,
-            "serviceEventDetails" => &f.service_event_details,
-            "resources" => &f.resources,
-            "insightDetails" => &f.insight_details,
-            "tlsDetails" => &f.tls_details,
-            "apiVersion" => &f.api_version,
-            "sessionCredentialFromConsole" => &f.session_credential_from_console,
-            _ => return None,
-        })
+        self.fields.members.get(common_index(key)?)
     }
 
     /// The raw JSON value at `path`, if every step exists.

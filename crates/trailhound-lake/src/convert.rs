@@ -53,8 +53,8 @@ impl<'a> ParsedBatch<'a> {
             events: Vec::with_capacity(batch.len()),
             failures: Vec::new(),
         };
-        for (index, record) in batch.records().enumerate() {
-            match CloudTrailEvent::parse(record) {
+        for (index, event) in batch.events().enumerate() {
+            match event {
                 Ok(event) => parsed.events.push(event),
                 Err(err) => parsed.failures.push(format!("record {}: {err}", index + 1)),
             }

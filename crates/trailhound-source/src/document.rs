@@ -16,6 +16,7 @@ use std::ops::Range;
 
 use serde::Deserialize;
 use sonic_rs::{JsonValueTrait, LazyValue};
+use trailhound_event::{LogElement, LogRecords, MemberSpans};
 
 use crate::SourceError;
 use crate::error::first_line;
@@ -51,6 +52,9 @@ pub(crate) enum RecordSpan {
 pub(crate) struct Document {
     pub(crate) shape: Option<DocumentShape>,
     pub(crate) records: Vec<RecordSpan>,
+    /// Where each record's common members are, when the walk that found the records saw
+    /// them (CloudTrail's own log files): empty, or one entry per record.
+    pub(crate) members: Vec<Option<MemberSpans>>,
     /// Text of records that had to be unescaped out of JSON strings.
     pub(crate) unescaped: String,
     /// Records that could not be used: (position such as `record 3`, reason).
@@ -157,20 +161,24 @@ fn decode_log_file(text: &str) -> Option<Document> {
         shape: Some(DocumentShape::LogFile),
         ..Document::default()
     };
-    let mut end = array_start + 1;
-    for (index, element) in sonic_rs::to_array_iter(&text[array_start..]).enumerate() {
-        let element = element.ok()?;
-        let range = span_of(text, element.as_raw_str())?;
-        end = range.end;
-        if element.is_object() {
-            document.records.push(RecordSpan::InDocument(range));
-        } else {
-            let position = format!("record {}", index + 1);
-            document.rejected.push((position, not_an_object(&element)));
+    // Each record is walked once, here, and its members' places kept for the parse.
+    let mut elements = LogRecords::new(&text[array_start..]);
+    for (index, element) in elements.by_ref().enumerate() {
+        match element.ok()? {
+            LogElement::Record(range, members) => {
+                document.records.push(RecordSpan::InDocument(
+                    array_start + range.start..array_start + range.end,
+                ));
+                document.members.push(members);
+            }
+            LogElement::Other(raw) => {
+                let position = format!("record {}", index + 1);
+                document.rejected.push((position, not_an_object(raw)));
+            }
         }
     }
-    let rest = text.get(end..)?.trim_start().strip_prefix(']')?;
-    let rest = rest.trim_start().strip_prefix('}')?;
+    let end = array_start + elements.end();
+    let rest = text.get(end..)?.trim_start().strip_prefix('}')?;
     rest.trim().is_empty().then_some(document)
 }
 
@@ -202,7 +210,9 @@ fn decode_object<'a>(
                 if element.is_object() {
                     push_span(text, element, position, document);
                 } else {
-                    document.rejected.push((position, not_an_object(element)));
+                    document
+                        .rejected
+                        .push((position, not_an_object(element.as_raw_str())));
                 }
             },
         )
@@ -265,7 +275,9 @@ fn decode_element<'a>(
     document: &mut Document,
 ) {
     if !element.is_object() {
-        document.rejected.push((position, not_an_object(element)));
+        document
+            .rejected
+            .push((position, not_an_object(element.as_raw_str())));
         return;
     }
     let Some(element_text) = subslice(text, element.as_raw_str()) else {
@@ -321,17 +333,14 @@ fn push_span(text: &str, value: &LazyValue<'_>, position: String, document: &mut
     }
 }
 
-fn not_an_object(value: &LazyValue<'_>) -> String {
-    let kind = if value.is_array() {
-        "an array"
-    } else if value.is_str() {
-        "a string"
-    } else if value.is_number() {
-        "a number"
-    } else if value.is_boolean() {
-        "a boolean"
-    } else {
-        "null"
+/// Why a record that is not an object, given as its JSON text, is refused.
+fn not_an_object(raw: &str) -> String {
+    let kind = match raw.as_bytes().first() {
+        Some(b'[') => "an array",
+        Some(b'"') => "a string",
+        Some(b't' | b'f') => "a boolean",
+        Some(b'n') => "null",
+        _ => "a number",
     };
     format!("record is {kind}, not a JSON object")
 }

@@ -18,7 +18,9 @@
 //!   a [`ReadMessage::RecordRejected`] and its neighbours are kept. [`ReadLimits`] caps how far
 //!   any document may inflate and how large a record may be.
 //! - Records reach the consumer in input order as [`EventBatch`]es holding the original text,
-//!   byte-exact, ready for [`trailhound_event::CloudTrailEvent::parse`].
+//!   byte-exact. [`EventBatch::events`] gives their typed views: a CloudTrail log file's records
+//!   are walked once, while they are found ([`trailhound_event::LogRecords`]), and the places
+//!   of their members travel with the batch, so the typed view costs no second parse.
 //!
 //! # Example
 //!
@@ -33,8 +35,7 @@
 //! let mut names = Vec::new();
 //! read(vec![InputSpec::Path(path)], &ReadOptions::default(), |message| {
 //!     if let ReadMessage::Batch(batch) = message {
-//!         for record in batch.records() {
-//!             let event = trailhound_event::CloudTrailEvent::parse(record).map_err(|_| ());
+//!         for event in batch.events() {
 //!             names.extend(event.ok().and_then(|e| e.event_name().map(str::to_owned)));
 //!         }
 //!     }

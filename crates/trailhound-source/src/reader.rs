@@ -14,7 +14,6 @@ use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use crossbeam_channel::{Sender, bounded};
-use trailhound_event::CloudTrailEvent;
 
 use crate::content::{Content, Line, ReadBuffers};
 use crate::document::{self, Document, DocumentShape, RecordSpan};
@@ -469,6 +468,7 @@ impl<B> ObjectReading<'_, B> {
             origin: Arc::clone(self.origin),
             text: String::new(),
             spans: Vec::new(),
+            members: Vec::new(),
         }
     }
 
@@ -526,7 +526,9 @@ impl<B> ObjectReading<'_, B> {
         let unescaped_base = batch.text.len();
         batch.text.push_str(&document.unescaped);
         let max_record = self.options.limits.max_record_bytes;
+        let mut members = document.members.into_iter();
         for (index, span) in document.records.into_iter().enumerate() {
+            let located = members.next().flatten();
             let range = match span {
                 RecordSpan::InDocument(r) => base + r.start..base + r.end,
                 RecordSpan::Unescaped(r) => unescaped_base + r.start..unescaped_base + r.end,
@@ -544,7 +546,7 @@ impl<B> ObjectReading<'_, B> {
                 );
                 continue;
             }
-            batch.spans.push(range);
+            batch.push(range, located);
         }
     }
 
@@ -563,10 +565,10 @@ impl<B> ObjectReading<'_, B> {
     fn send_batch(&mut self, mut batch: EventBatch) {
         let selection = &self.options.selection;
         if !selection.is_everything() {
-            let text = &batch.text;
-            batch.spans.retain(|span| {
-                CloudTrailEvent::parse(&text[span.clone()])
-                    .is_ok_and(|event| selection.admits_event(&event))
+            batch.retain(|event| {
+                event
+                    .as_ref()
+                    .is_ok_and(|event| selection.admits_event(event))
             });
         }
         self.report.selected += batch.spans.len() as u64;
@@ -578,4 +580,77 @@ impl<B> ObjectReading<'_, B> {
 
 fn is_blank(line: &[u8]) -> bool {
     line.iter().all(u8::is_ascii_whitespace)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use trailhound_event::CloudTrailEvent;
+
+    /// A record's text, its `eventName` as its batch's parsed view gives it, and as a parse
+    /// of the text alone gives it.
+    type View = (String, Option<String>, Option<String>);
+
+    /// The views of every record read from `files`.
+    fn read_views(
+        files: &[(&str, &str)],
+        selection: Selection,
+    ) -> Result<Vec<View>, Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        for (name, text) in files {
+            std::fs::write(dir.path().join(name), text)?;
+        }
+        let options = ReadOptions {
+            selection,
+            ..ReadOptions::default()
+        };
+        let mut views = Vec::new();
+        read(
+            vec![InputSpec::Path(dir.path().to_owned())],
+            &options,
+            |message| {
+                if let ReadMessage::Batch(batch) = message {
+                    for (record, event) in batch.records().zip(batch.events()) {
+                        let name = |e: CloudTrailEvent<'_>| e.event_name().map(str::to_owned);
+                        views.push((
+                            record.to_owned(),
+                            event.ok().and_then(name),
+                            CloudTrailEvent::parse(record).ok().and_then(name),
+                        ));
+                    }
+                }
+                ControlFlow::Continue(())
+            },
+        );
+        views.sort();
+        Ok(views)
+    }
+
+    #[test]
+    fn located_records_read_as_their_own_parse_does() -> Result<(), Box<dyn std::error::Error>> {
+        let log_file = r#"{"Records":[{"eventName":"A","awsRegion":"eu-west-1"},{"eventName":"B\u0021","awsRegion":"us-east-1"},{"eventName":"C","eventName":"D"}]}"#;
+        let lines = format!(
+            "{}\n{{\"eventName\":\"E\",\"awsRegion\":\"eu-west-1\"}}\n{}\n",
+            r#"{"eventName":"F","awsRegion":"us-east-1"}"#, log_file
+        );
+        let files = [("log.json", log_file), ("lines.json", lines.as_str())];
+        let views = read_views(&files, Selection::default())?;
+        assert_eq!(views.len(), 8);
+        for (record, located, parsed) in &views {
+            assert_eq!(located, parsed, "{record}");
+        }
+        let names: Vec<_> = views.iter().filter_map(|v| v.1.as_deref()).collect();
+        assert_eq!(names, ["A", "A", "B!", "B!", "E", "F"]);
+
+        // Filtering keeps each record with its own members.
+        let eu = Selection {
+            regions: vec!["eu-west-1".to_owned()],
+            ..Selection::default()
+        };
+        let views = read_views(&files, eu)?;
+        let names: Vec<_> = views.iter().map(|v| v.1.as_deref()).collect();
+        assert_eq!(names, [Some("A"), Some("A"), Some("E")]);
+        assert!(views.iter().all(|(_, located, parsed)| located == parsed));
+        Ok(())
+    }
 }

@@ -7,7 +7,6 @@ use std::time::Instant;
 
 use anyhow::Context;
 use chrono::{Duration, Utc};
-use trailhound_event::CloudTrailEvent;
 use trailhound_generate::{GeneratorConfig, Scenario, generate};
 use trailhound_source::{InputSpec, ReadMessage, ReadOptions, ReadSummary};
 
@@ -75,8 +74,8 @@ pub(crate) fn run(args: DemoArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
         |message| {
             summary.add(&message);
             if let ReadMessage::Batch(batch) = &message {
-                for record in batch.records() {
-                    let Ok(event) = CloudTrailEvent::parse(record) else {
+                for event in batch.events() {
+                    let Ok(event) = event else {
                         continue;
                     };
                     *by_source

@@ -160,8 +160,8 @@ fn search_files(
     trailhound_source::read(inputs, &options, |message| {
         reporter.observe(&message);
         if let ReadMessage::Batch(batch) = &message {
-            for record in batch.records() {
-                if CloudTrailEvent::parse(record).is_ok_and(|e| filter.matches(&e)) {
+            for (record, event) in batch.records().zip(batch.events()) {
+                if event.is_ok_and(|e| filter.matches(&e)) {
                     found.push(record.to_owned());
                     if limit.is_some_and(|n| found.len() >= n) {
                         return ControlFlow::Break(());
