@@ -104,13 +104,12 @@ impl<'a> UserIdentity<'a> {
             return None;
         }
         // A repeated key is rare enough to leave to serde, whose rules then apply as before.
-        if spans.identity_duplicate() {
-            return Self::from_value(value);
+        if !spans.identity_duplicate()
+            && let Ok(identity) = Self::located(raw, spans)
+        {
+            return Some(identity);
         }
-        match Self::located(raw, spans) {
-            Ok(identity) => Some(identity),
-            Err(_) => Self::from_value(value),
-        }
+        Self::from_value(value)
     }
 
     fn located(raw: &'a str, spans: &MemberSpans) -> Result<Self, EventError> {

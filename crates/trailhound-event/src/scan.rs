@@ -14,109 +14,61 @@ use sonic_rs::parser::{ParseStatus, Parser};
 use crate::EventError;
 use crate::member::Member;
 
-/// The top-level members the typed view knows, in [`COMMON_KEYS`] order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Common {
-    EventVersion,
-    EventTime,
-    EventSource,
-    EventName,
-    AwsRegion,
-    SourceIpAddress,
-    UserAgent,
-    ErrorCode,
-    ErrorMessage,
-    ReadOnly,
-    EventType,
-    EventCategory,
-    ManagementEvent,
-    RecipientAccountId,
-    RequestId,
-    EventId,
-    SharedEventId,
-    VpcEndpointId,
-    UserIdentity,
-    RequestParameters,
-    ResponseElements,
-    AdditionalEventData,
-    ServiceEventDetails,
-    Resources,
-    InsightDetails,
-    TlsDetails,
-    ApiVersion,
-    SessionCredentialFromConsole,
+/// Declares the common members once: the [`Common`] enum, [`COMMON_KEYS`] in the same order,
+/// and [`common_index`], so the three cannot disagree.
+macro_rules! common_members {
+    ($($member:ident => $key:literal,)+) => {
+        /// The top-level members the typed view knows, in [`COMMON_KEYS`] order.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub(crate) enum Common {
+            $($member,)+
+        }
+
+        /// The common members' keys as CloudTrail writes them, indexed by [`Common`].
+        pub(crate) const COMMON_KEYS: [&str; COMMON_COUNT] = [$($key,)+];
+
+        /// The index in [`COMMON_KEYS`] of a top-level key, if it is a common member.
+        pub(crate) fn common_index(key: &str) -> Option<usize> {
+            match key {
+                $($key => Some(Common::$member as usize),)+
+                _ => None,
+            }
+        }
+    };
 }
 
 /// How many common members there are.
 pub(crate) const COMMON_COUNT: usize = 28;
 
-/// The common members' keys as CloudTrail writes them, indexed by [`Common`].
-pub(crate) const COMMON_KEYS: [&str; COMMON_COUNT] = [
-    "eventVersion",
-    "eventTime",
-    "eventSource",
-    "eventName",
-    "awsRegion",
-    "sourceIPAddress",
-    "userAgent",
-    "errorCode",
-    "errorMessage",
-    "readOnly",
-    "eventType",
-    "eventCategory",
-    "managementEvent",
-    "recipientAccountId",
-    "requestID",
-    "eventID",
-    "sharedEventID",
-    "vpcEndpointId",
-    "userIdentity",
-    "requestParameters",
-    "responseElements",
-    "additionalEventData",
-    "serviceEventDetails",
-    "resources",
-    "insightDetails",
-    "tlsDetails",
-    "apiVersion",
-    "sessionCredentialFromConsole",
-];
-
-/// The index in [`COMMON_KEYS`] of a top-level key, if it is a common member.
-pub(crate) fn common_index(key: &str) -> Option<usize> {
-    use Common::*;
-    let member = match key {
-        "eventVersion" => EventVersion,
-        "eventTime" => EventTime,
-        "eventSource" => EventSource,
-        "eventName" => EventName,
-        "awsRegion" => AwsRegion,
-        "sourceIPAddress" => SourceIpAddress,
-        "userAgent" => UserAgent,
-        "errorCode" => ErrorCode,
-        "errorMessage" => ErrorMessage,
-        "readOnly" => ReadOnly,
-        "eventType" => EventType,
-        "eventCategory" => EventCategory,
-        "managementEvent" => ManagementEvent,
-        "recipientAccountId" => RecipientAccountId,
-        "requestID" => RequestId,
-        "eventID" => EventId,
-        "sharedEventID" => SharedEventId,
-        "vpcEndpointId" => VpcEndpointId,
-        "userIdentity" => UserIdentity,
-        "requestParameters" => RequestParameters,
-        "responseElements" => ResponseElements,
-        "additionalEventData" => AdditionalEventData,
-        "serviceEventDetails" => ServiceEventDetails,
-        "resources" => Resources,
-        "insightDetails" => InsightDetails,
-        "tlsDetails" => TlsDetails,
-        "apiVersion" => ApiVersion,
-        "sessionCredentialFromConsole" => SessionCredentialFromConsole,
-        _ => return None,
-    };
-    Some(member as usize)
+common_members! {
+    EventVersion => "eventVersion",
+    EventTime => "eventTime",
+    EventSource => "eventSource",
+    EventName => "eventName",
+    AwsRegion => "awsRegion",
+    SourceIpAddress => "sourceIPAddress",
+    UserAgent => "userAgent",
+    ErrorCode => "errorCode",
+    ErrorMessage => "errorMessage",
+    ReadOnly => "readOnly",
+    EventType => "eventType",
+    EventCategory => "eventCategory",
+    ManagementEvent => "managementEvent",
+    RecipientAccountId => "recipientAccountId",
+    RequestId => "requestID",
+    EventId => "eventID",
+    SharedEventId => "sharedEventID",
+    VpcEndpointId => "vpcEndpointId",
+    UserIdentity => "userIdentity",
+    RequestParameters => "requestParameters",
+    ResponseElements => "responseElements",
+    AdditionalEventData => "additionalEventData",
+    ServiceEventDetails => "serviceEventDetails",
+    Resources => "resources",
+    InsightDetails => "insightDetails",
+    TlsDetails => "tlsDetails",
+    ApiVersion => "apiVersion",
+    SessionCredentialFromConsole => "sessionCredentialFromConsole",
 }
 
 /// Slots after the common members: the parts of `userIdentity` the typed view reads, found
