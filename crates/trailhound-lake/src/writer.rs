@@ -12,8 +12,8 @@ use arrow::datatypes::TimestampMicrosecondType;
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::basic::{Compression, Encoding, ZstdLevel};
+use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterVersion};
 use parquet::schema::types::ColumnPath;
 use trailhound_source::{ObjectReport, ObjectStatus};
 
@@ -408,8 +408,18 @@ pub(crate) fn stage_partition(
 
 /// zstd, page statistics (for time-range pruning) and a bloom filter on `eventID` (for
 /// single-event look-ups).
+///
+/// Data pages are version 2: parquet-rs copies a version 1 page whole to put its levels in
+/// front of its values and compresses it into a buffer it then grows and shrinks again (3.7 %
+/// of ingest's instructions), where a version 2 page compresses the values alone, straight
+/// behind the levels. The encodings stay those of version 1 (plain, and dictionaries where
+/// enabled): version 2's default fallbacks (delta encodings) cost more to write and are the
+/// part of "Parquet v2" that older readers lack; DuckDB, DataFusion, Trino/Athena and Spark read
+/// version 2 pages.
 fn writer_properties() -> Result<WriterProperties, LakeError> {
     let mut builder = WriterProperties::builder()
+        .set_writer_version(WriterVersion::PARQUET_2_0)
+        .set_encoding(Encoding::PLAIN)
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(1)?))
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .set_statistics_enabled(EnabledStatistics::Page)

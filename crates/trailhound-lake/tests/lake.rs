@@ -210,6 +210,57 @@ fn files_keep_statistics_only_where_they_can_prune() -> TestResult {
     Ok(())
 }
 
+/// Version 2 data pages (cheaper to write), but version 1's value encodings: plain, and
+/// dictionaries where enabled, which every engine the `ddl` command targets reads.
+#[test]
+fn files_have_version_2_pages_with_plain_or_dictionary_values() -> TestResult {
+    use parquet::basic::{Encoding, PageType};
+    use parquet::file::reader::FileReader;
+
+    let dir = tempfile::tempdir()?;
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs)?;
+    std::fs::write(
+        logs.join("one.json"),
+        r#"{"Records":[{"eventTime":"2024-07-02T10:00:00Z","eventName":"GetObject","awsRegion":"eu-west-1","recipientAccountId":"111122223333","eventID":"e-1","readOnly":true,"userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/a"}},{"eventTime":"2024-07-02T10:00:01Z","eventName":"PutObject","awsRegion":"eu-west-1","recipientAccountId":"111122223333","eventID":"e-2","readOnly":false}]}"#,
+    )?;
+    let data = dir.path().join("data");
+    ingest(&data, vec![InputSpec::Path(logs)], WriteOptions::default())?;
+    let lake = Lake::open(&data, Access::Read)?;
+    let file = lake
+        .catalog()
+        .lake_files(None)?
+        .pop()
+        .ok_or("no lake file")?;
+    let reader = parquet::file::reader::SerializedFileReader::new(std::fs::File::open(
+        data.join("lake").join(&file.path),
+    )?)?;
+    let group = reader.get_row_group(0)?;
+    let mut data_pages = 0;
+    for column in 0..group.num_columns() {
+        let path = group.metadata().column(column).column_path().string();
+        for page in group.get_column_page_reader(column)? {
+            let page = page?;
+            match page.page_type() {
+                PageType::DICTIONARY_PAGE => {
+                    assert_eq!(page.encoding(), Encoding::PLAIN, "{path}'s dictionary")
+                }
+                PageType::DATA_PAGE_V2 => {
+                    data_pages += 1;
+                    assert!(
+                        matches!(page.encoding(), Encoding::PLAIN | Encoding::RLE_DICTIONARY),
+                        "{path} is encoded {:?}",
+                        page.encoding()
+                    );
+                }
+                other => panic!("{path} has a {other:?} page"),
+            }
+        }
+    }
+    assert_eq!(data_pages, group.num_columns(), "one data page per column");
+    Ok(())
+}
+
 #[test]
 fn opening_for_writing_repairs_what_a_crash_left() -> TestResult {
     let dir = tempfile::tempdir()?;
