@@ -166,15 +166,21 @@ fn files_are_partitioned_sorted_and_readable() -> TestResult {
     Ok(())
 }
 
-#[test]
-fn files_keep_statistics_only_where_they_can_prune() -> TestResult {
+/// Ingests one log file holding `records` (a `{"Records":[…]}` document) and opens the one
+/// lake file it makes; the folder must outlive the reader.
+fn only_lake_file(
+    records: &str,
+) -> Result<
+    (
+        tempfile::TempDir,
+        parquet::file::reader::SerializedFileReader<std::fs::File>,
+    ),
+    Box<dyn std::error::Error>,
+> {
     let dir = tempfile::tempdir()?;
     let logs = dir.path().join("logs");
     std::fs::create_dir(&logs)?;
-    std::fs::write(
-        logs.join("one.json"),
-        r#"{"Records":[{"eventTime":"2024-07-02T10:00:00Z","eventName":"GetObject","awsRegion":"eu-west-1","recipientAccountId":"111122223333","eventID":"e-1","sourceIPAddress":"203.0.113.7","userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::111122223333:assumed-role/r/s","sessionContext":{"sessionIssuer":{"arn":"arn:aws:iam::111122223333:role/r"}}}}]}"#,
-    )?;
+    std::fs::write(logs.join("one.json"), records)?;
     let data = dir.path().join("data");
     ingest(&data, vec![InputSpec::Path(logs)], WriteOptions::default())?;
     let lake = Lake::open(&data, Access::Read)?;
@@ -186,6 +192,14 @@ fn files_keep_statistics_only_where_they_can_prune() -> TestResult {
     let reader = parquet::file::reader::SerializedFileReader::new(std::fs::File::open(
         data.join("lake").join(&file.path),
     )?)?;
+    Ok((dir, reader))
+}
+
+#[test]
+fn files_keep_statistics_only_where_they_can_prune() -> TestResult {
+    let (_dir, reader) = only_lake_file(
+        r#"{"Records":[{"eventTime":"2024-07-02T10:00:00Z","eventName":"GetObject","awsRegion":"eu-west-1","recipientAccountId":"111122223333","eventID":"e-1","sourceIPAddress":"203.0.113.7","userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::111122223333:assumed-role/r/s","sessionContext":{"sessionIssuer":{"arn":"arn:aws:iam::111122223333:role/r"}}}}]}"#,
+    )?;
     let metadata = parquet::file::reader::FileReader::metadata(&reader);
     let group = metadata.row_group(0);
     let statistics = |path: &str| -> Result<bool, String> {
@@ -217,24 +231,9 @@ fn files_have_version_2_pages_with_plain_or_dictionary_values() -> TestResult {
     use parquet::basic::{Encoding, PageType};
     use parquet::file::reader::FileReader;
 
-    let dir = tempfile::tempdir()?;
-    let logs = dir.path().join("logs");
-    std::fs::create_dir(&logs)?;
-    std::fs::write(
-        logs.join("one.json"),
+    let (_dir, reader) = only_lake_file(
         r#"{"Records":[{"eventTime":"2024-07-02T10:00:00Z","eventName":"GetObject","awsRegion":"eu-west-1","recipientAccountId":"111122223333","eventID":"e-1","readOnly":true,"userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/a"}},{"eventTime":"2024-07-02T10:00:01Z","eventName":"PutObject","awsRegion":"eu-west-1","recipientAccountId":"111122223333","eventID":"e-2","readOnly":false}]}"#,
     )?;
-    let data = dir.path().join("data");
-    ingest(&data, vec![InputSpec::Path(logs)], WriteOptions::default())?;
-    let lake = Lake::open(&data, Access::Read)?;
-    let file = lake
-        .catalog()
-        .lake_files(None)?
-        .pop()
-        .ok_or("no lake file")?;
-    let reader = parquet::file::reader::SerializedFileReader::new(std::fs::File::open(
-        data.join("lake").join(&file.path),
-    )?)?;
     let group = reader.get_row_group(0)?;
     let mut data_pages = 0;
     for column in 0..group.num_columns() {
