@@ -6,7 +6,7 @@ use sonic_rs::{JsonValueTrait, LazyValue};
 
 use crate::identity::UserIdentity;
 use crate::member::{Member, member_bool, member_str};
-use crate::scan::{COMMON_COUNT, Common, MemberSpans, common_index, scan_record};
+use crate::scan::{COMMON_COUNT, Common, MemberSpans, TLS_MEMBERS, common_index, scan_record};
 use crate::{EventCategory, EventError, EventType, FieldPath, iam_action, parse_event_time};
 
 /// One CloudTrail record: the original JSON text, byte-exact, and a typed view of its common
@@ -20,6 +20,7 @@ pub struct CloudTrailEvent<'a> {
     raw: &'a str,
     fields: CommonFields<'a>,
     identity: Option<UserIdentity<'a>>,
+    tls: Option<TlsDetails<'a>>,
 }
 
 /// The common members' values, indexed by [`Common`].
@@ -57,15 +58,34 @@ pub(crate) fn present<'de: 'a, 'a, D: serde::Deserializer<'de>>(
 }
 
 /// `tlsDetails`: how the caller's TLS connection was made.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Default)]
 pub struct TlsDetails<'a> {
-    #[serde(borrow)]
     tls_version: Option<Member<'a>>,
-    #[serde(borrow)]
     cipher_suite: Option<Member<'a>>,
-    #[serde(borrow)]
     client_provided_host_header: Option<Member<'a>>,
+}
+
+impl<'a> TlsDetails<'a> {
+    /// The members a walk found in the record's `tlsDetails`, read as serde would read them
+    /// into `Option`s: `None` unless it is an object, `null` as absent, and a repeated
+    /// member making the whole object unreadable.
+    fn from_spans(raw: &'a str, spans: &MemberSpans, value: &Option<Member<'a>>) -> Option<Self> {
+        if !value.as_ref()?.raw().starts_with('{') || spans.tls_duplicate() {
+            return None;
+        }
+        let member = |slot| -> Option<Member<'a>> {
+            spans
+                .member(raw, TLS_MEMBERS + slot)
+                .ok()
+                .flatten()
+                .filter(|m| !m.is_null())
+        };
+        Some(TlsDetails {
+            tls_version: member(0),
+            cipher_suite: member(1),
+            client_provided_host_header: member(2),
+        })
+    }
 }
 
 impl TlsDetails<'_> {
@@ -140,10 +160,12 @@ impl<'a> CloudTrailEvent<'a> {
     pub fn from_spans(raw: &'a str, spans: &MemberSpans) -> Result<Self, EventError> {
         let fields = CommonFields::of(raw, spans)?;
         let identity = UserIdentity::from_spans(raw, spans, fields.get(Common::UserIdentity));
+        let tls = TlsDetails::from_spans(raw, spans, fields.get(Common::TlsDetails));
         Ok(CloudTrailEvent {
             raw,
             fields,
             identity,
+            tls,
         })
     }
 
@@ -258,8 +280,8 @@ impl<'a> CloudTrailEvent<'a> {
         member_bool(self.fields.get(Common::SessionCredentialFromConsole))
     }
     /// The typed `tlsDetails` (eventVersion 1.08+), if present and an object.
-    pub fn tls_details(&self) -> Option<TlsDetails<'a>> {
-        crate::identity::nested_object(self.fields.get(Common::TlsDetails))
+    pub fn tls_details(&self) -> Option<&TlsDetails<'a>> {
+        self.tls.as_ref()
     }
     /// The typed `userIdentity`, if present and an object.
     pub fn user_identity(&self) -> Option<&UserIdentity<'a>> {
@@ -351,6 +373,62 @@ mod tests {
     use super::*;
 
     const ASSUMED_ROLE: &str = r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AROAEXAMPLE:alice","arn":"arn:aws:sts::111122223333:assumed-role/admin/alice","accountId":"111122223333","accessKeyId":"ASIAEXAMPLE","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AROAEXAMPLE","arn":"arn:aws:iam::111122223333:role/admin","accountId":"111122223333","userName":"admin"},"attributes":{"creationDate":"2024-01-01T00:00:00Z","mfaAuthenticated":"true"},"sourceIdentity":"alice@example.com"}},"eventTime":"2024-01-01T00:05:00Z","eventSource":"iam.amazonaws.com","eventName":"CreateUser","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.7","userAgent":"aws-cli/2.15.0","errorCode":"AccessDenied","errorMessage":"not \"allowed\"","requestParameters":{"userName":"bob","tags":[{"key":"team","value":"red"}]},"responseElements":null,"requestID":"r-1","eventID":"e-1","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111122223333","eventCategory":"Management","futureField":{"x":1}}"#;
+
+    /// `tlsDetails` as serde reads it into `Option`s, which is what the walk must match.
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct SerdeTls<'a> {
+        #[serde(borrow)]
+        tls_version: Option<Member<'a>>,
+        #[serde(borrow)]
+        cipher_suite: Option<Member<'a>>,
+        #[serde(borrow)]
+        client_provided_host_header: Option<Member<'a>>,
+    }
+
+    #[test]
+    fn the_walk_reads_tls_details_as_serde_does() -> Result<(), EventError> {
+        let cases = [
+            r#"{"tlsVersion":"TLSv1.3","cipherSuite":"TLS_AES_128_GCM_SHA256","clientProvidedHostHeader":"s3.eu-west-1.amazonaws.com"}"#,
+            r#"{ "clientProvidedHostHeader" : "h\u0041\"q" , "tlsVersion":null, "extra":{"tlsVersion":"inner"} }"#,
+            r#"{"tlsVersion":["TLSv1.2"],"cipherSuite":7}"#,
+            r#"{"tlsVersion":"TLSv1.2","tlsVersion":"TLSv1.3"}"#,
+            r#"{"cipherSuite":"a","cipherSuite":null}"#,
+            r#"{"other":1,"other":2,"tlsVersion":"TLSv1.2"}"#,
+            r#"{}"#,
+            r#"[]"#,
+            r#""TLSv1.2""#,
+            "null",
+        ];
+        for tls in cases {
+            let text = format!(r#"{{"eventName":"X","tlsDetails":{tls}}}"#);
+            let event = CloudTrailEvent::parse(&text)?;
+            let walked = event.tls_details().map(|t| {
+                (
+                    t.tls_version().map(str::to_owned),
+                    t.cipher_suite().map(str::to_owned),
+                    t.client_provided_host_header().map(str::to_owned),
+                    t.tls_version.as_ref().map(|m| m.raw().to_owned()),
+                    t.cipher_suite.as_ref().map(|m| m.raw().to_owned()),
+                )
+            });
+            let by_serde = tls
+                .starts_with('{')
+                .then(|| sonic_rs::from_str::<SerdeTls<'_>>(tls).ok())
+                .flatten()
+                .map(|t| {
+                    (
+                        member_str(&t.tls_version).map(str::to_owned),
+                        member_str(&t.cipher_suite).map(str::to_owned),
+                        member_str(&t.client_provided_host_header).map(str::to_owned),
+                        t.tls_version.as_ref().map(|m| m.raw().to_owned()),
+                        t.cipher_suite.as_ref().map(|m| m.raw().to_owned()),
+                    )
+                });
+            assert_eq!(walked, by_serde, "tlsDetails {tls}");
+        }
+        Ok(())
+    }
 
     #[test]
     fn typed_view_reads_common_fields() -> Result<(), EventError> {

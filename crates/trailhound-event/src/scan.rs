@@ -91,7 +91,13 @@ pub(crate) mod identity_slot {
     pub(crate) const END: usize = ATTRIBUTE_MEMBERS + 2;
 }
 
-const SLOT_COUNT: usize = identity_slot::END;
+/// Slots after `userIdentity`'s: `tlsDetails`'s `tlsVersion`, `cipherSuite` and
+/// `clientProvidedHostHeader`, from this slot on.
+pub(crate) const TLS_MEMBERS: usize = identity_slot::END;
+
+const SLOT_COUNT: usize = TLS_MEMBERS + 3;
+// One bit of `MemberSpans::escaped` per slot.
+const _: () = assert!(SLOT_COUNT <= u64::BITS as usize);
 
 /// The objects the walk descends into.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,6 +107,7 @@ enum Level {
     SessionContext,
     SessionIssuer,
     Attributes,
+    Tls,
 }
 
 impl Level {
@@ -140,6 +147,12 @@ impl Level {
                 "creationDate" => ATTRIBUTE_MEMBERS + 1,
                 _ => return None,
             }),
+            Level::Tls => Some(match key {
+                "tlsVersion" => TLS_MEMBERS,
+                "cipherSuite" => TLS_MEMBERS + 1,
+                "clientProvidedHostHeader" => TLS_MEMBERS + 2,
+                _ => return None,
+            }),
         }
     }
 
@@ -147,6 +160,7 @@ impl Level {
     fn inside(slot: usize) -> Option<Level> {
         match slot {
             s if s == Common::UserIdentity as usize => Some(Level::Identity),
+            s if s == Common::TlsDetails as usize => Some(Level::Tls),
             identity_slot::SESSION_CONTEXT => Some(Level::SessionContext),
             identity_slot::SESSION_ISSUER => Some(Level::SessionIssuer),
             identity_slot::ATTRIBUTES => Some(Level::Attributes),
@@ -171,6 +185,8 @@ pub struct MemberSpans {
     /// A member inside `userIdentity` that occurs twice: the identity is then read the
     /// general way, which decides what that means.
     identity_duplicate: bool,
+    /// A member inside `tlsDetails` that occurs twice, which makes it unreadable.
+    tls_duplicate: bool,
     /// An offset did not fit 32 bits: the record must be parsed on its own.
     too_large: bool,
 }
@@ -182,6 +198,7 @@ impl Default for MemberSpans {
             escaped: 0,
             duplicate: None,
             identity_duplicate: false,
+            tls_duplicate: false,
             too_large: false,
         }
     }
@@ -208,6 +225,11 @@ impl MemberSpans {
     /// Whether a member inside `userIdentity` occurs twice.
     pub(crate) fn identity_duplicate(&self) -> bool {
         self.identity_duplicate
+    }
+
+    /// Whether a member inside `tlsDetails` occurs twice.
+    pub(crate) fn tls_duplicate(&self) -> bool {
+        self.tls_duplicate
     }
 
     /// The value in `slot` of the record `raw` these spans describe, unescaped if need be.
@@ -237,12 +259,17 @@ impl MemberSpans {
             return;
         };
         if place.1 > place.0 {
-            if level == Level::Record {
-                if let Ok(slot) = u8::try_from(slot) {
-                    self.duplicate.get_or_insert(slot);
+            match level {
+                Level::Record => {
+                    if let Ok(slot) = u8::try_from(slot) {
+                        self.duplicate.get_or_insert(slot);
+                    }
                 }
-            } else {
-                self.identity_duplicate = true;
+                Level::Tls => self.tls_duplicate = true,
+                Level::Identity
+                | Level::SessionContext
+                | Level::SessionIssuer
+                | Level::Attributes => self.identity_duplicate = true,
             }
             return;
         }

@@ -252,7 +252,6 @@ impl Columns {
         self.from_console
             .append_option(event.session_credential_from_console());
         let tls = event.tls_details();
-        let tls = tls.as_ref();
         self.tls.push(
             &[
                 tls.and_then(|t| t.tls_version()),
