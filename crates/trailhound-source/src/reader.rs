@@ -383,7 +383,7 @@ impl<B> ObjectReading<'_, B> {
         buffers: &mut ReadBuffers,
     ) -> Result<(), SourceError> {
         let limit = self.options.limits.max_inflated_bytes;
-        let mut content = Content::open(reader, buffers)?;
+        let mut content = Content::open(reader, buffers, limit)?;
         let mut line = Vec::new();
         let mut line_number = 0u64;
         let first_line_start = loop {
