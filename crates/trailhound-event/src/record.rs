@@ -86,9 +86,7 @@ impl<'a> TlsDetails<'a> {
             client_provided_host_header: member(2),
         })
     }
-}
 
-impl TlsDetails<'_> {
     /// `tlsVersion`, e.g. `TLSv1.3`.
     pub fn tls_version(&self) -> Option<&str> {
         member_str(&self.tls_version)
@@ -279,7 +277,8 @@ impl<'a> CloudTrailEvent<'a> {
     pub fn session_credential_from_console(&self) -> Option<bool> {
         member_bool(self.fields.get(Common::SessionCredentialFromConsole))
     }
-    /// The typed `tlsDetails` (eventVersion 1.08+), if present and an object.
+    /// The typed `tlsDetails` (eventVersion 1.08+), if present and an object (one that holds
+    /// a member twice reads as absent, as it always has).
     pub fn tls_details(&self) -> Option<&TlsDetails<'a>> {
         self.tls.as_ref()
     }
