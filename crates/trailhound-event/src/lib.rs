@@ -17,7 +17,8 @@
 //! [`FieldPath`] lookups, because the original text is never dropped.
 //!
 //! Reading the typed view is one walk over the text with sonic-rs's parser, which validates
-//! the JSON and notes where each common member's value lies, `userIdentity`'s included.
+//! the JSON and notes where each common member's value lies, `userIdentity`'s and
+//! `tlsDetails`'s included.
 //! [`LogRecords`] makes the same walk over a log file's `Records` array: the reader finds the
 //! records and their members at once, and [`CloudTrailEvent::from_spans`] builds the view
 //! from the [`MemberSpans`] it kept, without reading the record again.

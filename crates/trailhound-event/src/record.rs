@@ -1,7 +1,6 @@
 use std::borrow::Cow;
 
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
 use sonic_rs::{JsonValueTrait, LazyValue};
 
 use crate::identity::UserIdentity;
@@ -49,14 +48,6 @@ impl<'a> CommonFields<'a> {
     }
 }
 
-/// Keeps a member that is present, `null` included: serde's `Option` would read `null` as
-/// absent, and rules tell the two apart (`exists`).
-pub(crate) fn present<'de: 'a, 'a, D: serde::Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Option<Member<'a>>, D::Error> {
-    Member::deserialize(deserializer).map(Some)
-}
-
 /// `tlsDetails`: how the caller's TLS connection was made.
 #[derive(Debug, Default)]
 pub struct TlsDetails<'a> {
@@ -73,13 +64,7 @@ impl<'a> TlsDetails<'a> {
         if !value.as_ref()?.raw().starts_with('{') || spans.tls_duplicate() {
             return None;
         }
-        let member = |slot| -> Option<Member<'a>> {
-            spans
-                .member(raw, TLS_MEMBERS + slot)
-                .ok()
-                .flatten()
-                .filter(|m| !m.is_null())
-        };
+        let member = |slot| spans.non_null(raw, TLS_MEMBERS + slot).ok().flatten();
         Some(TlsDetails {
             tls_version: member(0),
             cipher_suite: member(1),
@@ -369,6 +354,8 @@ fn json_type_name(value: &sonic_rs::Value) -> &'static str {
 
 #[cfg(test)]
 mod tests {
+    use serde::Deserialize;
+
     use super::*;
 
     const ASSUMED_ROLE: &str = r#"{"eventVersion":"1.08","userIdentity":{"type":"AssumedRole","principalId":"AROAEXAMPLE:alice","arn":"arn:aws:sts::111122223333:assumed-role/admin/alice","accountId":"111122223333","accessKeyId":"ASIAEXAMPLE","sessionContext":{"sessionIssuer":{"type":"Role","principalId":"AROAEXAMPLE","arn":"arn:aws:iam::111122223333:role/admin","accountId":"111122223333","userName":"admin"},"attributes":{"creationDate":"2024-01-01T00:00:00Z","mfaAuthenticated":"true"},"sourceIdentity":"alice@example.com"}},"eventTime":"2024-01-01T00:05:00Z","eventSource":"iam.amazonaws.com","eventName":"CreateUser","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.7","userAgent":"aws-cli/2.15.0","errorCode":"AccessDenied","errorMessage":"not \"allowed\"","requestParameters":{"userName":"bob","tags":[{"key":"team","value":"red"}]},"responseElements":null,"requestID":"r-1","eventID":"e-1","readOnly":false,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"111122223333","eventCategory":"Management","futureField":{"x":1}}"#;

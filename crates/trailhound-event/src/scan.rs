@@ -254,6 +254,16 @@ impl MemberSpans {
         )))))
     }
 
+    /// [`MemberSpans::member`] with `null` read as absent, as serde reads an `Option` member
+    /// of a nested object.
+    pub(crate) fn non_null<'a>(
+        &self,
+        raw: &'a str,
+        slot: usize,
+    ) -> Result<Option<Member<'a>>, EventError> {
+        Ok(self.member(raw, slot)?.filter(|m| !m.is_null()))
+    }
+
     fn record(&mut self, level: Level, slot: usize, value: Range<usize>, escaped: bool) {
         let Some(place) = self.spans.get_mut(slot) else {
             return;
@@ -375,9 +385,11 @@ pub(crate) fn scan_record(raw: &str) -> Result<Option<MemberSpans>, EventError> 
 
 /// One element of a log file's `Records` array.
 #[derive(Debug)]
-// Each element is moved straight into its document's list; boxing the spans would cost an
-// allocation per record for nothing.
-#[allow(clippy::large_enum_variant)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "each element is moved straight into its document's list; boxing the spans would \
+              cost an allocation per record for nothing"
+)]
 pub enum LogElement<'a> {
     /// An object: its byte range in the array's text and where its common members are
     /// (`None` for a record too large for 32-bit offsets, which must be parsed on its own).
