@@ -8,15 +8,22 @@
 //! reads and folds its share of the files, and the parts are merged), and the
 //! first-seen values (network, client family) are computed by plain code instead of regular
 //! expressions in SQL.
+//!
+//! An update reads only what it cannot know otherwise: for first-seen, the files the
+//! catalog's first-seen tables do not hold yet (first_seen.rs compares them with what those
+//! tables remember), and for the counts, the baseline before the stretch asked for. When the
+//! first covers the second the pass is one; otherwise the counts take a second, lighter pass.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::net::Ipv6Addr;
+use std::path::PathBuf;
 
 use arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, RecordBatch, TimestampMicrosecondArray,
 };
 use arrow::datatypes::{DataType, TimeUnit};
+use trailhound_lake::Lake;
 use trailhound_query::QueryEngine;
 use xxhash_rust::xxh3::xxh3_128;
 
@@ -24,14 +31,45 @@ use crate::InsightsError;
 use crate::detect::Settings;
 use crate::series::{InsightType, MINUTE_US, Minute, Series, SeriesKey};
 
-/// The scan: every API call and console sign-in with a time. Which of them a series counts is
-/// decided per row (see [`History::add`]); principals are followed by role, not session.
-const SCAN: &str = "SELECT eventTime, eventID, eventType, managementEvent, readOnly,
-        recipientAccountId, awsRegion, eventSource, eventName, errorCode,
-        coalesce(userIdentity.sessionContext.sessionIssuer.arn, userIdentity.arn),
-        userIdentity.accessKeyId, sourceIPAddress, userAgent
-    FROM events
-    WHERE eventType IN ('AwsApiCall', 'AwsConsoleSignIn') AND eventTime IS NOT NULL";
+/// The scan of `table`: every API call and console sign-in with a time. Which of them a series
+/// counts is decided per row (see [`History::add`]); principals are followed by role, not
+/// session. Without `firsts`, the columns only first-seen needs are read as nulls; `since`
+/// limits the scan to events from that minute on (only the `events` table has the `date`
+/// column that lets it skip whole folders).
+fn scan_sql(table: &str, firsts: bool, since: Option<Minute>) -> String {
+    let [event_id, principal, access_key, ip, agent] = if firsts {
+        [
+            "eventID",
+            "coalesce(userIdentity.sessionContext.sessionIssuer.arn, userIdentity.arn) AS principal",
+            "userIdentity.accessKeyId",
+            "sourceIPAddress",
+            "userAgent",
+        ]
+        .map(str::to_owned)
+    } else {
+        [
+            "eventID",
+            "principal",
+            "accessKeyId",
+            "sourceIPAddress",
+            "userAgent",
+        ]
+        .map(|name| format!("CAST(NULL AS VARCHAR) AS {name}"))
+    };
+    let since = since.map_or_else(String::new, |minute| {
+        format!(" AND {}", crate::lake::since(minute))
+    });
+    format!(
+        "SELECT eventTime, {event_id}, eventType, managementEvent, readOnly,
+            recipientAccountId, awsRegion, eventSource, eventName, errorCode,
+            {principal}, {access_key}, {ip}, {agent}
+        FROM {table}
+        WHERE eventType IN ('AwsApiCall', 'AwsConsoleSignIn') AND eventTime IS NOT NULL{since}"
+    )
+}
+
+/// The table an update's files are registered as, when it reads only some of the lake.
+const PENDING_TABLE: &str = "pending_events";
 
 /// The values a first-seen detection compares, in this order.
 pub(crate) const PRINCIPAL: usize = 0;
@@ -70,7 +108,14 @@ pub struct History {
     write_only: bool,
     series_from: Minute,
     series: Table<(SeriesKey, Vec<(Minute, u64)>)>,
+    /// Whether rows are folded into `firsts`.
+    firsts_on: bool,
     firsts: Table<First>,
+    /// The lake files whose events `firsts` holds (see
+    /// [`trailhound_lake::Catalog::first_seen_pending`]).
+    pub(crate) folded: Vec<String>,
+    /// Whether `firsts` holds the whole lake, so that it replaces what the catalog remembers.
+    pub(crate) whole_lake: bool,
     /// Where each row's key is assembled before it is hashed (one-shot hashing is several
     /// times faster than feeding a streaming hasher piece by piece).
     key: Vec<u8>,
@@ -122,34 +167,88 @@ impl<T> Table<T> {
 
 impl History {
     /// An empty history that counts series from minute `series_from` on (earlier minutes
-    /// cannot matter to the insights asked for) and first-seen values over all of it.
-    pub(crate) fn new(settings: &Settings, series_from: Minute) -> History {
+    /// cannot matter to the insights asked for) and, if `firsts_on`, first-seen values over
+    /// all of it.
+    pub(crate) fn new(settings: &Settings, series_from: Minute, firsts_on: bool) -> History {
         History {
             write_only: settings.write_only,
             series_from,
             series: Table::default(),
+            firsts_on,
             firsts: Table::default(),
+            folded: Vec::new(),
+            whole_lake: false,
             key: Vec::new(),
         }
     }
 
-    /// Reads the whole lake in one streamed scan, on every core, for the insights starting
-    /// from `from_us` on (all of them when not given) and for first-seen findings.
+    /// Reads what one update needs, each scan streamed and on every core:
+    /// - the per-minute counts from the baseline of `from_us` on (all of them when not given);
+    /// - for first-seen, the events the catalog's first-seen tables do not hold yet: those
+    ///   of the lake files not folded into them, or with `whole_lake` every event, to replace
+    ///   what they hold.
+    ///
+    /// When the files to fold hold the whole stretch the counts need (the first ingest into a
+    /// lake, or one bringing only new days), one scan of them serves both.
     pub fn scan(
         engine: &QueryEngine,
+        lake: &Lake,
         settings: &Settings,
         from_us: Option<i64>,
+        whole_lake: bool,
     ) -> Result<History, InsightsError> {
         // Counts before the baseline of the first insight asked for cannot matter to it.
         let series_from = from_us.map_or(Minute::MIN, |us| {
             us.div_euclid(MINUTE_US)
                 .saturating_sub(settings.baseline_minutes)
         });
-        let parts = engine.sql_fold(SCAN, || History::new(settings, series_from), History::add)?;
-        let mut parts = parts.into_iter();
-        let mut history = parts
-            .next()
-            .unwrap_or_else(|| History::new(settings, series_from));
+        let files = lake.catalog().lake_files(None)?;
+        if whole_lake {
+            let sql = scan_sql("events", true, None);
+            let mut history = History::fold(engine, &sql, settings, series_from, true)?;
+            history.folded = files.into_iter().map(|file| file.path).collect();
+            history.whole_lake = true;
+            return Ok(history);
+        }
+        let pending = lake.catalog().first_seen_pending()?;
+        let is_pending: HashSet<&str> = pending.iter().map(String::as_str).collect();
+        let counted_from_us = series_from.saturating_mul(MINUTE_US);
+        let counted_in_pending = files
+            .iter()
+            .filter(|file| file.max_time_us.is_some_and(|max| max >= counted_from_us))
+            .all(|file| is_pending.contains(file.path.as_str()));
+        let mut history = if pending.is_empty() {
+            History::new(settings, series_from, false)
+        } else {
+            let paths: Vec<PathBuf> = pending.iter().map(|path| lake.file_path(path)).collect();
+            engine.register_lake_files(PENDING_TABLE, &paths)?;
+            let counts_from = if counted_in_pending {
+                series_from
+            } else {
+                Minute::MAX
+            };
+            let sql = scan_sql(PENDING_TABLE, true, None);
+            History::fold(engine, &sql, settings, counts_from, true)?
+        };
+        if !counted_in_pending {
+            let sql = scan_sql("events", false, from_us.map(|_| series_from));
+            history.merge(History::fold(engine, &sql, settings, series_from, false)?);
+        }
+        history.folded = pending;
+        Ok(history)
+    }
+
+    /// Folds the rows of `sql` into one history, each core folding its share.
+    fn fold(
+        engine: &QueryEngine,
+        sql: &str,
+        settings: &Settings,
+        series_from: Minute,
+        firsts_on: bool,
+    ) -> Result<History, InsightsError> {
+        let start = || History::new(settings, series_from, firsts_on);
+        let mut parts = engine.sql_fold(sql, start, History::add)?.into_iter();
+        let mut history = parts.next().unwrap_or_else(start);
         for part in parts {
             history.merge(part);
         }
@@ -216,6 +315,9 @@ impl History {
                 name,
             ) {
                 self.count([account, region, source, name], error.get(row), minute);
+            }
+            if !self.firsts_on {
+                continue;
             }
             let ip = ip.get(row);
             let has_network = ip.is_some_and(|ip| network_of(ip, &mut network));
@@ -524,7 +626,7 @@ pub(crate) mod tests {
         settings: &Settings,
         rows: &[Row<'_>],
     ) -> Result<History, Box<dyn std::error::Error>> {
-        let mut history = History::new(settings, Minute::MIN);
+        let mut history = History::new(settings, Minute::MIN, true);
         history.add(&scan_batch(rows)?)?;
         Ok(history)
     }
@@ -587,7 +689,7 @@ pub(crate) mod tests {
         assert_eq!(series.len(), 1);
         assert_eq!(series[0].key.event_name, "RunInstances");
         // Minutes before the start asked for are not kept.
-        let mut late = History::new(&Settings::default(), 1000);
+        let mut late = History::new(&Settings::default(), 1000, true);
         late.add(&scan_batch(&rows)?)?;
         assert!(late.series().iter().all(|s| s.points[0].0 == 1000));
         Ok(())

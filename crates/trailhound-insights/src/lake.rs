@@ -401,7 +401,7 @@ fn timestamp(minute: Minute) -> String {
 }
 
 /// Events from `minute` on; the date partition is named too so whole folders are skipped.
-fn since(minute: Minute) -> String {
+pub(crate) fn since(minute: Minute) -> String {
     let day = DateTime::from_timestamp(minute.saturating_mul(60), 0).unwrap_or_default();
     format!(
         "date >= '{}' AND eventTime >= {}",

@@ -12,8 +12,10 @@
 //!                        └──► first events ──► first-seen findings (first_seen.rs)
 //! ```
 //!
-//! - [`History`]: one streamed pass over the lake gathers both the per-minute counts and the
-//!   first event of every combination the first-seen detections compare.
+//! - [`History`]: one streamed pass gathers both the per-minute counts (from the baseline of
+//!   the stretch asked for on) and the first event of every combination the first-seen
+//!   detections compare, in the lake files not yet folded into the catalog's first-seen
+//!   tables. The counts of older files are read by a second scan, limited to the baseline.
 //!
 //! - [`series`]: what is counted. `ApiCallRateInsight` per account, region, `eventSource`
 //!   and `eventName` (all management API calls by default, writes only with
@@ -25,7 +27,9 @@
 //! - [`compute`]: the lake side (counts, coverage, attributions), shared by a backfill and by
 //!   each ingest; [`export()`] writes `CloudTrail-Insight` files; [`chart`] explains one.
 //! - [`first_seen()`]: beyond Insights, a principal, access key or account doing something
-//!   for the first time in its history (region, network, client, API), as findings.
+//!   for the first time in its history (region, network, client, API), as findings. The
+//!   catalog remembers every entity's and pair's first event, so an ingest reads only the
+//!   files it added, however large the lake has grown.
 #![deny(missing_docs)]
 
 pub mod chart;
@@ -45,7 +49,7 @@ pub use detect::{Anomaly, Coverage, Settings, detect};
 pub use error::InsightsError;
 pub use explain::{INSIGHT_RECORDS_SQL, InsightEvent, insight_events, insight_minutes};
 pub use export::export;
-pub use first_seen::first_seen;
+pub use first_seen::{FirstSeen, first_seen};
 pub use history::History;
 pub use lake::{
     Computation, Insight, compute, coverage_of, series_between, series_from, series_sql,

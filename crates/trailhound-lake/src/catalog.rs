@@ -9,7 +9,7 @@ use trailhound_detect::{Finding, Level};
 use crate::LakeError;
 
 /// Bumped whenever the tables change; older catalogs are migrated on open.
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS sources (
@@ -34,7 +34,8 @@ CREATE TABLE IF NOT EXISTS lake_files (
     min_time_us   INTEGER,
     max_time_us   INTEGER,
     staged_as     TEXT,              -- staging name until moved into place
-    created_at    TEXT NOT NULL
+    created_at    TEXT NOT NULL,
+    history_folded INTEGER NOT NULL DEFAULT 0  -- its events are in the first-seen tables
 );
 CREATE INDEX IF NOT EXISTS lake_files_partition ON lake_files (account, region, date);
 CREATE TABLE IF NOT EXISTS findings (
@@ -236,6 +237,7 @@ impl Catalog {
         connection.execute_batch(crate::checkpoints::SCHEMA)?;
         connection.execute_batch(crate::outbox::SCHEMA)?;
         connection.execute_batch(crate::triage::SCHEMA)?;
+        connection.execute_batch(crate::first_seen::SCHEMA)?;
         let version: i64 = connection.pragma_query_value(None, "user_version", |row| row.get(0))?;
         if version > SCHEMA_VERSION {
             return Err(LakeError::Config(format!(
@@ -246,6 +248,7 @@ impl Catalog {
         // Only when it changes: setting it is a write, and a write tells every reader (the
         // server's snapshot check) that the catalog changed.
         if version != SCHEMA_VERSION {
+            migrate(&connection)?;
             connection.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         }
         Ok(Catalog { connection })
@@ -340,9 +343,19 @@ impl Catalog {
         let transaction = self.connection.transaction()?;
         let inserted;
         {
+            // A merged file holds only the retired files' events: it is folded into the
+            // first-seen tables exactly when all of them were.
+            let mut folded_flag =
+                transaction.prepare("SELECT history_folded FROM lake_files WHERE path = ?1")?;
+            let mut folded = !retired.is_empty();
+            for path in retired {
+                let flag: Option<i64> =
+                    folded_flag.query_row([path], |row| row.get(0)).optional()?;
+                folded &= flag == Some(1);
+            }
             let mut insert_file = transaction.prepare(
-                "INSERT INTO lake_files (path, account, region, date, rows, bytes, min_time_us, max_time_us, staged_as, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                "INSERT INTO lake_files (path, account, region, date, rows, bytes, min_time_us, max_time_us, staged_as, created_at, history_folded)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             )?;
             for file in files {
                 insert_file.execute(params![
@@ -355,7 +368,8 @@ impl Catalog {
                     file.min_time_us,
                     file.max_time_us,
                     file.staged_as,
-                    now
+                    now,
+                    folded
                 ])?;
             }
             let mut retire = transaction.prepare("DELETE FROM lake_files WHERE path = ?1")?;
@@ -540,7 +554,25 @@ impl Catalog {
     }
 }
 
-fn insert_findings(
+/// Brings a catalog written by an older Trailhound up to [`SCHEMA_VERSION`]. New tables were
+/// already made by the schema; only columns added to existing tables need doing here.
+fn migrate(connection: &Connection) -> Result<(), LakeError> {
+    let folded_known: bool = connection.query_row(
+        "SELECT count(*) > 0 FROM pragma_table_info('lake_files') WHERE name = 'history_folded'",
+        [],
+        |row| row.get(0),
+    )?;
+    if !folded_known {
+        // Version 2: no file of an older lake is in the first-seen tables yet, so the next
+        // run reads them all once.
+        connection.execute_batch(
+            "ALTER TABLE lake_files ADD COLUMN history_folded INTEGER NOT NULL DEFAULT 0",
+        )?;
+    }
+    Ok(())
+}
+
+pub(crate) fn insert_findings(
     transaction: &rusqlite::Transaction<'_>,
     findings: &[Finding],
     now: &str,

@@ -111,6 +111,11 @@ impl Lake {
         self.root.join(LAKE)
     }
 
+    /// Where the lake file the catalog records as `path` lies.
+    pub fn file_path(&self, path: &str) -> PathBuf {
+        self.lake_dir().join(path)
+    }
+
     pub(crate) fn staging_dir(&self) -> PathBuf {
         self.root.join(LAKE).join(STAGING)
     }

@@ -104,6 +104,32 @@ impl QueryEngine {
         })
     }
 
+    /// Registers `table`: the events of just these lake `files` (see `Lake::file_path`),
+    /// without the partition columns. For work that must read exactly the files an ingest
+    /// added.
+    ///
+    /// # Errors
+    ///
+    /// When a path cannot be made a table location or the name is taken.
+    pub fn register_lake_files(
+        &self,
+        table: &str,
+        files: &[std::path::PathBuf],
+    ) -> Result<(), QueryError> {
+        let urls = files
+            .iter()
+            .map(|file| ListingTableUrl::parse(file.display().to_string()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let options =
+            ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
+        let config = ListingTableConfig::new_with_multi_paths(urls)
+            .with_listing_options(options)
+            .with_schema(file_schema());
+        self.context
+            .register_table(table, Arc::new(ListingTable::try_new(config)?))?;
+        Ok(())
+    }
+
     /// Runs one read-only SQL statement and returns all result rows.
     ///
     /// # Errors

@@ -55,6 +55,7 @@ pub(crate) fn run(args: IngestArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
                 Some(from),
                 Some(to),
                 &trailhound_insights::Settings::default(),
+                false,
             )
             .context("the events are in the lake, but computing their Insights failed; run `trailhound insights` to retry")?,
         ),

@@ -59,7 +59,7 @@ pub(crate) fn run(args: InsightsArgs, global: &GlobalArgs) -> anyhow::Result<u8>
                 computation,
                 first_seen,
                 new_findings,
-            } = update(&mut lake, from, to, &settings)?;
+            } = update(&mut lake, from, to, &settings, true)?;
             if !global.quiet {
                 eprintln!(
                     "{} insights in {} series, {first_seen} first-seen findings ({new_findings} new; `trailhound query \"SELECT * FROM findings WHERE ruleId LIKE 'trailhound-first-seen%'\"`) in {:.2}s",
@@ -96,12 +96,15 @@ pub(crate) fn settings(tuning: &InsightTuningArgs) -> Settings {
 
 /// Computes the insights starting in `[from_us, to_us)` and records them, replacing what an
 /// earlier run recorded for that stretch. Insights left open by an earlier run (their End
-/// needed data that had not arrived) are recomputed too.
+/// needed data that had not arrived) are recomputed too. First-seen findings come from the
+/// files not yet folded into the catalog's first-seen tables, or with `whole_lake` from
+/// every event, rebuilding those tables.
 pub(crate) fn update(
     lake: &mut Lake,
     from_us: Option<i64>,
     to_us: Option<i64>,
     settings: &Settings,
+    whole_lake: bool,
 ) -> anyhow::Result<Update> {
     let open = lake.catalog().earliest_open_insight_us()?;
     let from_us = match (from_us, open) {
@@ -110,7 +113,7 @@ pub(crate) fn update(
     };
     let engine = QueryEngine::open(lake.root())?;
     let files = lake.catalog().lake_files(None)?;
-    let history = History::scan(&engine, settings, from_us)?;
+    let history = History::scan(&engine, lake, settings, from_us, whole_lake)?;
     let computation =
         trailhound_insights::compute(&engine, &files, &history, from_us, to_us, settings)?;
     if computation.to_us > computation.from_us {
@@ -121,16 +124,16 @@ pub(crate) fn update(
         )?;
     }
     let first_seen = trailhound_insights::first_seen(
+        lake.catalog_mut()?,
         &history,
         from_us,
         to_us,
         settings.first_seen_learning_minutes,
-    );
-    let new_findings = lake.catalog_mut()?.add_findings(&first_seen)?;
+    )?;
     Ok(Update {
         computation,
-        first_seen: first_seen.len(),
-        new_findings,
+        first_seen: first_seen.findings.len(),
+        new_findings: first_seen.new_findings,
     })
 }
 

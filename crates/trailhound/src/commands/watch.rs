@@ -346,6 +346,7 @@ fn poll(
             Some(from),
             Some(to),
             &trailhound_insights::Settings::default(),
+            false,
         ) {
             Ok(updated) => {
                 result.insights = updated.computation.insights.len();

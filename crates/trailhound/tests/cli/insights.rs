@@ -186,6 +186,14 @@ fn insights_find_the_planted_bursts_and_nothing_in_the_background() -> TestResul
             .collect()
     };
     assert_eq!(ids(&lines(&backfill.stdout)), ids(&live));
+    // It reads every event again for first-seen too, and finds nothing the two ingests had
+    // not found, though the second read only its own files and remembered the rest.
+    assert!(backfill.stderr.contains("(0 new;"), "{}", backfill.stderr);
+    let recorded = scalar(
+        &data,
+        "SELECT count(*) FROM findings WHERE ruleId LIKE 'trailhound-first-seen%'",
+    )?;
+    assert_eq!(recorded, first_seen.len().to_string());
     let stored = scalar(&data, "SELECT count(*) FROM insights WHERE state = 'Start'")?;
     assert_eq!(stored, live.len().to_string());
     let ended = scalar(&data, "SELECT count(*) FROM insights WHERE state = 'End'")?;
