@@ -281,23 +281,6 @@ impl Catalog {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Sources that were read completely and successfully: (location → (size, modified_ns)).
-    pub fn unchanged_index(
-        &self,
-    ) -> Result<std::collections::HashMap<String, (u64, i64)>, LakeError> {
-        let mut statement = self.connection.prepare(
-            "SELECT location, size, modified_ns FROM sources
-             WHERE outcome IN ('ok', 'digest') AND size IS NOT NULL AND modified_ns IS NOT NULL",
-        )?;
-        let rows = statement.query_map([], |row| {
-            Ok((
-                row.get::<_, String>(0)?,
-                (row.get::<_, i64>(1)? as u64, row.get::<_, i64>(2)?),
-            ))
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
     /// Lake files, optionally of one partition.
     pub fn lake_files(
         &self,
@@ -554,6 +537,75 @@ impl Catalog {
     }
 }
 
+/// Which sources were read completely and successfully, looked up one at a time on a
+/// read-only connection of its own, so that the thread walking an ingest's inputs can ask
+/// while the ingest commits. Looking each input up costs in proportion to the inputs; loading
+/// every recorded source first cost in proportion to the catalog, which for continuous
+/// monitoring grows by thousands of objects a day.
+pub(crate) struct ReadSources {
+    connection: Connection,
+    /// Look-ups made in the read transaction now open (none is open at 0).
+    in_snapshot: usize,
+}
+
+/// Look-ups per read transaction. Each transaction takes and releases file locks, a few
+/// system calls that cost more than the look-up itself; sharing one among many keeps that
+/// cost small, and ending it now and then lets the writer's commits be seen and checkpointed.
+const LOOKUPS_PER_SNAPSHOT: usize = 1024;
+
+impl ReadSources {
+    pub(crate) fn open(path: &Path) -> Result<ReadSources, LakeError> {
+        let connection = Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        connection.busy_timeout(std::time::Duration::from_secs(30))?;
+        Ok(ReadSources {
+            connection,
+            in_snapshot: 0,
+        })
+    }
+
+    /// The size and modification time (ns) `location` had when it was read completely, as
+    /// of a snapshot at most [`LOOKUPS_PER_SNAPSHOT`] look-ups old. A source committed since
+    /// is at worst read again, and its events are deduplicated.
+    pub(crate) fn facts(&mut self, location: &str) -> Result<Option<(u64, i64)>, LakeError> {
+        if self.in_snapshot == 0 {
+            self.connection.execute_batch("BEGIN")?;
+        }
+        self.in_snapshot += 1;
+        let found = self
+            .connection
+            .prepare_cached(
+                "SELECT size, modified_ns FROM sources
+                 WHERE location = ?1 AND outcome IN ('ok', 'digest')
+                   AND size IS NOT NULL AND modified_ns IS NOT NULL",
+            )?
+            .query_row([location], |row| {
+                Ok((row.get::<_, i64>(0)? as u64, row.get::<_, i64>(1)?))
+            })
+            .optional()?;
+        if self.in_snapshot == LOOKUPS_PER_SNAPSHOT {
+            self.end_snapshot()?;
+        }
+        Ok(found)
+    }
+
+    fn end_snapshot(&mut self) -> Result<(), LakeError> {
+        self.in_snapshot = 0;
+        Ok(self.connection.execute_batch("COMMIT")?)
+    }
+}
+
+impl Drop for ReadSources {
+    fn drop(&mut self) {
+        if self.in_snapshot > 0 {
+            // Closing the connection ends the transaction anyway; this only says so early.
+            let _ = self.end_snapshot();
+        }
+    }
+}
+
 /// Brings a catalog written by an older Trailhound up to [`SCHEMA_VERSION`]. New tables were
 /// already made by the schema; only columns added to existing tables need doing here.
 fn migrate(connection: &Connection) -> Result<(), LakeError> {
@@ -647,6 +699,44 @@ mod tests {
             baseline_duration: 10080,
             record: "{}".to_owned(),
         }
+    }
+
+    #[test]
+    fn sources_read_completely_are_looked_up_while_the_catalog_is_written()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("catalog.sqlite");
+        let mut catalog = Catalog::open(&path)?;
+        let source = |location: &str, outcome: &str| SourceRecord {
+            location: location.to_owned(),
+            size: Some(10),
+            modified_ns: Some(20),
+            content_hash: None,
+            events_read: 1,
+            events_new: 1,
+            rejected: 0,
+            outcome: outcome.to_owned(),
+            error: None,
+            ingested_at: "2024-07-01T00:00:00Z".to_owned(),
+        };
+        let mut sources = ReadSources::open(&path)?;
+        assert_eq!(sources.facts("a.json.gz")?, None);
+        catalog.commit(
+            &[],
+            &[],
+            &[source("a.json.gz", "ok"), source("b.json.gz", "failed")],
+            &[],
+        )?;
+        // Committed by the writer after the reader's snapshot began: seen once it renews.
+        let mut renewed = false;
+        for _ in 1..LOOKUPS_PER_SNAPSHOT {
+            renewed |= sources.facts("a.json.gz")? == Some((10, 20));
+        }
+        assert!(!renewed, "a snapshot keeps what it saw");
+        assert_eq!(sources.facts("a.json.gz")?, Some((10, 20)));
+        // A failed read is no reason to skip the file next time.
+        assert_eq!(sources.facts("b.json.gz")?, None);
+        Ok(())
     }
 
     #[test]

@@ -2,7 +2,6 @@
 //! drops duplicates and commits. The CLI's `ingest` and `demo`, and later `watch`, all go
 //! through [`Lake::ingest`], so they share its crash-safety and dedup guarantees.
 
-use std::collections::HashMap;
 use std::ops::ControlFlow;
 use std::sync::{Arc, Mutex};
 
@@ -10,6 +9,7 @@ use trailhound_detect::{Detector, EventMatch, Finding};
 use trailhound_event::CloudTrailEvent;
 use trailhound_source::{EventBatch, InputSpec, ReadMessage, ReadOptions, SkipUnchanged};
 
+use crate::catalog::ReadSources;
 use crate::convert::{ParsedBatch, convert_parsed};
 use crate::{ConvertedBatch, IngestReport, Lake, LakeError, SourceLocator, WriteOptions};
 
@@ -123,18 +123,29 @@ impl Lake {
     /// A filter for [`ReadOptions::skip_unchanged`]: files this lake has read completely before
     /// and whose size and modification time have not changed since are not read again.
     pub fn unchanged_filter(&self) -> Result<SkipUnchanged, LakeError> {
-        let index: HashMap<String, (u64, i64)> = self.catalog().unchanged_index()?;
+        let sources = ReadSources::open(&self.catalog_path())?;
         // Called from the one thread that walks the inputs, so the lock is never contended.
-        let locator = Mutex::new(SourceLocator::default());
+        let state = Mutex::new((sources, SourceLocator::default()));
         Ok(Arc::new(move |origin| {
             let Some(facts) = origin.facts else {
                 return false;
             };
-            let location = match locator.lock() {
-                Ok(mut locator) => locator.locate(&origin.name),
-                Err(poisoned) => poisoned.into_inner().locate(&origin.name),
+            let mut state = match state.lock() {
+                Ok(state) => state,
+                Err(poisoned) => poisoned.into_inner(),
             };
-            index.get(&location) == Some(&(facts.size, facts.modified_ns))
+            let (sources, locator) = &mut *state;
+            let location = locator.locate(&origin.name);
+            match sources.facts(&location) {
+                Ok(recorded) => recorded == Some((facts.size, facts.modified_ns)),
+                Err(err) => {
+                    // Reading it again is safe (its events are deduplicated), skipping is not.
+                    tracing::warn!(
+                        "{location}: cannot tell whether it was read before ({err}); reading it"
+                    );
+                    false
+                }
+            }
         }))
     }
 }

@@ -111,6 +111,10 @@ impl Lake {
         self.root.join(LAKE)
     }
 
+    pub(crate) fn catalog_path(&self) -> PathBuf {
+        self.root.join(CATALOG)
+    }
+
     /// Where the lake file the catalog records as `path` lies.
     pub fn file_path(&self, path: &str) -> PathBuf {
         self.lake_dir().join(path)
