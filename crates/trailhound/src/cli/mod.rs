@@ -180,7 +180,9 @@ pub(crate) enum Command {
     /// weekly rhythms are learned) and less likely than --significance under that rate. It
     /// ends at the first minute back to normal. First-seen findings (a principal's first use of
     /// a region, network, client or API after --first-seen-learning of history) go to the
-    /// `findings` table. `ingest` does both for the events it adds.
+    /// `findings` table. `ingest` does both for the events it adds, reading only the files it
+    /// added and the baseline before them: the catalog remembers every first event seen. This
+    /// command reads every event again and rebuilds that memory.
     #[command(args_conflicts_with_subcommands = true)]
     Insights(InsightsArgs),
     /// List, test and lint detection rules.
