@@ -23,7 +23,7 @@ use arrow::array::{
     Array, ArrayRef, AsArray, BooleanArray, RecordBatch, TimestampMicrosecondArray,
 };
 use arrow::datatypes::{DataType, TimeUnit};
-use trailhound_lake::Lake;
+use trailhound_lake::{Lake, LakeFileRecord};
 use trailhound_query::QueryEngine;
 use xxhash_rust::xxh3::xxh3_128;
 
@@ -189,10 +189,12 @@ impl History {
     ///   what they hold.
     ///
     /// When the files to fold hold the whole stretch the counts need (the first ingest into a
-    /// lake, or one bringing only new days), one scan of them serves both.
+    /// lake, or one bringing only new days), one scan of them serves both. `files` are all the
+    /// lake's files, as the catalog lists them.
     pub fn scan(
         engine: &QueryEngine,
         lake: &Lake,
+        files: &[LakeFileRecord],
         settings: &Settings,
         from_us: Option<i64>,
         whole_lake: bool,
@@ -202,11 +204,10 @@ impl History {
             us.div_euclid(MINUTE_US)
                 .saturating_sub(settings.baseline_minutes)
         });
-        let files = lake.catalog().lake_files(None)?;
         if whole_lake {
             let sql = scan_sql("events", true, None);
             let mut history = History::fold(engine, &sql, settings, series_from, true)?;
-            history.folded = files.into_iter().map(|file| file.path).collect();
+            history.folded = files.iter().map(|file| file.path.clone()).collect();
             history.whole_lake = true;
             return Ok(history);
         }

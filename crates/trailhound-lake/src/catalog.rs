@@ -586,23 +586,11 @@ impl ReadSources {
             })
             .optional()?;
         if self.in_snapshot == LOOKUPS_PER_SNAPSHOT {
-            self.end_snapshot()?;
+            // A snapshot still open when the connection closes ends with it.
+            self.in_snapshot = 0;
+            self.connection.execute_batch("COMMIT")?;
         }
         Ok(found)
-    }
-
-    fn end_snapshot(&mut self) -> Result<(), LakeError> {
-        self.in_snapshot = 0;
-        Ok(self.connection.execute_batch("COMMIT")?)
-    }
-}
-
-impl Drop for ReadSources {
-    fn drop(&mut self) {
-        if self.in_snapshot > 0 {
-            // Closing the connection ends the transaction anyway; this only says so early.
-            let _ = self.end_snapshot();
-        }
     }
 }
 

@@ -120,10 +120,8 @@ impl QueryEngine {
             .iter()
             .map(|file| ListingTableUrl::parse(file.display().to_string()))
             .collect::<Result<Vec<_>, _>>()?;
-        let options =
-            ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet");
         let config = ListingTableConfig::new_with_multi_paths(urls)
-            .with_listing_options(options)
+            .with_listing_options(lake_file_options())
             .with_schema(file_schema());
         self.context
             .register_table(table, Arc::new(ListingTable::try_new(config)?))?;
@@ -274,19 +272,22 @@ fn read_only_or_other(err: datafusion::error::DataFusionError) -> QueryError {
     }
 }
 
+/// How the lake's files are read: Parquet, by their extension.
+fn lake_file_options() -> ListingOptions {
+    ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet")
+}
+
 /// The `events` table: the lake's Hive-partitioned Parquet files, with partition values
 /// (`account`, `region`, `date`) as columns, so filters on them skip whole folders.
 fn events_table(lake: &Lake) -> Result<ListingTable, QueryError> {
     let dir = lake.events_dir();
     let url = ListingTableUrl::parse(format!("{}/", dir.display()))?;
-    let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
-        .with_file_extension(".parquet")
-        .with_table_partition_cols(
-            PARTITION_COLUMNS
-                .iter()
-                .map(|name| (name.to_string(), DataType::Utf8))
-                .collect(),
-        );
+    let options = lake_file_options().with_table_partition_cols(
+        PARTITION_COLUMNS
+            .iter()
+            .map(|name| (name.to_string(), DataType::Utf8))
+            .collect(),
+    );
     let config = ListingTableConfig::new(url)
         .with_listing_options(options)
         .with_schema(file_schema());

@@ -113,7 +113,7 @@ pub(crate) fn update(
     };
     let engine = QueryEngine::open(lake.root())?;
     let files = lake.catalog().lake_files(None)?;
-    let history = History::scan(&engine, lake, settings, from_us, whole_lake)?;
+    let history = History::scan(&engine, lake, &files, settings, from_us, whole_lake)?;
     let computation =
         trailhound_insights::compute(&engine, &files, &history, from_us, to_us, settings)?;
     if computation.to_us > computation.from_us {
