@@ -52,8 +52,11 @@ pub struct CompactReport {
 
 impl Lake {
     /// Merges small files partition by partition. Each merge is its own commit: readers see
-    /// either the old files or the new one, never both and never neither.
+    /// either the old files or the new one, never both and never neither (a reader that listed
+    /// the old ones still finds them among the retired files). Retired files past their grace
+    /// are deleted first.
     pub fn compact(&mut self, options: CompactOptions) -> Result<CompactReport, LakeError> {
+        self.purge_retired()?;
         let mut by_partition: BTreeMap<PartitionKey, Vec<LakeFileRecord>> = BTreeMap::new();
         for file in self.catalog.lake_files(None)? {
             if file.rows < options.small_file_rows {
@@ -95,12 +98,7 @@ impl Lake {
             .commit(std::slice::from_ref(&merged), &retired, &[], &[])?;
         move_into_place(self, &merged)?;
         for path in &retired {
-            let full = self.lake_dir().join(path);
-            // A leftover is harmless: the catalog no longer lists it, and the next writer's
-            // recovery removes it.
-            if let Err(err) = std::fs::remove_file(&full) {
-                tracing::warn!(file = %full.display(), %err, "could not remove a compacted file");
-            }
+            self.retire(path);
         }
         report.files_before += group.len() as u64;
         report.files_after += 1;

@@ -6,6 +6,7 @@
 //! <data-dir>/catalog.sqlite                      sources ingested, lake files
 //! <data-dir>/lake/events/account=…/region=…/date=YYYY-MM-DD/part-….parquet
 //! <data-dir>/lake/.staging/                      files written but not yet committed
+//! <data-dir>/lake/.retired/events/…              files a compaction replaced, kept an hour
 //! ```
 //!
 //! - Columns are CloudTrail's own names, nested as CloudTrail nests them ([`file_schema`]);
@@ -19,6 +20,8 @@
 //!   moved into place; [`Lake::open`] for writing finishes or discards whatever a crash
 //!   interrupted. Re-running an interrupted ingest therefore stores every event exactly once.
 //! - [`Lake::compact`] merges small files, one atomic commit per merge.
+//! - **Readers list the catalog, not the folder** ([`Lake::listing`]): they see exactly the
+//!   committed files, and a file retired after they listed it stays readable for an hour.
 //! - [`Lake::event_files`] and [`for_each_record`] read original records back for `hunt`.
 #![deny(missing_docs)]
 
@@ -29,6 +32,7 @@ mod convert;
 mod error;
 mod first_seen;
 mod ingest;
+mod listing;
 mod location;
 pub use ingest::{Conclude, IngestMessage};
 mod outbox;
@@ -45,6 +49,7 @@ pub use compact::{CompactOptions, CompactReport};
 pub use convert::{ConvertedBatch, ParsedBatch, PartitionRows, convert, convert_parsed};
 pub use error::LakeError;
 pub use first_seen::{FirstPair, FirstSeenChanges};
+pub use listing::{LakeListing, ListedFile, RETIRED_GRACE};
 pub use location::{SourceLocator, source_location};
 pub use outbox::{NewAlert, OutboxCounts, OutboxEntry};
 pub use partition::PartitionKey;

@@ -2,20 +2,18 @@
 //! partition and by each file's time range from the catalog), and their original records.
 //! `hunt` over the lake uses this to run rules over history with bounded memory.
 
-use std::fs::File;
-use std::path::{Path, PathBuf};
-
 use arrow::array::{Array, AsArray};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use trailhound_source::Selection;
 
 use crate::schema::file_schema;
-use crate::{Lake, LakeError};
+use crate::{Lake, LakeError, LakeListing};
 
 impl Lake {
-    /// The lake files that may hold events of `selection`.
-    pub fn event_files(&self, selection: &Selection) -> Result<Vec<PathBuf>, LakeError> {
+    /// The lake files that may hold events of `selection`, as paths relative to the lake root
+    /// for [`for_each_record`].
+    pub fn event_files(&self, selection: &Selection) -> Result<Vec<String>, LakeError> {
         let since_us = selection.since.map(|t| t.timestamp_micros());
         let until_us = selection.until.map(|t| t.timestamp_micros());
         let files = self.catalog().lake_files(None)?;
@@ -25,15 +23,19 @@ impl Lake {
             .filter(|f| selection.regions.is_empty() || selection.regions.contains(&f.region))
             .filter(|f| !matches!((since_us, f.max_time_us), (Some(s), Some(max)) if max < s))
             .filter(|f| !matches!((until_us, f.min_time_us), (Some(u), Some(min)) if min >= u))
-            .map(|f| self.lake_dir().join(&f.path))
+            .map(|f| f.path)
             .collect())
     }
 }
 
-/// Calls `f` with every original record (`eventJson`) of a lake file, one row group in
-/// memory at a time.
-pub fn for_each_record(path: &Path, mut f: impl FnMut(&str)) -> Result<(), LakeError> {
-    let file = File::open(path).map_err(LakeError::io(path))?;
+/// Calls `f` with every original record (`eventJson`) of the listed lake file `path`, one row
+/// group in memory at a time.
+pub fn for_each_record(
+    listing: &LakeListing,
+    path: &str,
+    mut f: impl FnMut(&str),
+) -> Result<(), LakeError> {
+    let file = listing.open(path)?;
     let builder = ParquetRecordBatchReaderBuilder::try_new(file)?;
     let column = file_schema().index_of("eventJson")?;
     let mask = ProjectionMask::roots(builder.parquet_schema(), [column]);

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::LakeError;
 use crate::catalog::Catalog;
+use crate::listing::{LakeListing, RETIRED, purge_retired, retire};
 
 /// Folder names under the data directory.
 const LAKE: &str = "lake";
@@ -49,7 +50,8 @@ impl Lake {
         }
         let events = root.join(LAKE).join(EVENTS);
         let staging = root.join(LAKE).join(STAGING);
-        for dir in [&events, &staging] {
+        let retired = root.join(LAKE).join(RETIRED).join(EVENTS);
+        for dir in [&events, &staging, &retired] {
             std::fs::create_dir_all(dir).map_err(LakeError::io(dir.as_path()))?;
         }
         let lock = match access {
@@ -124,13 +126,37 @@ impl Lake {
         self.root.join(LAKE).join(STAGING)
     }
 
-    /// Moves committed files into place and deletes what no commit covers.
+    /// The committed files as readers see them (see [`LakeListing`]).
+    pub fn listing(&self) -> LakeListing {
+        LakeListing::new(self.catalog_path(), self.lake_dir(), self.staging_dir())
+    }
+
+    /// Takes a file a commit has retired out of the folder. It stays readable to readers
+    /// that listed it before the commit (see [`LakeListing::open`]) until a later writer
+    /// purges it.
+    pub(crate) fn retire(&self, path: &str) {
+        // A leftover is harmless to our readers (the catalog no longer lists it); the next
+        // writer's recovery retires it.
+        if let Err(err) = retire(&self.lake_dir(), path) {
+            tracing::warn!(file = path, %err, "could not retire a compacted file");
+        }
+    }
+
+    /// Deletes retired files whose grace has run out.
+    pub(crate) fn purge_retired(&self) -> Result<(), LakeError> {
+        let dir = self.listing().retired_dir(EVENTS);
+        purge_retired(&dir, std::time::SystemTime::now())?;
+        Ok(())
+    }
+
+    /// Moves committed files into place and takes what no commit covers out of the folder.
     ///
     /// The write protocol is: write a file to staging, commit its catalog row, then move it into
     /// place. A crash can therefore leave (a) committed files still in staging, which are moved
     /// now; (b) staged files never committed, which are deleted now; (c) files retired by a
-    /// committed compaction but not yet deleted, which are deleted now. Afterwards the folder
+    /// committed compaction but still in place, which are retired now. Afterwards the folder
     /// holds exactly what the catalog lists, which is what other engines reading the folder see.
+    /// Retired files past their grace are deleted too.
     fn recover(&mut self) -> Result<(), LakeError> {
         let files = self.catalog.lake_files(None)?;
         let mut keep_staged = HashSet::new();
@@ -164,29 +190,36 @@ impl Lake {
             .iter()
             .map(|f| self.lake_dir().join(&f.path))
             .collect();
-        remove_unlisted(&self.events_dir(), &listed)?;
-        Ok(())
+        self.retire_unlisted(&self.events_dir(), &listed)?;
+        self.purge_retired()
     }
-}
 
-/// Deletes Parquet files under `dir` that the catalog does not list (leftovers of a crash
-/// between a compaction's commit and its clean-up), and folders left empty.
-fn remove_unlisted(dir: &Path, listed: &HashSet<PathBuf>) -> Result<bool, LakeError> {
-    let mut empty = true;
-    for entry in std::fs::read_dir(dir).map_err(LakeError::io(dir))? {
-        let path = entry.map_err(LakeError::io(dir))?.path();
-        if path.is_dir() {
-            if remove_unlisted(&path, listed)? {
-                std::fs::remove_dir(&path).map_err(LakeError::io(&path))?;
+    /// Retires Parquet files under `dir` that the catalog does not list (leftovers of a crash
+    /// between a compaction's commit and its clean-up), and removes folders left empty.
+    fn retire_unlisted(&self, dir: &Path, listed: &HashSet<PathBuf>) -> Result<bool, LakeError> {
+        let mut empty = true;
+        for entry in std::fs::read_dir(dir).map_err(LakeError::io(dir))? {
+            let path = entry.map_err(LakeError::io(dir))?.path();
+            if path.is_dir() {
+                if self.retire_unlisted(&path, listed)? {
+                    std::fs::remove_dir(&path).map_err(LakeError::io(&path))?;
+                } else {
+                    empty = false;
+                }
+            } else if path.extension().is_some_and(|e| e == "parquet") && !listed.contains(&path) {
+                let relative = path
+                    .strip_prefix(self.lake_dir())
+                    .map_err(|_| {
+                        LakeError::Internal(format!("{} is outside the lake", path.display()))
+                    })?
+                    .to_string_lossy()
+                    .into_owned();
+                retire(&self.lake_dir(), &relative)?;
+                tracing::info!(file = %path.display(), "recovery: retired a file no longer in the catalog");
             } else {
                 empty = false;
             }
-        } else if path.extension().is_some_and(|e| e == "parquet") && !listed.contains(&path) {
-            std::fs::remove_file(&path).map_err(LakeError::io(&path))?;
-            tracing::info!(file = %path.display(), "recovery: removed a file no longer in the catalog");
-        } else {
-            empty = false;
         }
+        Ok(empty)
     }
-    Ok(empty)
 }

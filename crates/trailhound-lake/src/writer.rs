@@ -375,7 +375,9 @@ pub(crate) fn stage_partition(
     };
 
     let id = uuid::Uuid::new_v4().simple().to_string();
-    let staged_as = format!("{id}.parquet");
+    // Staged under its final file name, so that a reader that listed the file as soon as
+    // its commit made it visible finds it in staging until it is moved into place.
+    let staged_as = format!("part-{id}.parquet");
     let path = staging.join(&staged_as);
     let file = File::create(&path).map_err(LakeError::io(&path))?;
     let mut writer = ArrowWriter::try_new(file, file_schema(), Some(writer_properties()?))?;

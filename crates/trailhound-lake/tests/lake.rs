@@ -341,7 +341,15 @@ fn compaction_merges_small_files_without_changing_the_data() -> TestResult {
         data.join("lake/events/account=111122223333/region=us-east-1/date=2024-07-01"),
     )?
     .count();
-    assert_eq!(parquet_files, 1, "replaced files are deleted");
+    assert_eq!(parquet_files, 1, "replaced files leave the folder");
+    let retired = std::fs::read_dir(
+        data.join("lake/.retired/events/account=111122223333/region=us-east-1/date=2024-07-01"),
+    )?
+    .count();
+    assert_eq!(
+        retired, 5,
+        "and wait among the retired for readers that listed them"
+    );
     let mut after = stored_ids(&data)?;
     before.sort();
     after.sort();

@@ -89,8 +89,12 @@ impl QueryEngine {
         // must not be held across one (it is not Sync), and the engine needs none afterwards.
         let (events, findings, insights) = {
             let lake = Lake::open(data_dir, Access::Read)?;
+            context.register_object_store(
+                ListingTableUrl::parse(LAKE_URL)?.object_store().as_ref(),
+                crate::lake_store::lake_store(lake.listing()),
+            );
             (
-                events_table(&lake)?.with_cache(statistics),
+                events_table()?.with_cache(statistics),
                 crate::findings::findings_table(&lake)?,
                 lake.catalog().insights()?,
             )
@@ -277,11 +281,14 @@ fn lake_file_options() -> ListingOptions {
     ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet")
 }
 
+/// Where the `events` table's files are found: the lake's own object store (see
+/// [`crate::lake_store`]), which lists the catalog's committed files.
+const LAKE_URL: &str = "trailhound-lake://events/";
+
 /// The `events` table: the lake's Hive-partitioned Parquet files, with partition values
 /// (`account`, `region`, `date`) as columns, so filters on them skip whole folders.
-fn events_table(lake: &Lake) -> Result<ListingTable, QueryError> {
-    let dir = lake.events_dir();
-    let url = ListingTableUrl::parse(format!("{}/", dir.display()))?;
+fn events_table() -> Result<ListingTable, QueryError> {
+    let url = ListingTableUrl::parse(LAKE_URL)?;
     let options = lake_file_options().with_table_partition_cols(
         PARTITION_COLUMNS
             .iter()
@@ -292,4 +299,122 @@ fn events_table(lake: &Lake) -> Result<ListingTable, QueryError> {
         .with_listing_options(options)
         .with_schema(file_schema());
     Ok(ListingTable::try_new(config)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use trailhound_lake::{CompactOptions, WriteOptions};
+    use trailhound_source::{InputSpec, ReadOptions};
+
+    use super::*;
+
+    type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+    /// Five ingests of ten events each: five small files in one partition.
+    fn five_small_files(data: &Path, logs: &Path) -> TestResult {
+        for round in 0..5 {
+            let dir = logs.join(format!("round{round}"));
+            std::fs::create_dir_all(&dir)?;
+            let records: Vec<String> = (0..10)
+                .map(|i| format!(r#"{{"eventVersion":"1.08","eventTime":"2024-07-01T12:00:0{i}Z","eventName":"GetObject","awsRegion":"us-east-1","recipientAccountId":"111122223333","eventID":"r{round}-{i}"}}"#))
+                .collect();
+            std::fs::write(
+                dir.join("f.json"),
+                format!("{{\"Records\":[{}]}}", records.join(",")),
+            )?;
+            Lake::open(data, Access::Write)?.ingest(
+                vec![InputSpec::Path(dir)],
+                &ReadOptions::default(),
+                WriteOptions::default(),
+                |_| {},
+            )?;
+        }
+        Ok(())
+    }
+
+    fn count(engine: &QueryEngine) -> Result<i64, Box<dyn std::error::Error>> {
+        let batches = engine.sql("SELECT count(*) AS n FROM events")?;
+        let batch = batches.first().ok_or("no result")?;
+        Ok(batch
+            .column(0)
+            .as_any()
+            .downcast_ref::<arrow::array::Int64Array>()
+            .ok_or("count is not Int64")?
+            .value(0))
+    }
+
+    #[test]
+    fn a_query_planned_before_a_compaction_reads_the_files_it_listed() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let data = dir.path().join("data");
+        five_small_files(&data, &dir.path().join("logs"))?;
+        let engine = QueryEngine::open(&data)?;
+        let runtime = runtime_of(&engine)?;
+        // Planning lists the five files; the compaction then commits and retires them.
+        let plan = runtime.block_on(async {
+            engine
+                .frame("SELECT eventID FROM events")
+                .await?
+                .create_physical_plan()
+                .await
+                .map_err(QueryError::from)
+        })?;
+        let report = Lake::open(&data, Access::Write)?.compact(CompactOptions::manual())?;
+        assert_eq!((report.files_before, report.files_after), (5, 1));
+        let rows: usize = runtime
+            .block_on(datafusion::physical_plan::collect(
+                plan,
+                engine.context.task_ctx(),
+            ))?
+            .iter()
+            .map(RecordBatch::num_rows)
+            .sum();
+        assert_eq!(rows, 50, "every event once, from the retired files");
+        // A query planned afterwards reads the merged file alone.
+        assert_eq!(count(&engine)?, 50);
+        Ok(())
+    }
+
+    #[test]
+    fn queries_see_the_catalog_s_files_not_whatever_the_folder_holds() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let data = dir.path().join("data");
+        five_small_files(&data, &dir.path().join("logs"))?;
+        let lake = Lake::open(&data, Access::Read)?;
+        let first = lake
+            .catalog()
+            .lake_files(None)?
+            .into_iter()
+            .next()
+            .ok_or("no lake file")?;
+        // What a crash between a compaction's commit and its clean-up leaves, or a copy
+        // someone made: a file no commit covers, beside the committed ones.
+        let in_place = lake.file_path(&first.path);
+        let stray = in_place.with_file_name("part-stray.parquet");
+        std::fs::copy(&in_place, &stray)?;
+        let engine = QueryEngine::open(&data)?;
+        assert_eq!(count(&engine)?, 50, "the stray copy is not counted");
+        // The engine cannot change the lake through its store.
+        let store = engine
+            .context
+            .runtime_env()
+            .object_store(ListingTableUrl::parse(LAKE_URL)?)?;
+        use object_store::ObjectStoreExt;
+        let path = object_store::path::Path::from("x.parquet");
+        let refused = runtime_of(&engine)?.block_on(store.put(&path, "x".into()));
+        drop(lake);
+        assert!(
+            matches!(refused, Err(object_store::Error::NotSupported { .. })),
+            "{refused:?}"
+        );
+        Ok(())
+    }
+
+    fn runtime_of(
+        engine: &QueryEngine,
+    ) -> Result<&tokio::runtime::Runtime, Box<dyn std::error::Error>> {
+        Ok(engine.runtime.as_ref().ok_or("a blocking engine")?)
+    }
 }

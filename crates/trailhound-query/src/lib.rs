@@ -22,6 +22,7 @@ mod engine;
 mod error;
 mod findings;
 mod insights;
+mod lake_store;
 mod output;
 mod quick_filter;
 mod stats;

@@ -193,7 +193,8 @@ pub(crate) enum Command {
     /// List the source files ingested into the lake, with their outcome.
     Sources(SourcesArgs),
     /// Merge small lake files into larger ones (ingest also does this on its own once small
-    /// files pile up). Queries give the same answers before and after.
+    /// files pile up). Queries give the same answers before, during and after; replaced files
+    /// wait an hour in lake/.retired for queries that listed them, then go.
     Compact,
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(CompletionsArgs),

@@ -263,6 +263,7 @@ fn hunt_lake(
     let data_dir = global.data_dir();
     let lake = Lake::open(&data_dir, Access::Read)?;
     let files = lake.event_files(selection)?;
+    let listing = lake.listing();
     let threads = std::thread::available_parallelism()
         .map_or(2, usize::from)
         .max(1);
@@ -271,16 +272,18 @@ fn hunt_lake(
     std::thread::scope(|scope| {
         for _ in 0..threads {
             let tx = tx.clone();
-            let (files, next) = (&files, &next);
+            let (files, next, listing) = (&files, &next, &listing);
             scope.spawn(move || {
                 loop {
                     let index = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let Some(path) = files.get(index) else { break };
                     let mut hunted = Hunted::default();
-                    let result = for_each_record(path, |record| {
+                    let result = for_each_record(listing, path, |record| {
                         hunt_record(&mut hunted, rules, selection, summary, record);
                     })
-                    .with_context(|| format!("cannot read lake file {}", path.display()));
+                    .with_context(|| {
+                        format!("cannot read lake file {}", listing.in_place(path).display())
+                    });
                     if tx.send(result.map(|()| hunted)).is_err() {
                         break;
                     }
