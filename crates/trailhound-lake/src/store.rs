@@ -126,9 +126,15 @@ impl Lake {
         self.root.join(LAKE).join(STAGING)
     }
 
-    /// The committed files as readers see them (see [`LakeListing`]).
+    /// The committed files as readers see them (see [`LakeListing`]). Its paths are absolute
+    /// even for a data directory given as a relative one, as object stores require.
     pub fn listing(&self) -> LakeListing {
-        LakeListing::new(self.catalog_path(), self.lake_dir(), self.staging_dir())
+        let absolute = |path: PathBuf| std::path::absolute(&path).unwrap_or(path);
+        LakeListing::new(
+            absolute(self.catalog_path()),
+            absolute(self.lake_dir()),
+            absolute(self.staging_dir()),
+        )
     }
 
     /// Takes a file a commit has retired out of the folder. It stays readable to readers
