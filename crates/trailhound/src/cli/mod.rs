@@ -835,7 +835,8 @@ pub(crate) struct ServeArgs {
     /// Longest one SQL statement may run, in seconds.
     #[arg(long, default_value_t = 30, value_name = "SECONDS")]
     pub(crate) query_timeout: u64,
-    /// Memory all running queries may hold together, e.g. 512MiB, 2GiB.
+    /// Memory all running queries may hold together, e.g. 512MiB, 2GiB; a query that needs
+    /// more is refused (nothing spills to disk).
     #[arg(long, value_parser = parse_size, default_value = "1GiB", value_name = "SIZE")]
     pub(crate) query_memory: u64,
     /// Most rows one SQL request returns.
