@@ -4,8 +4,8 @@
 //!
 //! Listing the folder (what a plain `file://` table does) let a query planned during a
 //! compaction count the merged file and the ones it replaces both, or fail on a file deleted
-//! between planning and reading: 18 of about 40 queries run during one compaction failed
-//! that way. Listing the catalog gives each scan one committed snapshot; a file is read from
+//! between planning and reading: 21 to 24 of the 27 queries started during one compaction
+//! failed that way. Listing the catalog gives each scan one committed snapshot; a file is read from
 //! wherever it is by then (staging, its place, or retired, kept for
 //! [`trailhound_lake::RETIRED_GRACE`]).
 //!

@@ -242,13 +242,19 @@ fn compaction_merges_small_ingests_and_queries_are_unchanged() -> TestResult {
     );
     // The replaced files wait among the retired for readers that listed them.
     let retired = walk_count(&data.join("lake/.retired/events"));
-    assert!(retired > many - few && retired <= many, "{retired} of {many}");
+    assert!(
+        retired > many - few && retired <= many,
+        "{retired} of {many}"
+    );
     // A data directory given relative to where the command runs reads the same.
-    let relative = run_command(
-        Command::new(binary())
-            .current_dir(dir.path())
-            .args(["--data-dir", "data", "query", "--format", "csv", question]),
-    )?;
+    let relative = run_command(Command::new(binary()).current_dir(dir.path()).args([
+        "--data-dir",
+        "data",
+        "query",
+        "--format",
+        "csv",
+        question,
+    ]))?;
     assert_eq!(relative.code, 0, "{}", relative.stderr);
     assert_eq!(relative.stdout, before);
     Ok(())
