@@ -40,7 +40,9 @@ pub struct QueryEngine {
 }
 
 impl QueryEngine {
-    /// Opens the lake in `data_dir` for blocking queries.
+    /// Opens the lake in `data_dir` for blocking queries, for a command that asks a few
+    /// questions and exits. It gathers no file statistics while planning (see
+    /// [`Statistics`]).
     ///
     /// # Errors
     ///
@@ -52,13 +54,18 @@ impl QueryEngine {
             .map_err(|err| {
                 QueryError::Internal(format!("cannot start the query runtime: {err}"))
             })?;
-        let mut engine =
-            runtime.block_on(QueryEngine::open_async(data_dir, QueryLimits::default()))?;
+        let mut engine = runtime.block_on(QueryEngine::build(
+            data_dir,
+            QueryLimits::default(),
+            Statistics::Skipped,
+        ))?;
         engine.runtime = Some(runtime);
         Ok(engine)
     }
 
-    /// Opens the lake in `data_dir` from inside a tokio runtime, with `limits`.
+    /// Opens the lake in `data_dir` from inside a tokio runtime, with `limits`, for a server
+    /// whose engine answers many queries: it gathers file statistics once and keeps them
+    /// (see [`Statistics`]).
     ///
     /// # Errors
     ///
@@ -67,17 +74,23 @@ impl QueryEngine {
         data_dir: &std::path::Path,
         limits: QueryLimits,
     ) -> Result<QueryEngine, QueryError> {
+        QueryEngine::build(data_dir, limits, Statistics::Kept).await
+    }
+
+    async fn build(
+        data_dir: &std::path::Path,
+        limits: QueryLimits,
+        statistics: Statistics,
+    ) -> Result<QueryEngine, QueryError> {
         let config = SessionConfig::new()
             .with_information_schema(true)
             .set_bool("datafusion.sql_parser.enable_ident_normalization", false)
             .set_bool("datafusion.execution.parquet.pushdown_filters", true)
             .set_bool("datafusion.execution.parquet.reorder_filters", true)
-            // Statistics gathered while planning read and convert every file's footer before
-            // the scan, which reads the footers again (from DataFusion's metadata cache) and
-            // prunes row groups by them anyway. Over a 90-day lake of 1,088 files that made
-            // `count(*)` take 0.5 s instead of 0.1 s; over the 7-day 2M-event lake every
-            // reference query was slower with them, cold and warm (docs/benchmarks.md).
-            .set_bool("datafusion.execution.collect_statistics", false);
+            .set_bool(
+                "datafusion.execution.collect_statistics",
+                statistics == Statistics::Kept,
+            );
         let mut runtime_env = RuntimeEnvBuilder::new();
         if let Some(bytes) = limits.memory_bytes {
             // A limit refuses what does not fit instead of spilling it to temporary files:
@@ -100,8 +113,20 @@ impl QueryEngine {
                 ListingTableUrl::parse(LAKE_URL)?.object_store().as_ref(),
                 crate::lake_store::lake_store(lake.listing()),
             );
+            let mut events = events_table()?;
+            if statistics == Statistics::Kept {
+                // A table built by hand gets no statistics cache unless given the session's.
+                // Entries are checked against each file's size and commit time, and a lake
+                // file is never rewritten under its name.
+                events = events.with_cache(
+                    context
+                        .runtime_env()
+                        .cache_manager
+                        .get_file_statistic_cache(),
+                );
+            }
             (
-                events_table()?,
+                events,
                 crate::findings::findings_table(&lake)?,
                 lake.catalog().insights()?,
             )
@@ -286,6 +311,23 @@ fn read_only_or_other(err: datafusion::error::DataFusionError) -> QueryError {
 /// How the lake's files are read: Parquet, by their extension.
 fn lake_file_options() -> ListingOptions {
     ListingOptions::new(Arc::new(ParquetFormat::default())).with_file_extension(".parquet")
+}
+
+/// Whether an engine gathers DataFusion's file statistics while planning.
+///
+/// Gathering reads and converts every file's footer before a scan, which reads the footers
+/// again (from DataFusion's metadata cache) and prunes row groups by them anyway. For a
+/// command that runs one query that is pure cost: over a 90-day lake of 1,088 files `count(*)`
+/// took 0.42 s with them and 0.14 s without, and every reference query over the 7-day
+/// 2M-event lake was faster without them. A server's engine keeps them between queries, and
+/// then prunes files by time without opening them: its search mix answered 12.4–12.6 requests
+/// a second with them against 10.0–10.9 without (docs/benchmarks.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Statistics {
+    /// Not gathered: one-shot commands.
+    Skipped,
+    /// Gathered once per file and kept for the engine's life: the server.
+    Kept,
 }
 
 /// Where the `events` table's files are found: the lake's own object store (see
