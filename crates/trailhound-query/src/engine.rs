@@ -461,6 +461,31 @@ mod tests {
         Ok(())
     }
 
+    #[test]
+    fn commands_skip_planning_statistics_and_the_server_keeps_them() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let data = dir.path().join("data");
+        five_small_files(&data, &dir.path().join("logs"))?;
+        let setting = "SELECT value FROM information_schema.df_settings \
+                       WHERE name = 'datafusion.execution.collect_statistics'";
+        let value = |batches: Vec<RecordBatch>| -> Result<String, Box<dyn std::error::Error>> {
+            let batch = batches.first().ok_or("no setting")?;
+            Ok(arrow::util::display::array_value_to_string(
+                batch.column(0),
+                0,
+            )?)
+        };
+        let command = QueryEngine::open(&data)?;
+        assert_eq!(value(command.sql(setting)?)?, "false");
+        let runtime = runtime_of(&command)?;
+        let server = runtime.block_on(QueryEngine::open_async(&data, QueryLimits::default()))?;
+        assert_eq!(value(runtime.block_on(server.sql_async(setting))?)?, "true");
+        assert_eq!(count(&command)?, 50);
+        let counted = runtime.block_on(server.sql_async("SELECT count(*) FROM events"))?;
+        assert_eq!(value(counted)?, "50", "both read the same lake");
+        Ok(())
+    }
+
     fn runtime_of(
         engine: &QueryEngine,
     ) -> Result<&tokio::runtime::Runtime, Box<dyn std::error::Error>> {
