@@ -86,11 +86,6 @@ impl LakeListing {
         self.lake_dir.join(RETIRED).join(path)
     }
 
-    /// The folder of a table's files once retired (`table` as in the lake root: `events`).
-    pub fn retired_dir(&self, table: &str) -> PathBuf {
-        self.lake_dir.join(RETIRED).join(table)
-    }
-
     /// Where a listed file may lie, in the order a reader should look: in place (where it
     /// almost always is), in staging (committed but not yet moved), in place again (moved
     /// meanwhile), retired (replaced by a compaction since it was listed). A file only ever
@@ -208,7 +203,7 @@ mod tests {
         std::io::Read::read_to_string(&mut listing.open(path)?, &mut text)?;
         assert_eq!(text, "old", "a reader that listed it still reads it");
 
-        let retired_dir = listing.retired_dir("events");
+        let retired_dir = lake_dir.join(RETIRED).join("events");
         assert_eq!(listing.locations(path)[3], listing.retired(path));
         assert!(!purge_retired(&retired_dir, SystemTime::now())?);
         assert!(listing.retired(path).exists(), "kept within its grace");

@@ -150,7 +150,7 @@ impl Lake {
 
     /// Deletes retired files whose grace has run out.
     pub(crate) fn purge_retired(&self) -> Result<(), LakeError> {
-        let dir = self.listing().retired_dir(EVENTS);
+        let dir = self.lake_dir().join(RETIRED).join(EVENTS);
         purge_retired(&dir, std::time::SystemTime::now())?;
         Ok(())
     }

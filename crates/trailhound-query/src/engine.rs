@@ -111,7 +111,7 @@ impl QueryEngine {
             let lake = Lake::open(data_dir, Access::Read)?;
             context.register_object_store(
                 ListingTableUrl::parse(LAKE_URL)?.object_store().as_ref(),
-                crate::lake_store::lake_store(lake.listing()),
+                Arc::new(crate::lake_store::LakeStore::new(lake.listing())),
             );
             let mut events = events_table()?;
             if statistics == Statistics::Kept {
@@ -383,15 +383,17 @@ mod tests {
         Ok(())
     }
 
-    fn count(engine: &QueryEngine) -> Result<i64, Box<dyn std::error::Error>> {
-        let batches = engine.sql("SELECT count(*) AS n FROM events")?;
+    /// The first value of a query's answer, as text.
+    fn first_value(batches: &[RecordBatch]) -> Result<String, Box<dyn std::error::Error>> {
         let batch = batches.first().ok_or("no result")?;
-        Ok(batch
-            .column(0)
-            .as_any()
-            .downcast_ref::<arrow::array::Int64Array>()
-            .ok_or("count is not Int64")?
-            .value(0))
+        Ok(arrow::util::display::array_value_to_string(
+            batch.column(0),
+            0,
+        )?)
+    }
+
+    fn count(engine: &QueryEngine) -> Result<i64, Box<dyn std::error::Error>> {
+        Ok(first_value(&engine.sql("SELECT count(*) AS n FROM events")?)?.parse()?)
     }
 
     #[test]
@@ -453,7 +455,6 @@ mod tests {
         use object_store::ObjectStoreExt;
         let path = object_store::path::Path::from("x.parquet");
         let refused = runtime_of(&engine)?.block_on(store.put(&path, "x".into()));
-        drop(lake);
         assert!(
             matches!(refused, Err(object_store::Error::NotSupported { .. })),
             "{refused:?}"
@@ -468,21 +469,17 @@ mod tests {
         five_small_files(&data, &dir.path().join("logs"))?;
         let setting = "SELECT value FROM information_schema.df_settings \
                        WHERE name = 'datafusion.execution.collect_statistics'";
-        let value = |batches: Vec<RecordBatch>| -> Result<String, Box<dyn std::error::Error>> {
-            let batch = batches.first().ok_or("no setting")?;
-            Ok(arrow::util::display::array_value_to_string(
-                batch.column(0),
-                0,
-            )?)
-        };
         let command = QueryEngine::open(&data)?;
-        assert_eq!(value(command.sql(setting)?)?, "false");
+        assert_eq!(first_value(&command.sql(setting)?)?, "false");
         let runtime = runtime_of(&command)?;
         let server = runtime.block_on(QueryEngine::open_async(&data, QueryLimits::default()))?;
-        assert_eq!(value(runtime.block_on(server.sql_async(setting))?)?, "true");
+        assert_eq!(
+            first_value(&runtime.block_on(server.sql_async(setting))?)?,
+            "true"
+        );
         assert_eq!(count(&command)?, 50);
         let counted = runtime.block_on(server.sql_async("SELECT count(*) FROM events"))?;
-        assert_eq!(value(counted)?, "50", "both read the same lake");
+        assert_eq!(first_value(&counted)?, "50", "both read the same lake");
         Ok(())
     }
 

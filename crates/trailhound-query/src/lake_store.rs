@@ -13,7 +13,6 @@
 
 use std::fmt;
 use std::ops::Range;
-use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -226,9 +225,4 @@ impl ObjectStore for LakeStore {
     ) -> object_store::Result<()> {
         Err(read_only())
     }
-}
-
-/// The store for a lake, shared by every query of an engine.
-pub(crate) fn lake_store(listing: LakeListing) -> Arc<dyn ObjectStore> {
-    Arc::new(LakeStore::new(listing))
 }
