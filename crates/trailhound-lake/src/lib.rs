@@ -37,7 +37,6 @@ mod location;
 pub use ingest::{Conclude, IngestMessage};
 mod outbox;
 mod partition;
-mod row_group;
 mod scan;
 mod schema;
 mod store;
