@@ -305,9 +305,19 @@ impl<'r> Detector<'r> {
     }
 
     /// Applies buffered correlation inputs in time order.
+    ///
+    /// CloudTrail's `eventTime` has whole seconds, so many inputs share a time. Ties are
+    /// broken by `eventID`: the findings must not depend on the order in which files were
+    /// read (files in parallel, the lake's files in catalog order).
     pub fn flush(&mut self, out: &mut Vec<Finding>) {
         let mut pending = std::mem::take(&mut self.pending);
-        pending.sort_by_key(|p| p.time_ms);
+        pending.sort_unstable_by(|a, b| {
+            a.time_ms
+                .cmp(&b.time_ms)
+                .then_with(|| a.facts.event_id.cmp(&b.facts.event_id))
+                .then_with(|| a.correlation.cmp(&b.correlation))
+                .then_with(|| a.rule_position.cmp(&b.rule_position))
+        });
         for input in pending {
             let PendingInput {
                 time_ms,
@@ -418,5 +428,66 @@ impl<'a> LowerName<'a> {
             LowerName::Inline(bytes, len) => std::str::from_utf8(&bytes[..*len]).unwrap_or(""),
             LowerName::Folded(text) => text,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rule::parse_rules;
+
+    const RULES: &str = "title: Bucket deleted
+id: 00000000-0000-4000-8000-000000000001
+name: bucket-deleted
+level: informational
+detection:
+  selection:
+    eventName: DeleteBucket
+  condition: selection
+---
+title: Two buckets deleted
+id: 00000000-0000-4000-8000-000000000002
+level: high
+correlation:
+  type: event_count
+  rules: [bucket-deleted]
+  group-by: [userIdentity.arn]
+  timespan: 1h
+  condition:
+    gte: 2
+";
+
+    fn deletion(id: &str) -> String {
+        format!(
+            r#"{{"eventID":"{id}","eventTime":"2024-07-01T10:00:00Z","eventName":"DeleteBucket","userIdentity":{{"arn":"arn:aws:iam::111122223333:user/mallory"}}}}"#
+        )
+    }
+
+    fn correlated_ids(rules: &RuleSet, ids: &[&str]) -> Vec<Vec<String>> {
+        let mut detector = Detector::new(rules, Level::Informational);
+        let mut findings = Vec::new();
+        for id in ids {
+            if let Some(matched) = rules.evaluate(&deletion(id)) {
+                detector.feed(matched, &mut findings);
+            }
+        }
+        detector.flush(&mut findings);
+        findings
+            .into_iter()
+            .filter(|f| f.event_count > 1)
+            .map(|f| f.event_ids)
+            .collect()
+    }
+
+    #[test]
+    fn correlations_do_not_depend_on_the_order_events_arrive_in() -> Result<(), DetectError> {
+        let rules = RuleSet::new(parse_rules(RULES, "test")?)?;
+        // All three share one second; whichever order they are read in, the same two form
+        // the finding.
+        let forward = correlated_ids(&rules, &["a", "b", "c"]);
+        assert_eq!(forward, vec![vec!["a".to_string(), "b".to_string()]]);
+        assert_eq!(correlated_ids(&rules, &["c", "b", "a"]), forward);
+        assert_eq!(correlated_ids(&rules, &["b", "c", "a"]), forward);
+        Ok(())
     }
 }

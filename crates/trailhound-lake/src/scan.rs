@@ -12,19 +12,29 @@ use crate::{Lake, LakeError, LakeListing};
 
 impl Lake {
     /// The lake files that may hold events of `selection`, as paths relative to the lake root
-    /// for [`for_each_record`].
+    /// for [`for_each_record`], those with the oldest events first.
+    ///
+    /// The order is by each file's earliest `eventTime`, not the catalog's: a reader that
+    /// buffers what it finds and sorts it (a hunt's correlations) then sees events close to
+    /// time order whatever order commits wrote the files in.
     pub fn event_files(&self, selection: &Selection) -> Result<Vec<String>, LakeError> {
         let since_us = selection.since.map(|t| t.timestamp_micros());
         let until_us = selection.until.map(|t| t.timestamp_micros());
-        let files = self.catalog().lake_files(None)?;
-        Ok(files
+        let mut files: Vec<_> = self
+            .catalog()
+            .lake_files(None)?
             .into_iter()
             .filter(|f| selection.accounts.is_empty() || selection.accounts.contains(&f.account))
             .filter(|f| selection.regions.is_empty() || selection.regions.contains(&f.region))
             .filter(|f| !matches!((since_us, f.max_time_us), (Some(s), Some(max)) if max < s))
             .filter(|f| !matches!((until_us, f.min_time_us), (Some(u), Some(min)) if min >= u))
-            .map(|f| f.path)
-            .collect())
+            .collect();
+        files.sort_by(|a, b| {
+            a.min_time_us
+                .cmp(&b.min_time_us)
+                .then_with(|| a.path.cmp(&b.path))
+        });
+        Ok(files.into_iter().map(|f| f.path).collect())
     }
 }
 

@@ -166,6 +166,51 @@ fn files_are_partitioned_sorted_and_readable() -> TestResult {
     Ok(())
 }
 
+#[test]
+fn event_files_list_the_oldest_events_first_and_prune_by_time() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs)?;
+    // Account names sort in the opposite order to the events' times.
+    let record = |account: &str, day: &str, id: &str| {
+        format!(
+            r#"{{"eventTime":"2024-07-{day}T10:00:00Z","awsRegion":"us-east-1","recipientAccountId":"{account}","eventID":"{id}"}}"#
+        )
+    };
+    std::fs::write(
+        logs.join("accounts.ndjson"),
+        [
+            record("111122223333", "03", "newest"),
+            record("555566667777", "02", "middle"),
+            record("999900001111", "01", "oldest"),
+        ]
+        .join("\n"),
+    )?;
+    let data = dir.path().join("data");
+    ingest(&data, vec![InputSpec::Path(logs)], WriteOptions::default())?;
+    let lake = Lake::open(&data, Access::Read)?;
+    let read_ids = |selection: &trailhound_source::Selection| -> Result<Vec<String>, Box<dyn std::error::Error>> {
+        let mut ids = Vec::new();
+        for path in lake.event_files(selection)? {
+            trailhound_lake::for_each_record(&lake.listing(), &path, |record| {
+                let id = record.split("\"eventID\":\"").nth(1).and_then(|r| r.split('"').next());
+                ids.push(id.unwrap_or("?").to_owned());
+            })?;
+        }
+        Ok(ids)
+    };
+    assert_eq!(
+        read_ids(&trailhound_source::Selection::default())?,
+        ["oldest", "middle", "newest"]
+    );
+    let since = trailhound_source::Selection {
+        since: Some("2024-07-02T00:00:00Z".parse()?),
+        ..Default::default()
+    };
+    assert_eq!(read_ids(&since)?, ["middle", "newest"]);
+    Ok(())
+}
+
 /// Ingests one log file holding `records` (a `{"Records":[…]}` document) and opens the one
 /// lake file it makes; the folder must outlive the reader.
 fn only_lake_file(
