@@ -527,12 +527,21 @@ impl Catalog {
         )?)
     }
 
-    /// Marks a file as moved into place.
-    pub fn mark_in_place(&self, path: &str) -> Result<(), LakeError> {
-        self.connection.execute(
-            "UPDATE lake_files SET staged_as = NULL WHERE path = ?1",
-            [path],
-        )?;
+    /// Marks files as moved into place.
+    pub fn mark_in_place(&self, paths: &[&str]) -> Result<(), LakeError> {
+        if paths.is_empty() {
+            return Ok(());
+        }
+        // One transaction for all: a commit of its own per file waited for the disk each time.
+        let transaction = self.connection.unchecked_transaction()?;
+        {
+            let mut update =
+                transaction.prepare("UPDATE lake_files SET staged_as = NULL WHERE path = ?1")?;
+            for path in paths {
+                update.execute([path])?;
+            }
+        }
+        transaction.commit()?;
         Ok(())
     }
 }

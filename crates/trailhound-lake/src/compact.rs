@@ -96,7 +96,7 @@ impl Lake {
         let retired: Vec<String> = group.iter().map(|f| f.path.clone()).collect();
         self.catalog
             .commit(std::slice::from_ref(&merged), &retired, &[], &[])?;
-        move_into_place(self, &merged)?;
+        move_into_place(self, std::slice::from_ref(&merged))?;
         for path in &retired {
             self.retire(path);
         }

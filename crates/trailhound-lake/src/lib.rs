@@ -37,6 +37,7 @@ mod location;
 pub use ingest::{Conclude, IngestMessage};
 mod outbox;
 mod partition;
+mod row_group;
 mod scan;
 mod schema;
 mod store;

@@ -166,6 +166,7 @@ impl Lake {
     fn recover(&mut self) -> Result<(), LakeError> {
         let files = self.catalog.lake_files(None)?;
         let mut keep_staged = HashSet::new();
+        let mut settled = Vec::new();
         for file in &files {
             let target = self.lake_dir().join(&file.path);
             if let Some(staged) = &file.staged_as {
@@ -180,9 +181,10 @@ impl Lake {
                     keep_staged.insert(staged.clone());
                     tracing::error!(file = %file.path, "recovery: a committed lake file is missing");
                 }
-                self.catalog.mark_in_place(&file.path)?;
+                settled.push(file.path.as_str());
             }
         }
+        self.catalog.mark_in_place(&settled)?;
         let staging = self.staging_dir();
         for entry in std::fs::read_dir(&staging).map_err(LakeError::io(&staging))? {
             let entry = entry.map_err(LakeError::io(&staging))?;

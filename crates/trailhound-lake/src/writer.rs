@@ -3,18 +3,17 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
-use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::path::{Path, PathBuf};
 
 use arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
 use arrow::compute::{filter_record_batch, interleave_record_batch};
 use arrow::datatypes::TimestampMicrosecondType;
-use parquet::arrow::ArrowWriter;
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::basic::{Compression, Encoding, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties, WriterVersion};
 use parquet::schema::types::ColumnPath;
+use rayon::prelude::*;
 use trailhound_source::{ObjectReport, ObjectStatus};
 
 use trailhound_detect::Finding;
@@ -22,6 +21,7 @@ use trailhound_detect::Finding;
 use crate::catalog::{LakeFileRecord, SourceRecord};
 use crate::convert::{ConvertedBatch, identity_hash};
 use crate::location::SourceLocator;
+use crate::row_group::{ParallelFileWriter, row_groups};
 use crate::schema::{EVENT_ID_COLUMN, EVENT_TIME_COLUMN, file_schema};
 use crate::{Lake, LakeError, PartitionKey};
 
@@ -206,8 +206,8 @@ impl LakeWriter<'_> {
         self.pending.clear();
         self.findings.clear();
         self.report.commits += 1;
+        move_into_place(self.lake, &files)?;
         for file in &files {
-            move_into_place(self.lake, file)?;
             self.report.files += 1;
             self.report.bytes += file.bytes;
             self.report.events_new += file.rows;
@@ -240,58 +240,56 @@ impl LakeWriter<'_> {
     }
 }
 
-/// Writes each partition's rows to a staged file, partitions spread over the cores.
+/// Writes each partition's rows to a staged file, files and their column chunks spread over
+/// the cores by rayon's work stealing (see [`ParallelFileWriter`]), the largest partitions
+/// first.
 ///
-/// Each thread takes the largest partition still waiting: reading waits for the commit, so a
-/// core left idle by a lopsided split is lost to the whole ingest.
+/// Each file is flushed to disk by a thread of its own while the others are encoded: an
+/// `fsync` waits for the disk (4–40 ms here) and made the writers wait for it one file after
+/// another.
 fn stage_all(
     staging: &Path,
     mut work: Vec<(PartitionKey, Vec<RecordBatch>)>,
 ) -> Vec<Result<LakeFileRecord, LakeError>> {
     let rows = |batches: &[RecordBatch]| batches.iter().map(RecordBatch::num_rows).sum::<usize>();
     work.sort_by_key(|(_, batches)| std::cmp::Reverse(rows(batches)));
-    let threads = std::thread::available_parallelism()
-        .map_or(2, usize::from)
-        .clamp(1, work.len().max(1));
-    let next = AtomicUsize::new(0);
-    let work = &work;
-    let next = &next;
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(move || {
-                    let mut staged = Vec::new();
-                    while let Some((key, batches)) = work.get(next.fetch_add(1, Ordering::Relaxed))
-                    {
-                        staged.push(stage_partition(staging, key, batches));
-                    }
-                    staged
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| {
-                h.join().unwrap_or_else(|_| {
-                    vec![Err(LakeError::Internal("a writer thread panicked".into()))]
-                })
-            })
-            .collect()
-    })
+    let written: Vec<_> = work
+        .par_iter()
+        .map(|(key, batches)| {
+            let (record, unsynced) = write_partition(staging, key, batches)?;
+            Ok((record, std::thread::spawn(move || unsynced.sync())))
+        })
+        .collect::<Vec<Result<_, LakeError>>>();
+    written
+        .into_iter()
+        .map(|written| {
+            let (record, syncing) = written?;
+            syncing
+                .join()
+                .map_err(|_| LakeError::Internal("a thread flushing a file panicked".into()))??;
+            Ok(record)
+        })
+        .collect()
 }
 
-/// Moves a committed file from staging into its partition folder.
-pub(crate) fn move_into_place(lake: &Lake, file: &LakeFileRecord) -> Result<(), LakeError> {
-    let Some(staged) = &file.staged_as else {
-        return Ok(());
-    };
-    let source = lake.staging_dir().join(staged);
-    let target = lake.lake_dir().join(&file.path);
-    if let Some(parent) = target.parent() {
-        std::fs::create_dir_all(parent).map_err(LakeError::io(parent))?;
+/// Moves committed files from staging into their partition folders, then marks them in place
+/// in one catalog transaction. A crash before the mark loses nothing: recovery finds the files
+/// in place and marks them then.
+pub(crate) fn move_into_place(lake: &Lake, files: &[LakeFileRecord]) -> Result<(), LakeError> {
+    let mut moved = Vec::with_capacity(files.len());
+    for file in files {
+        let Some(staged) = &file.staged_as else {
+            continue;
+        };
+        let source = lake.staging_dir().join(staged);
+        let target = lake.lake_dir().join(&file.path);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent).map_err(LakeError::io(parent))?;
+        }
+        std::fs::rename(&source, &target).map_err(LakeError::io(&source))?;
+        moved.push(file.path.as_str());
     }
-    std::fs::rename(&source, &target).map_err(LakeError::io(&source))?;
-    lake.catalog.mark_in_place(&file.path)
+    lake.catalog.mark_in_place(&moved)
 }
 
 /// Rows per row group, and per chunk when rows must be reordered.
@@ -329,16 +327,41 @@ const UNPRUNED_COLUMNS: [&str; 12] = [
     "tlsDetails.clientProvidedHostHeader",
 ];
 
-/// Writes a partition's rows, ordered by `eventTime`, to a staged Parquet file.
-///
-/// Rows usually arrive in time order already (CloudTrail files are named and written by time),
-/// so the batches are written as they are; otherwise the rows are reordered one row group at a
-/// time, never copying the whole partition at once.
+/// Writes a partition's rows, ordered by `eventTime`, to a staged Parquet file on disk.
 pub(crate) fn stage_partition(
     staging: &Path,
     key: &PartitionKey,
     batches: &[RecordBatch],
 ) -> Result<LakeFileRecord, LakeError> {
+    let (record, unsynced) = write_partition(staging, key, batches)?;
+    unsynced.sync()?;
+    Ok(record)
+}
+
+/// A written file not yet known to be on disk.
+struct Unsynced {
+    file: File,
+    path: PathBuf,
+}
+
+impl Unsynced {
+    /// Waits until the file is on disk; a file must be before its catalog row commits.
+    fn sync(self) -> Result<(), LakeError> {
+        self.file.sync_all().map_err(LakeError::io(&self.path))
+    }
+}
+
+/// Writes a partition's rows, ordered by `eventTime`, to a staged Parquet file, leaving the
+/// flush to disk to the caller.
+///
+/// Rows usually arrive in time order already (CloudTrail files are named and written by time),
+/// so the batches are written as they are; otherwise the rows are reordered one row group at a
+/// time, never copying the whole partition at once.
+fn write_partition(
+    staging: &Path,
+    key: &PartitionKey,
+    batches: &[RecordBatch],
+) -> Result<(LakeFileRecord, Unsynced), LakeError> {
     let times: Vec<&arrow::array::TimestampMicrosecondArray> = batches
         .iter()
         .map(|b| {
@@ -380,22 +403,21 @@ pub(crate) fn stage_partition(
     let staged_as = format!("part-{id}.parquet");
     let path = staging.join(&staged_as);
     let file = File::create(&path).map_err(LakeError::io(&path))?;
-    let mut writer = ArrowWriter::try_new(file, file_schema(), Some(writer_properties()?))?;
+    let mut writer = ParallelFileWriter::new(file, file_schema(), writer_properties()?)?;
     if sorted {
-        for batch in batches {
-            writer.write(batch)?;
+        for group in row_groups(batches, ROW_GROUP_ROWS) {
+            writer.write_row_group(&group)?;
         }
     } else {
         order.sort_by_key(|(b, r)| sort_key(*b, *r));
         let sources: Vec<&RecordBatch> = batches.iter().collect();
         for chunk in order.chunks(ROW_GROUP_ROWS) {
-            writer.write(&interleave_record_batch(&sources, chunk)?)?;
+            writer.write_row_group(&[interleave_record_batch(&sources, chunk)?])?;
         }
     }
-    let file = writer.into_inner()?;
-    file.sync_all().map_err(LakeError::io(&path))?;
+    let file = writer.finish()?;
     let bytes = file.metadata().map_err(LakeError::io(&path))?.len();
-    Ok(LakeFileRecord {
+    let record = LakeFileRecord {
         path: format!("events/{}/part-{id}.parquet", key.relative_dir()),
         account: key.account.clone(),
         region: key.region.clone(),
@@ -405,7 +427,8 @@ pub(crate) fn stage_partition(
         min_time_us,
         max_time_us,
         staged_as: Some(staged_as),
-    })
+    };
+    Ok((record, Unsynced { file, path }))
 }
 
 /// zstd, page statistics (for time-range pruning) and a bloom filter on `eventID` (for

@@ -431,6 +431,21 @@ fn small_commit_budgets_split_files_but_store_everything_once() -> TestResult {
         },
     )?;
     assert!(report.commits > 3, "{report:?}");
+    // Every commit's files are moved into place and marked so, several per commit.
+    let files = Lake::open(&data, Access::Read)?
+        .catalog()
+        .lake_files(None)?;
+    assert_eq!(files.len() as u64, report.files);
+    assert!(report.files > report.commits, "{report:?}");
+    for file in &files {
+        assert!(
+            data.join("lake").join(&file.path).is_file(),
+            "{}",
+            file.path
+        );
+        assert_eq!(file.staged_as, None, "{}", file.path);
+    }
+    assert_eq!(std::fs::read_dir(data.join("lake/.staging"))?.count(), 0);
     let ids = stored_ids(&data)?;
     assert_eq!(ids.len(), 3000);
     assert_eq!(ids.iter().collect::<HashSet<_>>().len(), 3000);
