@@ -105,9 +105,9 @@ impl QueryEngine {
         }
         let mut context = SessionContext::new_with_config_rt(config, runtime_env.build_arc()?);
         datafusion_functions_json::register_all(&mut context)?;
-        // Everything is read from the catalog before the first await: a catalog connection
-        // must not be held across one (it is not Sync), and the engine needs none afterwards.
-        let (events, findings, insights) = {
+        // The catalog connection is dropped before the first await: it is not Sync. The
+        // catalog's own tables are read when a query scans them (catalog_table.rs).
+        let events = {
             let lake = Lake::open(data_dir, Access::Read)?;
             context.register_object_store(
                 ListingTableUrl::parse(LAKE_URL)?.object_store().as_ref(),
@@ -125,15 +125,14 @@ impl QueryEngine {
                         .get_file_statistic_cache(),
                 );
             }
-            (
-                events,
-                crate::findings::findings_table(&lake)?,
-                lake.catalog().insights()?,
-            )
+            events
         };
         context.register_table("events", Arc::new(events))?;
-        context.register_table("findings", Arc::new(findings))?;
-        crate::insights::register(&context, &insights).await?;
+        context.register_table(
+            "findings",
+            Arc::new(crate::findings::findings_table(data_dir)),
+        )?;
+        crate::insights::register(&context, data_dir).await?;
         Ok(QueryEngine {
             context,
             runtime: None,
@@ -425,6 +424,69 @@ mod tests {
         assert_eq!(rows, 50, "every event once, from the retired files");
         // A query planned afterwards reads the merged file alone.
         assert_eq!(count(&engine)?, 50);
+        Ok(())
+    }
+
+    #[test]
+    fn findings_and_insights_are_read_when_a_query_scans_them() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let data = dir.path().join("data");
+        five_small_files(&data, &dir.path().join("logs"))?;
+        let engine = QueryEngine::open(&data)?;
+        let findings = |engine: &QueryEngine| -> Result<String, Box<dyn std::error::Error>> {
+            first_value(&engine.sql("SELECT count(*) AS n FROM findings")?)
+        };
+        let insights = "SELECT count(*) AS n FROM insights";
+        assert_eq!(findings(&engine)?, "0");
+        assert_eq!(first_value(&engine.sql(insights)?)?, "0");
+        // Recorded after the engine opened: a long-lived engine (the server's) sees them,
+        // as it sees events committed since.
+        let mut lake = Lake::open(&data, Access::Write)?;
+        lake.catalog_mut()?
+            .add_findings(&[trailhound_detect::Finding {
+                rule_id: "r1".into(),
+                rule_title: "Bucket deleted".into(),
+                level: trailhound_detect::Level::High,
+                tags: vec!["attack.impact".into()],
+                time: Some("2024-07-01T12:00:05Z".into()),
+                first_time: Some("2024-07-01T12:00:05Z".into()),
+                event_count: 1,
+                event_ids: vec!["r0-5".into()],
+                event_source: None,
+                event_name: None,
+                principal: None,
+                account: None,
+                region: None,
+                source_ip: None,
+                summary: "Bucket deleted".into(),
+            }])?;
+        let insight = trailhound_lake::StoredInsight {
+            event_id: "i1".into(),
+            shared_event_id: "s1".into(),
+            state: "Start".into(),
+            event_time: "2024-07-01T12:00:00Z".into(),
+            start_us: 1_719_835_200_000_000,
+            account: "111122223333".into(),
+            region: "us-east-1".into(),
+            event_source: "s3.amazonaws.com".into(),
+            event_name: "GetObject".into(),
+            insight_type: "ApiCallRateInsight".into(),
+            error_code: None,
+            baseline_average: 0.1,
+            insight_average: 10.0,
+            insight_duration: None,
+            baseline_duration: 10_080,
+            record: "{}".into(),
+        };
+        lake.catalog_mut()?
+            .replace_insights(0, i64::MAX, std::slice::from_ref(&insight))?;
+        drop(lake);
+        assert_eq!(findings(&engine)?, "1");
+        assert_eq!(
+            first_value(&engine.sql("SELECT ruleTitle FROM findings WHERE eventCount = 1")?)?,
+            "Bucket deleted"
+        );
+        assert_eq!(first_value(&engine.sql(insights)?)?, "1");
         Ok(())
     }
 

@@ -1,14 +1,15 @@
 //! The `findings` table: the catalog's findings as rows SQL can join with `events`.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, RecordBatch, StringArray, TimestampMicrosecondArray, UInt64Array};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
-use datafusion::datasource::MemTable;
 use trailhound_event::parse_event_time;
-use trailhound_lake::{Lake, StoredFinding};
+use trailhound_lake::StoredFinding;
 
 use crate::QueryError;
+use crate::catalog_table::CatalogTable;
 
 /// Columns in CloudTrail's camelCase style, like `events`; `eventIds` is a JSON array.
 fn schema() -> SchemaRef {
@@ -41,11 +42,11 @@ fn schema() -> SchemaRef {
     ]))
 }
 
-/// The findings recorded in the lake's catalog, as a table.
-pub(crate) fn findings_table(lake: &Lake) -> Result<MemTable, QueryError> {
-    let findings = lake.catalog().findings()?;
-    let batch = to_batch(&findings)?;
-    Ok(MemTable::try_new(schema(), vec![vec![batch]])?)
+/// The findings recorded in the lake's catalog, as a table read when a query scans it.
+pub(crate) fn findings_table(data_dir: &Path) -> CatalogTable {
+    CatalogTable::new(schema(), data_dir, |lake| {
+        to_batch(&lake.catalog().findings()?)
+    })
 }
 
 fn to_batch(findings: &[StoredFinding]) -> Result<RecordBatch, QueryError> {

@@ -2,17 +2,18 @@
 //! `computed_insights`) and CloudTrail's own ingested from `CloudTrail-Insight` files, with
 //! the same columns so one query sees both.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use arrow::array::TimestampMicrosecondArray;
 use arrow::array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
-use datafusion::datasource::MemTable;
 use datafusion::execution::context::SessionContext;
 use trailhound_event::parse_event_time;
 use trailhound_lake::StoredInsight;
 
 use crate::QueryError;
+use crate::catalog_table::CatalogTable;
 
 /// The table of computed insights, as SQL sees it.
 pub(crate) const COMPUTED: &str = "computed_insights";
@@ -43,12 +44,12 @@ fn schema() -> SchemaRef {
     ]))
 }
 
-/// Registers `computed_insights` and the `insights` view over it and `events`.
-pub(crate) async fn register(
-    context: &SessionContext,
-    stored: &[StoredInsight],
-) -> Result<(), QueryError> {
-    let table = MemTable::try_new(schema(), vec![vec![to_batch(stored)?]])?;
+/// Registers `computed_insights` (read from the catalog of the lake in `data_dir` when a
+/// query scans it) and the `insights` view over it and `events`.
+pub(crate) async fn register(context: &SessionContext, data_dir: &Path) -> Result<(), QueryError> {
+    let table = CatalogTable::new(schema(), data_dir, |lake| {
+        to_batch(&lake.catalog().insights()?)
+    });
     context.register_table(COMPUTED, Arc::new(table))?;
     let details = |path: &str| {
         let parts: Vec<String> = path.split('.').map(|p| format!("'{p}'")).collect();

@@ -17,6 +17,7 @@
 //!   table definition for Athena, Trino, Spark and DuckDB over the same files.
 #![deny(missing_docs)]
 
+mod catalog_table;
 mod ddl;
 mod engine;
 mod error;
