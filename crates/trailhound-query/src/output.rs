@@ -1,8 +1,10 @@
 //! Printing query results.
 
 use std::io::Write;
+use std::sync::Arc;
 
-use arrow::array::RecordBatch;
+use arrow::array::{ArrayRef, RecordBatch};
+use arrow::datatypes::{DataType, Field, Schema};
 
 use crate::QueryError;
 
@@ -15,7 +17,7 @@ pub enum Format {
     Json,
     /// One JSON object per line.
     Jsonl,
-    /// Comma-separated values with a header line.
+    /// Comma-separated values with a header line; nested columns as JSON text.
     Csv,
 }
 
@@ -69,12 +71,51 @@ fn write_formatted(
                 .with_header(true)
                 .build(&mut *out);
             for batch in batches {
-                writer.write(batch)?;
+                writer.write(&nested_as_json(batch)?)?;
             }
         }
     }
     out.flush()?;
     Ok(())
+}
+
+/// `batch` with every nested column (`userIdentity`, `resources`, …) written as JSON text,
+/// the form CSV can hold and a spreadsheet or `jq` can read back; Arrow's CSV writer refuses
+/// nested types.
+fn nested_as_json(batch: &RecordBatch) -> Result<RecordBatch, arrow::error::ArrowError> {
+    if !batch
+        .schema()
+        .fields()
+        .iter()
+        .any(|f| f.data_type().is_nested())
+    {
+        return Ok(batch.clone());
+    }
+    let options = arrow::json::writer::EncoderOptions::default();
+    let mut fields = Vec::with_capacity(batch.num_columns());
+    let mut columns = Vec::with_capacity(batch.num_columns());
+    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+        if !field.data_type().is_nested() {
+            fields.push(Arc::clone(field));
+            columns.push(Arc::clone(column));
+            continue;
+        }
+        let mut encoder = arrow::json::writer::make_encoder(field, column.as_ref(), &options)?;
+        let mut text = arrow::array::StringBuilder::new();
+        let mut value = Vec::new();
+        for row in 0..column.len() {
+            if encoder.is_null(row) {
+                text.append_null();
+                continue;
+            }
+            value.clear();
+            encoder.encode(row, &mut value);
+            text.append_value(String::from_utf8_lossy(&value));
+        }
+        fields.push(Arc::new(Field::new(field.name(), DataType::Utf8, true)));
+        columns.push(Arc::new(text.finish()) as ArrayRef);
+    }
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
 }
 
 /// Remembers whether the reader hung up: Arrow's writers wrap the I/O error in their own
@@ -107,10 +148,7 @@ impl Write for HangUpAware<'_> {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
-    use arrow::array::StringArray;
-    use arrow::datatypes::{DataType, Field, Schema};
+    use arrow::array::{Array, StringArray, StructArray};
 
     use super::*;
 
@@ -155,6 +193,47 @@ mod tests {
         let mut written = Vec::new();
         write_batches(&[batch], Format::Csv, &mut written)?;
         assert!(written.starts_with(b"eventName\nDeleteBucket\n"));
+        Ok(())
+    }
+
+    #[test]
+    fn csv_writes_nested_columns_as_json_text() -> Result<(), Box<dyn std::error::Error>> {
+        let arn = Arc::new(Field::new("arn", DataType::Utf8, true));
+        let kind = Arc::new(Field::new("type", DataType::Utf8, true));
+        let identity = StructArray::from(vec![
+            (
+                kind,
+                Arc::new(StringArray::from(vec![Some("IAMUser"), Some("Root")])) as ArrayRef,
+            ),
+            (
+                arn,
+                Arc::new(StringArray::from(vec![
+                    Some("arn:aws:iam::111122223333:user/alice"),
+                    None,
+                ])) as ArrayRef,
+            ),
+        ]);
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("eventName", DataType::Utf8, true),
+            Field::new("userIdentity", identity.data_type().clone(), true),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(StringArray::from(vec!["DeleteBucket", "ConsoleLogin"])),
+                Arc::new(identity),
+            ],
+        )?;
+        let mut written = Vec::new();
+        write_batches(&[batch], Format::Csv, &mut written)?;
+        assert_eq!(
+            String::from_utf8(written)?,
+            concat!(
+                "eventName,userIdentity\n",
+                "DeleteBucket,\"{\"\"type\"\":\"\"IAMUser\"\",\"\"arn\"\":\"\"arn:aws:iam::111122223333:user/alice\"\"}\"\n",
+                "ConsoleLogin,\"{\"\"type\"\":\"\"Root\"\"}\"\n",
+            )
+        );
         Ok(())
     }
 }

@@ -645,7 +645,7 @@ pub(crate) enum OutputFormat {
     Json,
     /// One JSON object per line.
     Jsonl,
-    /// Comma-separated values with a header line.
+    /// Comma-separated values with a header line; nested columns as JSON text.
     Csv,
 }
 
