@@ -451,7 +451,7 @@ mod tests {
                 time: Some("2024-07-01T12:00:05Z".into()),
                 first_time: Some("2024-07-01T12:00:05Z".into()),
                 event_count: 1,
-                event_ids: vec!["r0-5".into()],
+                event_ids: vec!["r0-5".into(), "odd \u{1} \"id\" \u{e9}".into()],
                 event_source: None,
                 event_name: None,
                 principal: None,
@@ -487,6 +487,13 @@ mod tests {
             "Bucket deleted"
         );
         assert_eq!(first_value(&engine.sql(insights)?)?, "1");
+        assert_eq!(
+            first_value(&engine.sql(
+                "SELECT json_get_str(eventIds, 1) = 'odd \u{1} \"id\" \u{e9}' FROM findings"
+            )?)?,
+            "true",
+            "eventIds is a JSON array whatever the ids hold"
+        );
         Ok(())
     }
 

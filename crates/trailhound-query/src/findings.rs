@@ -84,17 +84,9 @@ fn to_batch(findings: &[StoredFinding]) -> Result<RecordBatch, QueryError> {
                 .map(|r| r.finding.event_count)
                 .collect::<UInt64Array>(),
         ),
-        text(|r| {
-            Some(format!(
-                "[{}]",
-                r.finding
-                    .event_ids
-                    .iter()
-                    .map(|id| format!("{id:?}"))
-                    .collect::<Vec<_>>()
-                    .join(",")
-            ))
-        }),
+        // JSON, not Rust's debug quoting: an eventID is whatever the input said, and a
+        // control character or non-ASCII text must still give an array SQL can read.
+        text(|r| serde_json::to_string(&r.finding.event_ids).ok()),
         text(|r| Some(r.finding.summary.clone())),
         text(|r| Some(r.status.clone())),
         text(|r| Some(r.found_at.clone())),
