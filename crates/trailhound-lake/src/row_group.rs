@@ -118,8 +118,11 @@ fn encode(tasks: Vec<ColumnTask>, cost: &[usize]) -> Result<Vec<ArrowColumnChunk
     Ok(chunks.into_iter().map(|(_, chunk)| chunk).collect())
 }
 
-/// Cuts `batches` (zero-copy) into row groups of at most `max_rows` rows, in order.
+/// Cuts `batches` (zero-copy) into row groups of at most `max_rows` rows (at least one), in
+/// order.
 pub(crate) fn row_groups(batches: &[RecordBatch], max_rows: usize) -> Vec<Vec<RecordBatch>> {
+    // A limit of 0 would never advance.
+    let max_rows = max_rows.max(1);
     let mut groups = Vec::new();
     let mut current: Vec<RecordBatch> = Vec::new();
     let mut rows = 0;

@@ -433,12 +433,11 @@ mod tests {
         let data = dir.path().join("data");
         five_small_files(&data, &dir.path().join("logs"))?;
         let engine = QueryEngine::open(&data)?;
-        let findings = |engine: &QueryEngine| -> Result<String, Box<dyn std::error::Error>> {
-            first_value(&engine.sql("SELECT count(*) AS n FROM findings")?)
+        let rows_of = |table: &str| -> Result<String, Box<dyn std::error::Error>> {
+            first_value(&engine.sql(&format!("SELECT count(*) AS n FROM {table}"))?)
         };
-        let insights = "SELECT count(*) AS n FROM insights";
-        assert_eq!(findings(&engine)?, "0");
-        assert_eq!(first_value(&engine.sql(insights)?)?, "0");
+        assert_eq!(rows_of("findings")?, "0");
+        assert_eq!(rows_of("insights")?, "0");
         // Recorded after the engine opened: a long-lived engine (the server's) sees them,
         // as it sees events committed since.
         let mut lake = Lake::open(&data, Access::Write)?;
@@ -481,12 +480,12 @@ mod tests {
         lake.catalog_mut()?
             .replace_insights(0, i64::MAX, std::slice::from_ref(&insight))?;
         drop(lake);
-        assert_eq!(findings(&engine)?, "1");
+        assert_eq!(rows_of("findings")?, "1");
         assert_eq!(
             first_value(&engine.sql("SELECT ruleTitle FROM findings WHERE eventCount = 1")?)?,
             "Bucket deleted"
         );
-        assert_eq!(first_value(&engine.sql(insights)?)?, "1");
+        assert_eq!(rows_of("insights")?, "1");
         assert_eq!(
             first_value(&engine.sql(
                 "SELECT json_get_str(eventIds, 1) = 'odd \u{1} \"id\" \u{e9}' FROM findings"
