@@ -18,6 +18,7 @@ use futures::StreamExt;
 use trailhound_lake::{Access, Lake, PARTITION_COLUMNS, file_schema};
 
 use crate::QueryError;
+use crate::events_table::EventsTable;
 
 /// Bounds on what one engine's queries may use, for a server that runs other people's SQL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -127,7 +128,7 @@ impl QueryEngine {
             }
             events
         };
-        context.register_table("events", Arc::new(events))?;
+        context.register_table("events", Arc::new(EventsTable::new(events)))?;
         context.register_table(
             "findings",
             Arc::new(crate::findings::findings_table(data_dir)),
@@ -333,8 +334,9 @@ enum Statistics {
 /// [`crate::lake_store`]), which lists the catalog's committed files.
 const LAKE_URL: &str = "trailhound-lake://events/";
 
-/// The `events` table: the lake's Hive-partitioned Parquet files, with partition values
-/// (`account`, `region`, `date`) as columns, so filters on them skip whole folders.
+/// The listing behind the `events` table: the lake's Hive-partitioned Parquet files, with
+/// partition values (`account`, `region`, `date`) as columns, so filters on them skip whole
+/// folders ([`EventsTable`] adds `date` filters implied by filters on `eventTime`).
 fn events_table() -> Result<ListingTable, QueryError> {
     let url = ListingTableUrl::parse(LAKE_URL)?;
     let options = lake_file_options().with_table_partition_cols(
@@ -527,6 +529,68 @@ mod tests {
             matches!(refused, Err(object_store::Error::NotSupported { .. })),
             "{refused:?}"
         );
+        Ok(())
+    }
+
+    #[test]
+    fn filters_on_event_time_skip_the_other_days_files() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let data = dir.path().join("data");
+        let logs = dir.path().join("logs");
+        std::fs::create_dir_all(&logs)?;
+        let records: Vec<String> = (1..=3)
+            .flat_map(|day| {
+                (0..4).map(move |hour| {
+                    format!(r#"{{"eventVersion":"1.08","eventTime":"2024-07-0{day}T{:02}:00:00Z","eventName":"GetObject","awsRegion":"us-east-1","recipientAccountId":"111122223333","eventID":"d{day}-{hour}"}}"#, hour * 6)
+                })
+            })
+            .collect();
+        std::fs::write(
+            logs.join("f.json"),
+            format!("{{\"Records\":[{}]}}", records.join(",")),
+        )?;
+        let mut lake = Lake::open(&data, Access::Write)?;
+        lake.ingest(
+            vec![InputSpec::Path(logs)],
+            &ReadOptions::default(),
+            WriteOptions::default(),
+            |_| {},
+        )?;
+        // Days 1 and 3 lose their files: a query that opens them fails, so one that
+        // answers has left them out.
+        for file in lake.catalog().lake_files(None)? {
+            if !file.date.ends_with("-02") {
+                std::fs::remove_file(lake.file_path(&file.path))?;
+            }
+        }
+        let engine = QueryEngine::open(&data)?;
+        let runtime = runtime_of(&engine)?;
+        let server = runtime.block_on(QueryEngine::open_async(&data, QueryLimits::default()))?;
+        assert!(
+            engine.sql("SELECT count(*) FROM events").is_err(),
+            "the other days' files are really gone"
+        );
+        for (filter, expected) in [
+            (
+                "eventTime >= TIMESTAMP '2024-07-02T06:00:00Z' AND eventTime <= TIMESTAMP '2024-07-02T23:00:00Z'",
+                "3",
+            ),
+            (
+                "eventTime > '2024-07-02T00:00:00Z' AND eventTime < '2024-07-02T12:00:00Z'",
+                "1",
+            ),
+            (
+                "eventTime BETWEEN '2024-07-02' AND '2024-07-02T18:00:00Z'",
+                "4",
+            ),
+            ("eventTime = '2024-07-02T18:00:00Z'", "1"),
+        ] {
+            let sql = format!("SELECT count(*) FROM events WHERE {filter}");
+            let answered = engine.sql(&sql).map_err(|err| format!("{filter}: {err}"))?;
+            assert_eq!(first_value(&answered)?, expected, "{filter}");
+            let served = runtime.block_on(server.sql_async(&sql))?;
+            assert_eq!(first_value(&served)?, expected, "{filter}, server");
+        }
         Ok(())
     }
 

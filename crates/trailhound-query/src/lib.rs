@@ -21,6 +21,7 @@ mod catalog_table;
 mod ddl;
 mod engine;
 mod error;
+mod events_table;
 mod findings;
 mod insights;
 mod lake_store;
