@@ -244,33 +244,60 @@ impl LakeWriter<'_> {
 /// the cores by rayon's work stealing (see [`ParallelFileWriter`]), the largest partitions
 /// first.
 ///
-/// Each file is flushed to disk by a thread of its own while the others are encoded: an
+/// Written files are flushed to disk by [`FLUSHERS`] threads while the others are encoded: an
 /// `fsync` waits for the disk (4–40 ms here) and made the writers wait for it one file after
-/// another.
+/// another. The threads are few and fixed: a commit of an organization trail's small ingest
+/// can hold thousands of partitions.
 fn stage_all(
     staging: &Path,
     mut work: Vec<(PartitionKey, Vec<RecordBatch>)>,
 ) -> Vec<Result<LakeFileRecord, LakeError>> {
     let rows = |batches: &[RecordBatch]| batches.iter().map(RecordBatch::num_rows).sum::<usize>();
     work.sort_by_key(|(_, batches)| std::cmp::Reverse(rows(batches)));
-    let written: Vec<_> = work
-        .par_iter()
-        .map(|(key, batches)| {
-            let (record, unsynced) = write_partition(staging, key, batches)?;
-            Ok((record, std::thread::spawn(move || unsynced.sync())))
-        })
-        .collect::<Vec<Result<_, LakeError>>>();
-    written
-        .into_iter()
-        .map(|written| {
-            let (record, syncing) = written?;
-            syncing
-                .join()
-                .map_err(|_| LakeError::Internal("a thread flushing a file panicked".into()))??;
-            Ok(record)
-        })
-        .collect()
+    let (to_flush, flushing) = crossbeam_channel::unbounded::<(usize, Unsynced)>();
+    std::thread::scope(|scope| {
+        let flushers: Vec<_> = (0..FLUSHERS)
+            .map(|_| {
+                let flushing = flushing.clone();
+                scope.spawn(move || {
+                    flushing
+                        .iter()
+                        .filter_map(|(at, unsynced)| unsynced.sync().err().map(|err| (at, err)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        let mut written: Vec<Result<LakeFileRecord, LakeError>> = work
+            .par_iter()
+            .enumerate()
+            .map(|(at, (key, batches))| {
+                let (record, unsynced) = write_partition(staging, key, batches)?;
+                // The flushers outlive every send: they stop when `to_flush` is dropped below.
+                let _ = to_flush.send((at, unsynced));
+                Ok(record)
+            })
+            .collect();
+        drop(to_flush);
+        for flusher in flushers {
+            let failures = flusher.join().unwrap_or_else(|_| {
+                vec![(
+                    usize::MAX,
+                    LakeError::Internal("a thread flushing files panicked".into()),
+                )]
+            });
+            for (at, err) in failures {
+                match written.get_mut(at) {
+                    Some(slot) => *slot = Err(err),
+                    None => written.push(Err(err)),
+                }
+            }
+        }
+        written
+    })
 }
+
+/// Threads flushing a commit's files to disk (see [`stage_all`]).
+const FLUSHERS: usize = 4;
 
 /// Moves committed files from staging into their partition folders, then marks them in place
 /// in one catalog transaction. A crash before the mark loses nothing: recovery finds the files

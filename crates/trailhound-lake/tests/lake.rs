@@ -166,6 +166,45 @@ fn files_are_partitioned_sorted_and_readable() -> TestResult {
     Ok(())
 }
 
+/// An organization trail's small ingest: one commit of many tiny partitions, more than there
+/// are threads flushing files.
+#[test]
+fn one_commit_of_many_partitions_stores_every_file() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs)?;
+    let partitions = 150;
+    let lines: String = (0..partitions)
+        .map(|n| {
+            format!(
+                "{{\"eventTime\":\"2024-07-0{}T10:00:00Z\",\"awsRegion\":\"eu-west-1\",\"recipientAccountId\":\"{:012}\",\"eventID\":\"e{n}\"}}\n",
+                1 + n % 3,
+                n / 3
+            )
+        })
+        .collect();
+    std::fs::write(logs.join("org.ndjson"), lines)?;
+    let data = dir.path().join("data");
+    let report = ingest(&data, vec![InputSpec::Path(logs)], WriteOptions::default())?;
+    assert_eq!((report.commits, report.files), (1, partitions));
+    let lake = Lake::open(&data, Access::Read)?;
+    let files = lake.catalog().lake_files(None)?;
+    assert_eq!(files.len() as u64, partitions);
+    for file in &files {
+        assert!(
+            lake.file_path(&file.path).is_file(),
+            "{} missing",
+            file.path
+        );
+    }
+    let mut ids = stored_ids(&data)?;
+    ids.sort();
+    let mut expected: Vec<String> = (0..partitions).map(|n| format!("e{n}")).collect();
+    expected.sort();
+    assert_eq!(ids, expected);
+    Ok(())
+}
+
 #[test]
 fn event_files_list_the_oldest_events_first_and_prune_by_time() -> TestResult {
     let dir = tempfile::tempdir()?;
