@@ -244,10 +244,10 @@ impl LakeWriter<'_> {
 /// the cores by rayon's work stealing (see [`ParallelFileWriter`]), the largest partitions
 /// first.
 ///
-/// Written files are flushed to disk by [`FLUSHERS`] threads while the others are encoded: an
-/// `fsync` waits for the disk (4–40 ms here) and made the writers wait for it one file after
-/// another. The threads are few and fixed: a commit of an organization trail's small ingest
-/// can hold thousands of partitions.
+/// Written files are flushed to disk by up to [`FLUSHERS`] threads while the others are
+/// encoded: an `fsync` waits for the disk (4–40 ms here) and made the writers wait for it one
+/// file after another. The threads are bounded: a commit of an organization trail's small
+/// ingest can hold thousands of partitions, and one thread per file started that many.
 fn stage_all(
     staging: &Path,
     mut work: Vec<(PartitionKey, Vec<RecordBatch>)>,
@@ -256,7 +256,7 @@ fn stage_all(
     work.sort_by_key(|(_, batches)| std::cmp::Reverse(rows(batches)));
     let (to_flush, flushing) = crossbeam_channel::unbounded::<(usize, Unsynced)>();
     std::thread::scope(|scope| {
-        let flushers: Vec<_> = (0..FLUSHERS)
+        let flushers: Vec<_> = (0..FLUSHERS.min(work.len()))
             .map(|_| {
                 let flushing = flushing.clone();
                 scope.spawn(move || {
@@ -296,8 +296,9 @@ fn stage_all(
     })
 }
 
-/// Threads flushing a commit's files to disk (see [`stage_all`]).
-const FLUSHERS: usize = 4;
+/// Threads flushing a commit's files to disk (see [`stage_all`]): enough for the file
+/// system to commit many files' flushes together, as it did with a thread per file.
+const FLUSHERS: usize = 16;
 
 /// Moves committed files from staging into their partition folders, then marks them in place
 /// in one catalog transaction. A crash before the mark loses nothing: recovery finds the files
