@@ -272,7 +272,8 @@ fn stage_all(
             .enumerate()
             .map(|(at, (key, batches))| {
                 let (record, unsynced) = write_partition(staging, key, batches)?;
-                // The flushers outlive every send: they stop when `to_flush` is dropped below.
+                // Cannot fail: `flushing` is held until the scope ends. The flushers stop
+                // once `to_flush` is dropped below and the channel is empty.
                 let _ = to_flush.send((at, unsynced));
                 Ok(record)
             })
