@@ -34,8 +34,8 @@ use crate::series::{InsightType, MINUTE_US, Minute, Series, SeriesKey};
 /// The scan of `table`: every API call and console sign-in with a time. Which of them a series
 /// counts is decided per row (see [`History::add`]); principals are followed by role, not
 /// session. Without `firsts`, the columns only first-seen needs are read as nulls; `since`
-/// limits the scan to events from that minute on (only the `events` table has the `date`
-/// column that lets it skip whole folders).
+/// limits the scan to events from that minute on (given for the `events` table, which then
+/// skips whole days' folders).
 fn scan_sql(table: &str, firsts: bool, since: Option<Minute>) -> String {
     let [event_id, principal, access_key, ip, agent] = if firsts {
         [

@@ -400,22 +400,12 @@ fn timestamp(minute: Minute) -> String {
     )
 }
 
-/// Events from `minute` on; the date partition is named too so whole folders are skipped.
+/// Events from `minute` on. The `events` table skips the days before it by itself (see
+/// `trailhound_query`'s `events_table`).
 pub(crate) fn since(minute: Minute) -> String {
-    let day = DateTime::from_timestamp(minute.saturating_mul(60), 0).unwrap_or_default();
-    format!(
-        "date >= '{}' AND eventTime >= {}",
-        day.format("%Y-%m-%d"),
-        timestamp(minute)
-    )
+    format!("eventTime >= {}", timestamp(minute))
 }
 
 fn between(from: Minute, to: Minute) -> String {
-    let day = DateTime::from_timestamp(to.saturating_mul(60), 0).unwrap_or_default();
-    format!(
-        "{} AND date <= '{}' AND eventTime < {}",
-        since(from),
-        day.format("%Y-%m-%d"),
-        timestamp(to)
-    )
+    format!("{} AND eventTime < {}", since(from), timestamp(to))
 }

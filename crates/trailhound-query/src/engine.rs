@@ -365,22 +365,27 @@ mod tests {
     /// Five ingests of ten events each: five small files in one partition.
     fn five_small_files(data: &Path, logs: &Path) -> TestResult {
         for round in 0..5 {
-            let dir = logs.join(format!("round{round}"));
-            std::fs::create_dir_all(&dir)?;
             let records: Vec<String> = (0..10)
                 .map(|i| format!(r#"{{"eventVersion":"1.08","eventTime":"2024-07-01T12:00:0{i}Z","eventName":"GetObject","awsRegion":"us-east-1","recipientAccountId":"111122223333","eventID":"r{round}-{i}"}}"#))
                 .collect();
-            std::fs::write(
-                dir.join("f.json"),
-                format!("{{\"Records\":[{}]}}", records.join(",")),
-            )?;
-            Lake::open(data, Access::Write)?.ingest(
-                vec![InputSpec::Path(dir)],
-                &ReadOptions::default(),
-                WriteOptions::default(),
-                |_| {},
-            )?;
+            ingest_records(data, &logs.join(format!("round{round}")), &records)?;
         }
+        Ok(())
+    }
+
+    /// Writes `records` as one CloudTrail file in `dir` and ingests it into the lake in `data`.
+    fn ingest_records(data: &Path, dir: &Path, records: &[String]) -> TestResult {
+        std::fs::create_dir_all(dir)?;
+        std::fs::write(
+            dir.join("f.json"),
+            format!("{{\"Records\":[{}]}}", records.join(",")),
+        )?;
+        Lake::open(data, Access::Write)?.ingest(
+            vec![InputSpec::Path(dir.to_owned())],
+            &ReadOptions::default(),
+            WriteOptions::default(),
+            |_| {},
+        )?;
         Ok(())
     }
 
@@ -536,8 +541,6 @@ mod tests {
     fn filters_on_event_time_skip_the_other_days_files() -> TestResult {
         let dir = tempfile::tempdir()?;
         let data = dir.path().join("data");
-        let logs = dir.path().join("logs");
-        std::fs::create_dir_all(&logs)?;
         let records: Vec<String> = (1..=3)
             .flat_map(|day| {
                 (0..4).map(move |hour| {
@@ -545,17 +548,8 @@ mod tests {
                 })
             })
             .collect();
-        std::fs::write(
-            logs.join("f.json"),
-            format!("{{\"Records\":[{}]}}", records.join(",")),
-        )?;
-        let mut lake = Lake::open(&data, Access::Write)?;
-        lake.ingest(
-            vec![InputSpec::Path(logs)],
-            &ReadOptions::default(),
-            WriteOptions::default(),
-            |_| {},
-        )?;
+        ingest_records(&data, &dir.path().join("logs"), &records)?;
+        let lake = Lake::open(&data, Access::Read)?;
         // Days 1 and 3 lose their files: a query that opens them fails, so one that
         // answers has left them out.
         for file in lake.catalog().lake_files(None)? {

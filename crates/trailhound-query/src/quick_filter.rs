@@ -166,17 +166,16 @@ impl QuickFilter {
                 list(&self.accounts)
             ));
         }
+        // The `events` table skips the days outside a time range by itself (events_table.rs).
         if let Some(since) = self.since {
             terms.push(format!(
-                "date >= '{}' AND eventTime >= TIMESTAMP '{}'",
-                since.format("%Y-%m-%d"),
+                "eventTime >= TIMESTAMP '{}'",
                 since.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
             ));
         }
         if let Some(until) = self.until {
             terms.push(format!(
-                "(date <= '{}' OR date = 'unknown') AND eventTime < TIMESTAMP '{}'",
-                until.format("%Y-%m-%d"),
+                "eventTime < TIMESTAMP '{}'",
                 until.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
             ));
         }
