@@ -358,7 +358,8 @@ fn top_five(counts: HashMap<String, u64>, minutes: f64) -> Vec<(String, f64)> {
         .collect()
 }
 
-/// A SQL condition selecting one series' events (all calls, or one error code's).
+/// A SQL condition selecting one series' events (all calls, or one error code's). The `events`
+/// table skips every other account's and region's folders by itself.
 fn same_series(key: &SeriesKey) -> String {
     let mut condition = format!(
         "recipientAccountId = {} AND awsRegion = {} AND eventSource = {} AND eventName = {}",
@@ -369,21 +370,6 @@ fn same_series(key: &SeriesKey) -> String {
     );
     if let Some(code) = &key.error_code {
         condition.push_str(&format!(" AND errorCode = {}", literal(code)));
-    }
-    // The lake's partition folders carry the same values when they are path-safe (the usual
-    // case); naming them skips every other account's and region's files.
-    let path_safe = |value: &str| {
-        !value.is_empty()
-            && value
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-    };
-    if path_safe(&key.account) && path_safe(&key.region) {
-        condition.push_str(&format!(
-            " AND account = {} AND region = {}",
-            literal(&key.account),
-            literal(&key.region)
-        ));
     }
     condition
 }

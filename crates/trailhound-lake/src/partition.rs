@@ -30,9 +30,29 @@ impl PartitionKey {
     /// The partition of an event with this account, region and UTC day of `eventTime`.
     pub fn of_parts(account: Option<&str>, region: Option<&str>, day: Option<NaiveDate>) -> Self {
         PartitionKey {
-            account: path_safe(account),
-            region: path_safe(region),
+            account: PartitionKey::folder_value(account),
+            region: PartitionKey::folder_value(region),
             date: day.map_or_else(|| UNKNOWN.to_owned(), |d| d.format("%Y-%m-%d").to_string()),
+        }
+    }
+
+    /// How an account or region is written in a folder's name: made path-safe, or `unknown`
+    /// when missing or empty. An event whose `awsRegion` is `value` lies under
+    /// `region=<folder_value(value)>`, and likewise for `recipientAccountId` and `account=`,
+    /// which lets a query's filter on those columns skip the other folders.
+    pub fn folder_value(value: Option<&str>) -> String {
+        match value {
+            Some(text) if !text.is_empty() => text
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect(),
+            _ => UNKNOWN.to_owned(),
         }
     }
 
@@ -52,22 +72,6 @@ impl fmt::Display for PartitionKey {
 }
 
 const UNKNOWN: &str = "unknown";
-
-fn path_safe(value: Option<&str>) -> String {
-    match value {
-        Some(text) if !text.is_empty() => text
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
-                    c
-                } else {
-                    '_'
-                }
-            })
-            .collect(),
-        _ => UNKNOWN.to_owned(),
-    }
-}
 
 #[cfg(test)]
 mod tests {

@@ -355,7 +355,7 @@ fn events_table() -> Result<ListingTable, QueryError> {
 mod tests {
     use std::path::Path;
 
-    use trailhound_lake::{CompactOptions, WriteOptions};
+    use trailhound_lake::{CompactOptions, LakeFileRecord, WriteOptions};
     use trailhound_source::{InputSpec, ReadOptions};
 
     use super::*;
@@ -549,41 +549,110 @@ mod tests {
             })
             .collect();
         ingest_records(&data, &dir.path().join("logs"), &records)?;
-        let lake = Lake::open(&data, Access::Read)?;
-        // Days 1 and 3 lose their files: a query that opens them fails, so one that
-        // answers has left them out.
+        // Days 1 and 3 lose their files.
+        remove_files_except(&data, |file| file.date.ends_with("-02"))?;
+        assert_counts(
+            &data,
+            &[
+                (
+                    "eventTime >= TIMESTAMP '2024-07-02T06:00:00Z' AND eventTime <= TIMESTAMP '2024-07-02T23:00:00Z'",
+                    "3",
+                ),
+                (
+                    "eventTime > '2024-07-02T00:00:00Z' AND eventTime < '2024-07-02T12:00:00Z'",
+                    "1",
+                ),
+                (
+                    "eventTime BETWEEN '2024-07-02' AND '2024-07-02T18:00:00Z'",
+                    "4",
+                ),
+                ("eventTime = '2024-07-02T18:00:00Z'", "1"),
+            ],
+        )
+    }
+
+    #[test]
+    fn filters_on_account_and_region_skip_the_other_folders() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let data = dir.path().join("data");
+        let places = [
+            ("111122223333", "us-east-1", 1),
+            ("111122223333", "eu-west-1", 2),
+            ("444455556666", "us-east-1", 3),
+            ("444455556666", "eu-west-1", 4),
+            // Not path-safe: its folder is `account=odd_account_`.
+            ("odd account!", "us-east-1", 5),
+        ];
+        let records: Vec<String> = places
+            .iter()
+            .flat_map(|(account, region, events)| {
+                (0..*events).map(move |n| {
+                    format!(r#"{{"eventVersion":"1.08","eventTime":"2024-07-01T0{n}:00:00Z","eventName":"GetObject","awsRegion":"{region}","recipientAccountId":"{account}","eventID":"{account}-{region}-{n}"}}"#)
+                })
+            })
+            .collect();
+        ingest_records(&data, &dir.path().join("logs"), &records)?;
+        remove_files_except(&data, |file| {
+            matches!(
+                (file.account.as_str(), file.region.as_str()),
+                ("111122223333", "us-east-1") | ("444455556666", "eu-west-1") | ("odd_account_", _)
+            )
+        })?;
+        assert_counts(
+            &data,
+            &[
+                (
+                    "recipientAccountId = '111122223333' AND awsRegion = 'us-east-1'",
+                    "1",
+                ),
+                (
+                    "'eu-west-1' = awsRegion AND recipientAccountId IN ('444455556666')",
+                    "4",
+                ),
+                (
+                    "(recipientAccountId = '111122223333' AND awsRegion = 'us-east-1') \
+                     OR (recipientAccountId = '444455556666' AND awsRegion = 'eu-west-1')",
+                    "5",
+                ),
+                ("recipientAccountId = 'odd account!'", "5"),
+                (
+                    "recipientAccountId IN ('odd account!', '111122223333') AND awsRegion = 'us-east-1' \
+                     AND eventTime < '2024-07-02'",
+                    "6",
+                ),
+            ],
+        )
+    }
+
+    /// Deletes the lake files that `keep` does not want, while the catalog still lists them:
+    /// a query that opens one fails, so one that answers has left them out.
+    fn remove_files_except(data: &Path, keep: impl Fn(&LakeFileRecord) -> bool) -> TestResult {
+        let lake = Lake::open(data, Access::Read)?;
         for file in lake.catalog().lake_files(None)? {
-            if !file.date.ends_with("-02") {
+            if !keep(&file) {
                 std::fs::remove_file(lake.file_path(&file.path))?;
             }
         }
-        let engine = QueryEngine::open(&data)?;
-        let runtime = runtime_of(&engine)?;
-        let server = runtime.block_on(QueryEngine::open_async(&data, QueryLimits::default()))?;
+        let engine = QueryEngine::open(data)?;
         assert!(
             engine.sql("SELECT count(*) FROM events").is_err(),
-            "the other days' files are really gone"
+            "the other files are really gone"
         );
-        for (filter, expected) in [
-            (
-                "eventTime >= TIMESTAMP '2024-07-02T06:00:00Z' AND eventTime <= TIMESTAMP '2024-07-02T23:00:00Z'",
-                "3",
-            ),
-            (
-                "eventTime > '2024-07-02T00:00:00Z' AND eventTime < '2024-07-02T12:00:00Z'",
-                "1",
-            ),
-            (
-                "eventTime BETWEEN '2024-07-02' AND '2024-07-02T18:00:00Z'",
-                "4",
-            ),
-            ("eventTime = '2024-07-02T18:00:00Z'", "1"),
-        ] {
+        Ok(())
+    }
+
+    /// Checks `SELECT count(*) FROM events WHERE filter` through the command's engine and the
+    /// server's.
+    fn assert_counts(data: &Path, expected: &[(&str, &str)]) -> TestResult {
+        let engine = QueryEngine::open(data)?;
+        let runtime = runtime_of(&engine)?;
+        let server = runtime.block_on(QueryEngine::open_async(data, QueryLimits::default()))?;
+        for (filter, count) in expected {
             let sql = format!("SELECT count(*) FROM events WHERE {filter}");
             let answered = engine.sql(&sql).map_err(|err| format!("{filter}: {err}"))?;
-            assert_eq!(first_value(&answered)?, expected, "{filter}");
+            assert_eq!(first_value(&answered)?, *count, "{filter}");
             let served = runtime.block_on(server.sql_async(&sql))?;
-            assert_eq!(first_value(&served)?, expected, "{filter}, server");
+            assert_eq!(first_value(&served)?, *count, "{filter}, server");
         }
         Ok(())
     }

@@ -1,13 +1,15 @@
-//! The `events` table: the lake's listing table, plus one thing the listing cannot work out by
-//! itself: a filter on `eventTime` rules out whole `date=` partitions.
+//! The `events` table: the lake's listing table, plus what the listing cannot work out by
+//! itself: which `account=`, `region=` and `date=` partitions a query's filters rule out.
 //!
-//! Every lake file lies in the partition of its events' UTC day (`PartitionKey::of_parts`), so
-//! `eventTime >= '2024-07-31T12:00:00Z'` implies `date >= '2024-07-31'`. DataFusion only prunes
-//! partitions by filters on the partition columns themselves; without this, a SQL query over
-//! the last day of a year-long lake opened every file's footer to rule it out by its
-//! statistics. The `date` filters added here are used for listing only (they name partition
-//! columns alone), and the query's own filters still decide which rows match, so the worst a
-//! missed bound can do is read more files, never change a result.
+//! Every lake file lies in the partition of its events (`PartitionKey::of_parts`): the folder
+//! of their `recipientAccountId`, `awsRegion` and UTC day of `eventTime`. So
+//! `eventTime >= '2024-07-31T12:00:00Z'` implies `date >= '2024-07-31'`, and
+//! `awsRegion = 'eu-west-1'` implies `region = 'eu-west-1'`. DataFusion only prunes partitions
+//! by filters on the partition columns themselves; without this, a SQL query over the last day
+//! of a year-long lake, or over one account of an organization's, opened every file's footer
+//! to rule it out by its statistics. The filters added here are used for listing only (they
+//! name partition columns alone), and the query's own filters still decide which rows match,
+//! so the worst a missed bound can do is read more files, never change a result.
 
 use std::sync::Arc;
 
@@ -17,12 +19,13 @@ use chrono::DateTime;
 use datafusion::catalog::{ScanArgs, ScanResult, Session, TableProvider};
 use datafusion::common::{Constraints, ScalarValue};
 use datafusion::datasource::listing::ListingTable;
-use datafusion::logical_expr::expr::Between;
+use datafusion::logical_expr::expr::{Between, InList};
 use datafusion::logical_expr::utils::split_conjunction;
 use datafusion::logical_expr::{
     BinaryExpr, Expr, Operator, TableProviderFilterPushDown, TableType, ident, lit,
 };
 use datafusion::physical_plan::ExecutionPlan;
+use trailhound_lake::PartitionKey;
 
 /// The column whose bounds prune partitions.
 const TIME_COLUMN: &str = "eventTime";
@@ -81,7 +84,11 @@ impl TableProvider for EventsTable {
         args: ScanArgs<'a>,
     ) -> datafusion::error::Result<ScanResult> {
         let mut filters = args.filters().map(<[Expr]>::to_vec).unwrap_or_default();
-        filters.extend(date_filters(&filters));
+        let implied: Vec<Expr> = date_filters(&filters)
+            .into_iter()
+            .chain(place_filters(&filters))
+            .collect();
+        filters.extend(implied);
         self.listing
             .scan_with_args(state, args.with_filters(Some(&filters)))
             .await
@@ -133,6 +140,92 @@ fn date_filters(filters: &[Expr]) -> Vec<Expr> {
         );
     }
     derived
+}
+
+/// The columns whose values name an event's `account=` and `region=` folders, with those
+/// partition columns. (`account` falls back to `userIdentity.accountId` when an event has no
+/// `recipientAccountId`, so only the latter implies it.)
+const PLACE_COLUMNS: [(&str, &str); 2] =
+    [("recipientAccountId", "account"), ("awsRegion", "region")];
+
+/// The `account` and `region` filters that `filters` (all of which must hold) imply: one for
+/// each conjunct that pins `recipientAccountId` or `awsRegion` to listed values.
+fn place_filters(filters: &[Expr]) -> Vec<Expr> {
+    filters
+        .iter()
+        .flat_map(split_conjunction)
+        .filter_map(place_filter)
+        .collect()
+}
+
+/// The partition filter that holds for every row `expr` lets through, if there is one:
+/// - `column = 'value'` (either side) and `column IN ('value', …)` name the folders of those
+///   values;
+/// - `a OR b` implies one of what `a` and `b` imply, so both must imply something;
+/// - `a AND b` implies what either implies.
+fn place_filter(expr: &Expr) -> Option<Expr> {
+    match expr {
+        Expr::BinaryExpr(BinaryExpr { left, op, right }) => match op {
+            Operator::Eq => {
+                let (folder, value) = match (place_column(left), place_column(right)) {
+                    (Some(folder), None) => (folder, text_literal(right)?),
+                    (None, Some(folder)) => (folder, text_literal(left)?),
+                    _ => return None,
+                };
+                Some(ident(folder).eq(lit(PartitionKey::folder_value(Some(value)))))
+            }
+            Operator::Or => Some(place_filter(left)?.or(place_filter(right)?)),
+            Operator::And => match (place_filter(left), place_filter(right)) {
+                (Some(left), Some(right)) => Some(left.and(right)),
+                (one, other) => one.or(other),
+            },
+            _ => None,
+        },
+        Expr::InList(InList {
+            expr,
+            list,
+            negated: false,
+        }) => {
+            let folder = place_column(expr)?;
+            let values = list
+                .iter()
+                .map(|item| text_literal(item).map(|v| lit(PartitionKey::folder_value(Some(v)))))
+                .collect::<Option<Vec<_>>>()?;
+            Some(ident(folder).in_list(values, false))
+        }
+        _ => None,
+    }
+}
+
+/// The partition column that `expr`, a bare column, names the folders of.
+fn place_column(expr: &Expr) -> Option<&'static str> {
+    let Expr::Column(column) = expr else {
+        return None;
+    };
+    PLACE_COLUMNS
+        .iter()
+        .find(|(name, _)| column.name == *name)
+        .map(|(_, folder)| *folder)
+}
+
+/// A non-null text literal's value.
+fn text_literal(expr: &Expr) -> Option<&str> {
+    let Expr::Literal(value, _) = expr else {
+        return None;
+    };
+    match value {
+        ScalarValue::Dictionary(_, inner) => text_literal_value(inner),
+        value => text_literal_value(value),
+    }
+}
+
+fn text_literal_value(value: &ScalarValue) -> Option<&str> {
+    match value {
+        ScalarValue::Utf8(Some(text))
+        | ScalarValue::Utf8View(Some(text))
+        | ScalarValue::LargeUtf8(Some(text)) => Some(text),
+        _ => None,
+    }
 }
 
 /// The bound `expr` puts on `eventTime`, when it compares the bare column with a timestamp.
@@ -209,11 +302,13 @@ mod tests {
         )
     }
 
+    /// The filters `derive` adds to `filters`, as text.
+    fn derived(derive: fn(&[Expr]) -> Vec<Expr>, filters: &[Expr]) -> Vec<String> {
+        derive(filters).iter().map(ToString::to_string).collect()
+    }
+
     fn shown(filters: &[Expr]) -> Vec<String> {
-        date_filters(filters)
-            .iter()
-            .map(ToString::to_string)
-            .collect()
+        derived(date_filters, filters)
     }
 
     #[test]
@@ -270,6 +365,68 @@ mod tests {
             ident(TIME_COLUMN).is_not_null(),
         ];
         assert!(date_filters(&filters).is_empty());
+    }
+
+    fn places(filters: &[Expr]) -> Vec<String> {
+        derived(place_filters, filters)
+    }
+
+    #[test]
+    fn accounts_and_regions_name_their_folders() {
+        let filters = [
+            ident("recipientAccountId").eq(lit("111122223333")),
+            lit("eu-west-1").eq(ident("awsRegion")),
+            ident("awsRegion").in_list(vec![lit("us-east-1"), lit("odd region/")], false),
+        ];
+        assert_eq!(
+            places(&filters),
+            [
+                "account = Utf8(\"111122223333\")",
+                "region = Utf8(\"eu-west-1\")",
+                "region IN ([Utf8(\"us-east-1\"), Utf8(\"odd_region_\")])"
+            ]
+        );
+        // A missing or empty value lies in the `unknown` folder.
+        assert_eq!(
+            places(&[ident("awsRegion").eq(lit(""))]),
+            ["region = Utf8(\"unknown\")"]
+        );
+    }
+
+    #[test]
+    fn either_side_of_an_or_must_name_folders() {
+        let both = ident("recipientAccountId")
+            .eq(lit("111122223333"))
+            .and(ident("awsRegion").eq(lit("us-east-1")))
+            .or(ident("awsRegion").eq(lit("eu-west-1")));
+        assert_eq!(
+            places(&[both]),
+            [
+                "account = Utf8(\"111122223333\") AND region = Utf8(\"us-east-1\") OR region = Utf8(\"eu-west-1\")"
+            ]
+        );
+        let one_side_and = ident("eventName")
+            .eq(lit("GetObject"))
+            .and(ident("awsRegion").eq(lit("us-east-1")))
+            .or(ident("awsRegion").eq(lit("eu-west-1")));
+        assert_eq!(
+            places(&[one_side_and]),
+            ["region = Utf8(\"us-east-1\") OR region = Utf8(\"eu-west-1\")"]
+        );
+        let unbounded = [
+            ident("awsRegion")
+                .eq(lit("us-east-1"))
+                .or(ident("eventName").eq(lit("GetObject"))),
+            ident("awsRegion").not_eq(lit("us-east-1")),
+            ident("awsRegion").in_list(vec![lit("us-east-1")], true),
+            ident("awsRegion").in_list(vec![lit("us-east-1"), ident("eventName")], false),
+            ident("awsRegion").eq(ident("eventName")),
+            ident("awsRegion").eq(Expr::Literal(ScalarValue::Utf8(None), None)),
+            ident("awsRegion").like(lit("us-%")),
+            // `account` falls back to the identity's account, so this column implies nothing.
+            ident("userIdentity.accountId").eq(lit("111122223333")),
+        ];
+        assert!(place_filters(&unbounded).is_empty());
     }
 
     #[test]

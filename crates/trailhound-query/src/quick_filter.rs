@@ -153,20 +153,14 @@ impl QuickFilter {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        // Partition columns first, so whole folders are skipped; the exact column after.
+        // The `events` table skips the folders of other regions, accounts and days by itself
+        // (events_table.rs).
         if !self.regions.is_empty() {
-            terms.push(format!(
-                "region IN ({0}) AND awsRegion IN ({0})",
-                list(&self.regions)
-            ));
+            terms.push(format!("awsRegion IN ({})", list(&self.regions)));
         }
         if !self.accounts.is_empty() {
-            terms.push(format!(
-                "account IN ({0}) AND recipientAccountId IN ({0})",
-                list(&self.accounts)
-            ));
+            terms.push(format!("recipientAccountId IN ({})", list(&self.accounts)));
         }
-        // The `events` table skips the days outside a time range by itself (events_table.rs).
         if let Some(since) = self.since {
             terms.push(format!(
                 "eventTime >= TIMESTAMP '{}'",
