@@ -100,8 +100,9 @@ pub(crate) enum Command {
     /// names are CloudTrail's own and case-sensitive:
     /// `SELECT eventName, userIdentity.arn FROM events WHERE errorCode = 'AccessDenied'`.
     /// JSON functions reach into the free-form parts: `requestParameters->>'bucketName'`,
-    /// `json_get_str(requestParameters, 'policyArn')`. Partition columns `account`, `region`
-    /// and `date` (YYYY-MM-DD) skip whole folders when filtered on.
+    /// `json_get_str(requestParameters, 'policyArn')`. Filters on the partition columns
+    /// `account`, `region` and `date` (YYYY-MM-DD) skip whole folders, and so do those on
+    /// `recipientAccountId`, `awsRegion` (`=`, `IN`) and `eventTime` (comparisons, `BETWEEN`).
     Query(QueryArgs),
     /// Find events with quick filters, over the lake or directly over files.
     ///
