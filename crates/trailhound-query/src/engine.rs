@@ -598,9 +598,18 @@ mod tests {
                 ("111122223333", "us-east-1") | ("444455556666", "eu-west-1") | ("odd_account_", _)
             )
         })?;
+        // `search --account 'odd account!' --region us-east-1`: its SQL names the columns only
+        // (it once named the folders with the raw value, which found nothing here).
+        let search = crate::QuickFilter {
+            accounts: vec!["odd account!".to_owned()],
+            regions: vec!["us-east-1".to_owned()],
+            ..Default::default()
+        }
+        .where_clause();
         assert_counts(
             &data,
             &[
+                (search.as_str(), "5"),
                 (
                     "recipientAccountId = '111122223333' AND awsRegion = 'us-east-1'",
                     "1",
