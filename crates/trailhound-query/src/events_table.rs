@@ -208,24 +208,12 @@ fn place_column(expr: &Expr) -> Option<&'static str> {
         .map(|(_, folder)| *folder)
 }
 
-/// A non-null text literal's value.
+/// A non-null text literal's value (of any string type, dictionary-encoded or not).
 fn text_literal(expr: &Expr) -> Option<&str> {
     let Expr::Literal(value, _) = expr else {
         return None;
     };
-    match value {
-        ScalarValue::Dictionary(_, inner) => text_literal_value(inner),
-        value => text_literal_value(value),
-    }
-}
-
-fn text_literal_value(value: &ScalarValue) -> Option<&str> {
-    match value {
-        ScalarValue::Utf8(Some(text))
-        | ScalarValue::Utf8View(Some(text))
-        | ScalarValue::LargeUtf8(Some(text)) => Some(text),
-        _ => None,
-    }
+    value.try_as_str().flatten()
 }
 
 /// The bound `expr` puts on `eventTime`, when it compares the bare column with a timestamp.
