@@ -98,6 +98,10 @@ pub(crate) const APIS: &[Api] = &[
     api("ec2.amazonaws.com", "RunInstances", false, 3, MS),
     api("ec2.amazonaws.com", "TerminateInstances", false, 2, MS),
     api("ec2.amazonaws.com", "CreateNetworkInterface", false, 4, S),
+    // Lambda removes the interfaces it created; backup jobs rotate snapshots. Real trails have
+    // a steady trickle of such deletions, which a search for `Delete*` must find.
+    api("ec2.amazonaws.com", "DeleteNetworkInterface", false, 4, S),
+    api("ec2.amazonaws.com", "DeleteSnapshot", false, 1, M),
     api("s3.amazonaws.com", "GetBucketAcl", true, 15, MS),
     api("s3.amazonaws.com", "GetBucketPolicy", true, 8, HM),
     api("s3.amazonaws.com", "GetBucketVersioning", true, 6, S),
@@ -307,6 +311,16 @@ pub(crate) fn call_details(
         "CreateNetworkInterface" => (
             json!({"subnetId": format!("subnet-0{:016x}", rng.u64(..)), "description": "AWS Lambda VPC ENI"}),
             json!({"networkInterface": {"networkInterfaceId": format!("eni-0{:016x}", rng.u64(..))}}),
+            None,
+        ),
+        "DeleteNetworkInterface" => (
+            json!({"networkInterfaceId": format!("eni-0{:016x}", rng.u64(..))}),
+            json!({"requestId": crate::record::uuid(rng), "_return": true}),
+            None,
+        ),
+        "DeleteSnapshot" => (
+            json!({"snapshotId": format!("snap-0{:016x}", rng.u64(..))}),
+            json!({"requestId": crate::record::uuid(rng), "_return": true}),
             None,
         ),
         "GetBucketAcl" | "GetBucketPolicy" | "GetBucketVersioning" => (

@@ -106,6 +106,13 @@ fn writes_the_exact_cloudtrail_layout_and_reads_back_every_event() -> TestResult
         if event["eventType"] == "AwsConsoleSignIn" {
             *kinds.entry("sign-in".to_owned()).or_default() += 1;
         }
+        // The reference query "all Delete* events by time" must have rows to find.
+        if event["eventName"]
+            .as_str()
+            .is_some_and(|name| name.starts_with("Delete"))
+        {
+            *kinds.entry("Delete*".to_owned()).or_default() += 1;
+        }
     }
     for kind in [
         "IAMUser",
@@ -115,6 +122,7 @@ fn writes_the_exact_cloudtrail_layout_and_reads_back_every_event() -> TestResult
         "Data",
         "error",
         "sign-in",
+        "Delete*",
     ] {
         assert!(
             kinds.get(kind).copied().unwrap_or(0) > 0,
