@@ -135,7 +135,7 @@ impl Lake {
                 Err(poisoned) => poisoned.into_inner(),
             };
             let (sources, locator) = &mut *state;
-            let location = locator.locate(&origin.name);
+            let location = locator.locate(&origin.name, origin.link);
             match sources.facts(&location) {
                 Ok(recorded) => recorded == Some((facts.size, facts.modified_ns)),
                 Err(err) => {

@@ -17,13 +17,18 @@ pub struct SourceLocator {
 }
 
 impl SourceLocator {
-    /// The catalog's name for the source called `name`.
-    pub fn locate(&mut self, name: &str) -> String {
+    /// The catalog's name for the source called `name`. `link` says whether the path is a
+    /// symbolic link, if the caller knows (a folder walk does, see
+    /// [`trailhound_source::Origin::link`]); otherwise the file is looked at.
+    pub fn locate(&mut self, name: &str, link: Option<bool>) -> String {
         if name.starts_with("s3://") {
             return name.to_owned();
         }
         let path = Path::new(name);
-        let plain_file = std::fs::symlink_metadata(path).is_ok_and(|m| !m.file_type().is_symlink());
+        let plain_file = match link {
+            Some(link) => !link,
+            None => std::fs::symlink_metadata(path).is_ok_and(|m| !m.file_type().is_symlink()),
+        };
         let (Some(folder), Some(Component::Normal(file)), true) =
             (path.parent(), path.components().next_back(), plain_file)
         else {
@@ -51,7 +56,7 @@ fn canonical(path: &Path) -> Option<PathBuf> {
 
 /// The catalog's name for the source called `name` (see [`SourceLocator`] for many).
 pub fn source_location(name: &str) -> String {
-    SourceLocator::default().locate(name)
+    SourceLocator::default().locate(name, None)
 }
 
 #[cfg(test)]
@@ -78,22 +83,31 @@ mod tests {
         let mut locator = SourceLocator::default();
         let dotted = dir.path().join("logs/2024/../2024/01/a.json.gz");
         let through_link = linked_folder.join("a.json.gz");
-        for path in [&file, &dotted, &link, &through_link] {
+        for (path, is_link) in [
+            (&file, false),
+            (&dotted, false),
+            (&link, true),
+            (&through_link, false),
+        ] {
             let expected = std::fs::canonicalize(path)?.display().to_string();
             let name = path.display().to_string();
-            // Twice: the second answer comes from the cache.
-            assert_eq!(locator.locate(&name), expected, "{name}");
-            assert_eq!(locator.locate(&name), expected, "{name}");
+            // Twice: the second answer comes from the cache. Then as a folder walk asks,
+            // knowing whether the path is a link.
+            assert_eq!(locator.locate(&name, None), expected, "{name}");
+            assert_eq!(locator.locate(&name, None), expected, "{name}");
+            assert_eq!(locator.locate(&name, Some(is_link)), expected, "{name}");
+            let mut fresh = SourceLocator::default();
+            assert_eq!(fresh.locate(&name, Some(is_link)), expected, "{name}");
         }
         // A link is named by what it points to, as before.
         assert_eq!(
-            locator.locate(&link.display().to_string()),
+            locator.locate(&link.display().to_string(), None),
             elsewhere.canonicalize()?.display().to_string()
         );
         let missing = logs.join("missing.json").display().to_string();
-        assert_eq!(locator.locate(&missing), missing);
-        assert_eq!(locator.locate("s3://bucket/key"), "s3://bucket/key");
-        assert_eq!(locator.locate("-"), "-");
+        assert_eq!(locator.locate(&missing, None), missing);
+        assert_eq!(locator.locate("s3://bucket/key", None), "s3://bucket/key");
+        assert_eq!(locator.locate("-", None), "-");
         Ok(())
     }
 }

@@ -155,7 +155,7 @@ impl LakeWriter<'_> {
         }
         self.report.events_read += report.records;
         self.pending.push(SourceRecord {
-            location: self.locator.locate(&report.origin.name),
+            location: self.locator.locate(&report.origin.name, report.origin.link),
             size: report
                 .stored
                 .map(|s| s.0)

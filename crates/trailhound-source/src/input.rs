@@ -56,6 +56,11 @@ pub struct Origin {
     pub key: LogKey,
     /// Size and modification time, where the object has them (files do, stdin does not).
     pub facts: Option<ObjectFacts>,
+    /// Whether the path is itself a symbolic link, where the folder walk that found it read
+    /// that from the directory listing; `None` where nothing read it (paths given one by one,
+    /// objects in a bucket). Naming a file in the catalog needs it (see `trailhound-lake`'s
+    /// `SourceLocator`), and a walk knows it without another system call per file.
+    pub link: Option<bool>,
 }
 
 /// What is known about an object before it is opened, to tell whether it changed.
@@ -128,6 +133,7 @@ fn expand(
                 name: "<stdin>".to_owned(),
                 key: LogKey::default(),
                 facts: None,
+                link: None,
             }),
             location: Location::Stdin,
         }))),
@@ -136,7 +142,7 @@ fn expand(
                 let what = path.display().to_string();
                 Box::new(require_some(walk(path, selection), what))
             } else if path.exists() {
-                Box::new(std::iter::once(classify_file(path, &selection)))
+                Box::new(std::iter::once(classify_file(path, None, &selection)))
             } else {
                 Box::new(std::iter::once(Discovered::Failed(SourceError::NotFound {
                     path,
@@ -157,9 +163,11 @@ fn expand(
                         Ok(path) if path.is_dir() => {
                             Box::new(walk(path, selection_for_paths.clone()))
                         }
-                        Ok(path) => {
-                            Box::new(std::iter::once(classify_file(path, &selection_for_paths)))
-                        }
+                        Ok(path) => Box::new(std::iter::once(classify_file(
+                            path,
+                            None,
+                            &selection_for_paths,
+                        ))),
                         Err(err) => Box::new(std::iter::once(Discovered::Failed(SourceError::Io(
                             err.into(),
                         )))),
@@ -239,7 +247,8 @@ impl Iterator for FolderWalk {
                 continue;
             }
             if !is_dir {
-                return Some(classify_file(entry.into_path(), &self.selection));
+                let link = Some(entry.path_is_symlink());
+                return Some(classify_file(entry.into_path(), link, &self.selection));
             }
             // Folders of other services that share the bucket (AWS Config, load balancer
             // logs) are not CloudTrail; folders outside the selection are not listed.
@@ -250,13 +259,19 @@ impl Iterator for FolderWalk {
             } else if !self.selection.admits_key(&key) {
                 self.entries.skip_current_dir();
                 let facts = None;
-                return Some(Discovered::Pruned(Arc::new(Origin { name, key, facts })));
+                return Some(Discovered::Pruned(Arc::new(Origin {
+                    name,
+                    key,
+                    facts,
+                    link: Some(entry.path_is_symlink()),
+                })));
             }
         }
     }
 }
 
-fn classify_file(path: PathBuf, selection: &Selection) -> Discovered {
+/// A file found at `path`; `link` says whether the path is a symbolic link, if known.
+fn classify_file(path: PathBuf, link: Option<bool>, selection: &Selection) -> Discovered {
     let name = path.display().to_string();
     let key = LogKey::parse(&name);
     let facts = std::fs::metadata(&path).ok().map(|meta| ObjectFacts {
@@ -268,7 +283,12 @@ fn classify_file(path: PathBuf, selection: &Selection) -> Discovered {
             .and_then(|d| i64::try_from(d.as_nanos()).ok())
             .unwrap_or(0),
     });
-    let origin = Arc::new(Origin { name, key, facts });
+    let origin = Arc::new(Origin {
+        name,
+        key,
+        facts,
+        link,
+    });
     if !selection.admits_key(&origin.key) {
         Discovered::Pruned(origin)
     } else if origin.key.kind == Some(LogKind::Digest) {
@@ -386,6 +406,40 @@ mod tests {
                 format!("failed {}: no CloudTrail log files found", empty.display()),
                 format!("failed {pattern}: no CloudTrail log files found"),
             ]
+        );
+        Ok(())
+    }
+
+    /// The walk tells which files are links, from the listing; a path given on its own says
+    /// nothing.
+    #[cfg(unix)]
+    #[test]
+    fn a_walk_tells_links_from_files() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let logs = dir.path().join("logs");
+        std::fs::create_dir(&logs)?;
+        std::fs::write(logs.join("a.json"), "{}")?;
+        let elsewhere = dir.path().join("elsewhere.json");
+        std::fs::write(&elsewhere, "{}")?;
+        std::os::unix::fs::symlink(&elsewhere, logs.join("b.json"))?;
+        let links = |spec: InputSpec| -> Vec<(String, Option<bool>)> {
+            discover(vec![spec], Selection::default(), S3Settings::default())
+                .filter_map(|found| match found {
+                    Discovered::Object(o) => Some((file_name(&o.origin.name), o.origin.link)),
+                    _ => None,
+                })
+                .collect()
+        };
+        assert_eq!(
+            links(InputSpec::Path(logs.clone())),
+            [
+                ("a.json".to_owned(), Some(false)),
+                ("b.json".to_owned(), Some(true))
+            ]
+        );
+        assert_eq!(
+            links(InputSpec::Path(logs.join("b.json"))),
+            [("b.json".to_owned(), None)]
         );
         Ok(())
     }

@@ -230,6 +230,7 @@ fn discovered(bucket: &Arc<S3Bucket>, listed: Listed) -> Discovered {
             name: bucket.display(&key),
             key: LogKey::parse(&key),
             facts: None,
+            link: None,
         })),
         Listed::Object(object) => {
             let origin = Arc::new(Origin {
@@ -239,6 +240,7 @@ fn discovered(bucket: &Arc<S3Bucket>, listed: Listed) -> Discovered {
                     size: object.size,
                     modified_ns: object.modified_ns,
                 }),
+                link: None,
             });
             if origin.key.kind == Some(LogKind::Digest) {
                 Discovered::Digest(origin)
