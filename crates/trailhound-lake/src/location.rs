@@ -9,8 +9,9 @@ use std::path::{Component, Path, PathBuf};
 ///
 /// Canonicalizing a path costs one `readlink` per component; for the tens of thousands of
 /// files of a CloudTrail tree, ten folders deep, that was a visible share of ingest. A file
-/// that is not itself a link has the canonical path of its folder plus its own name, so one
-/// `lstat` per file is enough once the folder is known.
+/// that is not itself a link has the canonical path of its folder plus its own name, so once
+/// the folder is known a file needs one `lstat`, or none when the walk that found it already
+/// knows it is not a link.
 #[derive(Debug, Default)]
 pub struct SourceLocator {
     folders: HashMap<PathBuf, Option<PathBuf>>,
