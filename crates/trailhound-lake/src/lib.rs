@@ -58,4 +58,4 @@ pub use scan::for_each_record;
 pub use schema::{PARTITION_COLUMNS, file_schema};
 pub use store::{Access, Lake};
 pub use triage::{FINDING_STATUSES, FindingQuery, IntegrityCheck, TriageEntry};
-pub use writer::{IngestReport, LakeWriter, WriteOptions};
+pub use writer::{FOOTER_BYTES, IngestReport, LakeWriter, WriteOptions};

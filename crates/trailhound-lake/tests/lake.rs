@@ -19,6 +19,30 @@ fn ingest(
     Ok(lake.ingest(inputs, &ReadOptions::default(), options, |_| {})?)
 }
 
+/// Writes one day (2024-07-01) of generated background activity into `logs`.
+fn generate_day(
+    logs: &Path,
+    events: u64,
+    accounts: usize,
+    regions: &[&str],
+    seed: u64,
+) -> Result<(), Box<dyn std::error::Error>> {
+    trailhound_generate::generate(&trailhound_generate::GeneratorConfig {
+        dir: logs.to_owned(),
+        events,
+        accounts,
+        regions: regions.iter().map(|region| (*region).to_owned()).collect(),
+        days: 1,
+        start: chrono::NaiveDate::from_ymd_opt(2024, 7, 1).ok_or("date")?,
+        seed,
+        scenarios: vec![],
+        org_id: None,
+        compression_level: 1,
+        signing: None,
+    })?;
+    Ok(())
+}
+
 /// Every eventID stored in the lake's files, with repeats.
 fn stored_ids(data: &Path) -> Result<Vec<String>, Box<dyn std::error::Error>> {
     let lake = Lake::open(data, Access::Read)?;
@@ -448,19 +472,7 @@ fn compaction_merges_small_files_without_changing_the_data() -> TestResult {
 fn small_commit_budgets_split_files_but_store_everything_once() -> TestResult {
     let dir = tempfile::tempdir()?;
     let logs = dir.path().join("logs");
-    trailhound_generate::generate(&trailhound_generate::GeneratorConfig {
-        dir: logs.clone(),
-        events: 3000,
-        accounts: 2,
-        regions: vec!["us-east-1".into(), "eu-west-1".into()],
-        days: 1,
-        start: chrono::NaiveDate::from_ymd_opt(2024, 7, 1).ok_or("date")?,
-        seed: 3,
-        scenarios: vec![],
-        org_id: None,
-        compression_level: 1,
-        signing: None,
-    })?;
+    generate_day(&logs, 3000, 2, &["us-east-1", "eu-west-1"], 3)?;
     let data = dir.path().join("data");
     let report = ingest(
         &data,
@@ -488,5 +500,42 @@ fn small_commit_budgets_split_files_but_store_everything_once() -> TestResult {
     let ids = stored_ids(&data)?;
     assert_eq!(ids.len(), 3000);
     assert_eq!(ids.iter().collect::<HashSet<_>>().len(), 3000);
+    Ok(())
+}
+
+/// Readers fetch a lake file's last `FOOTER_BYTES` to open it; a day's file must have its
+/// footer and page index in them, or every query pays a second read per file.
+#[test]
+fn a_days_footer_and_page_index_fit_in_the_first_read() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let logs = dir.path().join("logs");
+    generate_day(&logs, 20_000, 1, &["us-east-1"], 5)?;
+    let data = dir.path().join("data");
+    ingest(&data, vec![InputSpec::Path(logs)], WriteOptions::default())?;
+    let files = Lake::open(&data, Access::Read)?
+        .catalog()
+        .lake_files(None)?;
+    assert_eq!(files.len(), 1, "one account, region and day");
+    let path = data.join("lake").join(&files[0].path);
+    let length = std::fs::metadata(&path)?.len();
+    let metadata = parquet::file::metadata::ParquetMetaDataReader::new()
+        .parse_and_finish(&std::fs::File::open(&path)?)?;
+    let mut index_start = length;
+    for group in metadata.row_groups() {
+        for column in group.columns() {
+            // Columns without page statistics have no column index; all have an offset index.
+            let offset_index = column.offset_index_offset().ok_or("no offset index")?;
+            let start = column
+                .column_index_offset()
+                .map_or(offset_index, |column_index| column_index.min(offset_index));
+            index_start = index_start.min(u64::try_from(start)?);
+        }
+    }
+    let tail = length - index_start;
+    println!("footer and page index: {tail} bytes of {length}");
+    assert!(
+        tail <= trailhound_lake::FOOTER_BYTES as u64,
+        "footer and page index take {tail} bytes of {length}"
+    );
     Ok(())
 }
