@@ -19,7 +19,7 @@ pub struct EventFacts {
     pub event_source: Option<String>,
     /// `eventName`.
     pub event_name: Option<String>,
-    /// Who: the identity's ARN, else its user name or principal id, else its type.
+    /// Who: [`trailhound_event::UserIdentity::principal`].
     pub principal: Option<String>,
     /// Account: `recipientAccountId`, else the identity's account.
     pub account: Option<String>,
@@ -35,13 +35,7 @@ impl EventFacts {
     /// Reads the facts from a parsed event.
     pub fn of(event: &CloudTrailEvent<'_>) -> EventFacts {
         let identity = event.user_identity();
-        let principal = identity.and_then(|i| {
-            i.arn()
-                .or(i.user_name())
-                .or(i.principal_id())
-                .or(i.kind())
-                .map(str::to_owned)
-        });
+        let principal = identity.and_then(|i| i.principal()).map(str::to_owned);
         let owned = |v: Option<&str>| v.map(str::to_owned);
         EventFacts {
             event_id: owned(event.event_id()),

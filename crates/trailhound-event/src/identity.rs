@@ -211,6 +211,17 @@ impl<'a> UserIdentity<'a> {
     pub fn identity_provider(&self) -> Option<&str> {
         member_str(&self.fields.identity_provider)
     }
+    /// Who acted, as Trailhound names them everywhere (search, stats, findings, the API): the
+    /// `arn`, else `userName` (a failed sign-in of an unknown user has no ARN), else
+    /// `principalId` (another account's principal), else `invokedBy` (an AWS service acting on
+    /// its own), else `type`. The lake's SQL twin is `trailhound_query::PRINCIPAL_SQL`.
+    pub fn principal(&self) -> Option<&str> {
+        self.arn()
+            .or(self.user_name())
+            .or(self.principal_id())
+            .or(self.invoked_by())
+            .or(self.kind())
+    }
     /// `sessionContext.sessionIssuer`.
     pub fn session_issuer(&self) -> Option<&SessionIssuer<'a>> {
         self.session_context()?.session_issuer.as_ref()
@@ -358,6 +369,36 @@ mod tests {
             identity_of(whole)?,
             r#"Some("a") Some("r") Some(true) Some("d") Some("s")"#
         );
+        Ok(())
+    }
+
+    #[test]
+    fn the_principal_is_the_first_name_an_identity_has() -> Result<(), EventError> {
+        for (identity, expected) in [
+            (
+                r#"{"type":"AssumedRole","arn":"arn:aws:sts::1:assumed-role/r/s","principalId":"P:s","invokedBy":"athena.amazonaws.com"}"#,
+                Some("arn:aws:sts::1:assumed-role/r/s"),
+            ),
+            (
+                r#"{"type":"IAMUser","principalId":"1","accountId":"1","userName":"HIDDEN_DUE_TO_SECURITY_REASONS"}"#,
+                Some("HIDDEN_DUE_TO_SECURITY_REASONS"),
+            ),
+            (
+                r#"{"type":"AWSAccount","principalId":"AIDAEXAMPLE","accountId":"2"}"#,
+                Some("AIDAEXAMPLE"),
+            ),
+            (
+                r#"{"type":"AWSService","invokedBy":"lambda.amazonaws.com"}"#,
+                Some("lambda.amazonaws.com"),
+            ),
+            (r#"{"type":"Unknown"}"#, Some("Unknown")),
+            (r#"{"arn":null,"invokedBy":7}"#, None),
+        ] {
+            let text = format!(r#"{{"eventName":"X","userIdentity":{identity}}}"#);
+            let event = CloudTrailEvent::parse(&text)?;
+            let principal = event.user_identity().and_then(|u| u.principal());
+            assert_eq!(principal, expected, "{identity}");
+        }
         Ok(())
     }
 

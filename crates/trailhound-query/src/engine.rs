@@ -360,6 +360,7 @@ fn events_table() -> Result<ListingTable, QueryError> {
 mod tests {
     use std::path::Path;
 
+    use arrow::array::{Array, AsArray};
     use trailhound_lake::{CompactOptions, LakeFileRecord, WriteOptions};
     use trailhound_source::{InputSpec, ReadOptions};
 
@@ -689,6 +690,47 @@ mod tests {
         assert_eq!(count(&command)?, 50);
         let counted = runtime.block_on(server.sql_async("SELECT count(*) FROM events"))?;
         assert_eq!(first_value(&counted)?, "50", "both read the same lake");
+        Ok(())
+    }
+
+    /// `PRINCIPAL_SQL` over the lake names every identity as `UserIdentity::principal` does
+    /// over the record, so `search` over files and over the lake, `stats` and findings agree.
+    #[test]
+    fn the_lake_names_principals_as_records_do() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let data = dir.path().join("data");
+        let identities = [
+            r#"{"type":"AssumedRole","arn":"arn:aws:sts::1:assumed-role/r/s","principalId":"P:s","invokedBy":"athena.amazonaws.com"}"#,
+            r#"{"type":"IAMUser","principalId":"1","accountId":"1","userName":"HIDDEN_DUE_TO_SECURITY_REASONS"}"#,
+            r#"{"type":"AWSAccount","principalId":"AIDAEXAMPLE","accountId":"2"}"#,
+            r#"{"type":"AWSService","invokedBy":"lambda.amazonaws.com"}"#,
+            r#"{"type":"Unknown"}"#,
+            r#"{"arn":null}"#,
+        ];
+        let records: Vec<String> = identities
+            .iter()
+            .enumerate()
+            .map(|(i, identity)| format!(r#"{{"eventVersion":"1.08","eventTime":"2024-07-01T12:00:0{i}Z","eventName":"GetObject","awsRegion":"us-east-1","recipientAccountId":"111122223333","eventID":"e{i}","userIdentity":{identity}}}"#))
+            .collect();
+        ingest_records(&data, &dir.path().join("logs"), &records)?;
+        let engine = QueryEngine::open(&data)?;
+        let batches = engine.sql(&format!(
+            "SELECT eventJson, {} AS principal FROM events ORDER BY eventTime",
+            crate::PRINCIPAL_SQL
+        ))?;
+        let mut seen = 0;
+        for batch in &batches {
+            let records = batch.column(0).as_string::<i32>();
+            let principals = batch.column(1).as_string::<i32>();
+            for row in 0..batch.num_rows() {
+                let event = trailhound_event::CloudTrailEvent::parse(records.value(row))?;
+                let expected = event.user_identity().and_then(|u| u.principal());
+                let found = (!principals.is_null(row)).then(|| principals.value(row));
+                assert_eq!(found, expected, "{}", records.value(row));
+                seen += 1;
+            }
+        }
+        assert_eq!(seen, identities.len());
         Ok(())
     }
 

@@ -10,7 +10,7 @@
 //! - Queries are read-only: DDL, DML, `COPY` and `SET` are refused with
 //!   [`QueryError::NotReadOnly`], and no table reads outside the lake.
 //! - [`QuickFilter`] turns `search`-style flags into SQL, or matches events read directly from
-//!   files.
+//!   files; [`PRINCIPAL_SQL`] names who acted the way every view names them.
 //! - [`stats_queries`] are the overview `trailhound stats` prints and the dashboard draws.
 //! - [`parse_time_bound`] reads `--since 24h` and `?since=2024-07-31` alike.
 //! - [`write_batches`] prints results as a table, JSON, JSON lines or CSV; [`ddl`] writes the
@@ -26,6 +26,7 @@ mod findings;
 mod insights;
 mod lake_store;
 mod output;
+mod principal;
 mod quick_filter;
 mod stats;
 mod time_bound;
@@ -34,6 +35,7 @@ pub use ddl::{Engine, ddl};
 pub use engine::{QueryEngine, QueryLimits};
 pub use error::QueryError;
 pub use output::{Format, write_batches};
-pub use quick_filter::{ErrorFilter, Pattern, QuickFilter, SEARCH_COLUMNS};
+pub use principal::PRINCIPAL_SQL;
+pub use quick_filter::{ErrorFilter, Pattern, QuickFilter, search_columns};
 pub use stats::{StatsQuery, stats_queries};
 pub use time_bound::{TimeBound, parse_age, parse_time_bound};

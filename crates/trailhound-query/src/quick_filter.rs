@@ -4,6 +4,8 @@
 use chrono::{DateTime, Utc};
 use trailhound_event::CloudTrailEvent;
 
+use crate::PRINCIPAL_SQL;
+
 /// A glob: `*` is any run of characters, `?` one character; matching ignores case.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pattern {
@@ -96,8 +98,8 @@ impl ErrorFilter {
 pub struct QuickFilter {
     /// `eventName`.
     pub event: Option<Pattern>,
-    /// The principal: `userIdentity.arn`, `userName`, `principalId` or the session issuer's
-    /// name.
+    /// The principal: `userIdentity.arn`, `userName`, `principalId`, `invokedBy` (the AWS
+    /// service `stats` lists for a service's own calls) or the session issuer's name.
     pub user: Option<Pattern>,
     /// `eventSource` (`iam`, `s3.amazonaws.com`, …).
     pub source: Option<Pattern>,
@@ -115,8 +117,14 @@ pub struct QuickFilter {
     pub until: Option<DateTime<Utc>>,
 }
 
-/// Columns shown by `search` over the lake.
-pub const SEARCH_COLUMNS: &str = "eventTime, eventName, eventSource, userIdentity.arn AS principal, sourceIPAddress, errorCode, awsRegion, recipientAccountId, eventID";
+/// The columns of an event's row in a listing: `search` over the lake, the API's search and a
+/// finding's events.
+pub fn search_columns() -> String {
+    format!(
+        "eventTime, eventName, eventSource, {PRINCIPAL_SQL} AS principal, sourceIPAddress, \
+         errorCode, awsRegion, recipientAccountId, eventID"
+    )
+}
 
 impl QuickFilter {
     /// The SQL `WHERE` condition (`TRUE` when nothing is filtered).
@@ -136,6 +144,7 @@ impl QuickFilter {
             terms.push(format!(
                 "(userIdentity.arn ILIKE {like} ESCAPE '\\' OR userIdentity.userName ILIKE {like} ESCAPE '\\' \
                  OR userIdentity.principalId ILIKE {like} ESCAPE '\\' \
+                 OR userIdentity.invokedBy ILIKE {like} ESCAPE '\\' \
                  OR userIdentity.sessionContext.sessionIssuer.userName ILIKE {like} ESCAPE '\\')"
             ));
         }
@@ -184,7 +193,8 @@ impl QuickFilter {
     pub fn search_sql(&self, limit: Option<usize>) -> String {
         let limit = limit.map(|n| format!(" LIMIT {n}")).unwrap_or_default();
         format!(
-            "SELECT {SEARCH_COLUMNS} FROM events WHERE {} ORDER BY eventTime{limit}",
+            "SELECT {} FROM events WHERE {} ORDER BY eventTime{limit}",
+            search_columns(),
             self.where_clause()
         )
     }
@@ -208,6 +218,7 @@ impl QuickFilter {
                 identity.and_then(|u| u.arn()),
                 identity.and_then(|u| u.user_name()),
                 identity.and_then(|u| u.principal_id()),
+                identity.and_then(|u| u.invoked_by()),
                 identity
                     .and_then(|u| u.session_issuer())
                     .and_then(|i| i.user_name()),

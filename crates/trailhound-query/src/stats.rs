@@ -2,7 +2,7 @@
 //! APIs, errors, regions and source IPs. `trailhound stats` prints these; the dashboard draws
 //! them. One definition, so both always agree.
 
-use crate::QuickFilter;
+use crate::{PRINCIPAL_SQL, QuickFilter};
 
 /// One section of the overview.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,7 +41,7 @@ pub fn stats_queries(filter: &QuickFilter, top: usize) -> Vec<StatsQuery> {
             "top_principals",
             "Top principals",
             format!(
-                "SELECT coalesce(userIdentity.arn, userIdentity.invokedBy, userIdentity.type) AS principal, \
+                "SELECT {PRINCIPAL_SQL} AS principal, \
                  count(*) AS events FROM events WHERE {condition} \
                  GROUP BY 1 ORDER BY events DESC, principal LIMIT {top}"
             ),

@@ -8,15 +8,11 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
+use trailhound_query::search_columns;
 
 use super::{FilterParams, Params, literal, page_size, rows};
 use crate::error::ApiError;
 use crate::state::AppState;
-
-/// Columns a result row of the search has.
-const COLUMNS: &str = "eventTime, eventName, eventSource, \
-    coalesce(userIdentity.arn, userIdentity.invokedBy, userIdentity.type) AS principal, \
-    sourceIPAddress, errorCode, awsRegion, recipientAccountId, eventID";
 
 /// The page of a search; the filters come from the same query string as [`FilterParams`].
 #[derive(Debug, Deserialize)]
@@ -40,7 +36,8 @@ pub(super) async fn search(
         .sql(
             &snapshot,
             &format!(
-                "SELECT {COLUMNS} FROM events WHERE {condition} ORDER BY eventTime DESC, eventID LIMIT {limit} OFFSET {offset}"
+                "SELECT {} FROM events WHERE {condition} ORDER BY eventTime DESC, eventID LIMIT {limit} OFFSET {offset}",
+                search_columns()
             ),
             None,
         )

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use trailhound_detect::Level;
 use trailhound_lake::{FINDING_STATUSES, FindingQuery, StoredFinding};
+use trailhound_query::search_columns;
 
 use super::{Params, json_body, literal, page_size, rfc3339, rows, time_param};
 use crate::auth::{Caller, Role};
@@ -126,8 +127,8 @@ pub(super) async fn show(
                 .sql(
                     &snapshot,
                     &format!(
-                        "SELECT eventTime, eventName, eventSource, userIdentity.arn AS principal, sourceIPAddress, \
-                         errorCode, awsRegion, recipientAccountId, eventID FROM events WHERE eventID IN ({}) ORDER BY eventTime",
+                        "SELECT {} FROM events WHERE eventID IN ({}) ORDER BY eventTime",
+                        search_columns(),
                         ids.join(", ")
                     ),
                     None,

@@ -377,7 +377,8 @@ pub(crate) struct SearchArgs {
     /// eventName glob, e.g. 'Delete*'.
     #[arg(long, value_name = "GLOB")]
     pub(crate) event: Option<String>,
-    /// Principal: ARN, user name, principal id or session issuer (substring unless a glob).
+    /// Principal: ARN, user name, principal id, invoking AWS service or session issuer
+    /// (substring unless a glob).
     #[arg(long, value_name = "GLOB")]
     pub(crate) user: Option<String>,
     /// eventSource glob, e.g. 'iam*' or 's3.amazonaws.com'.

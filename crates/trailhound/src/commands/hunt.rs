@@ -169,13 +169,7 @@ fn hunt_record(
 fn principal_of(event: &CloudTrailEvent<'_>) -> String {
     event
         .user_identity()
-        .and_then(|i| {
-            i.arn()
-                .or(i.user_name())
-                .or(i.principal_id())
-                .or(i.invoked_by())
-                .or(i.kind())
-        })
+        .and_then(|i| i.principal())
         .unwrap_or("(no identity)")
         .to_owned()
 }

@@ -198,7 +198,7 @@ fn search_files(
                     text(event.event_time_text()),
                     text(event.event_name()),
                     text(event.event_source()),
-                    text(event.user_identity().and_then(|u| u.arn())),
+                    text(event.user_identity().and_then(|u| u.principal())),
                     text(event.source_ip_address()),
                     text(event.error_code()),
                     text(event.aws_region()),

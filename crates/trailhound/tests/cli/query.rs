@@ -136,9 +136,11 @@ fn only_read_only_sql_is_allowed() -> TestResult {
 #[test]
 fn search_over_the_lake_and_over_files_agree() -> TestResult {
     let (_dir, logs, data, _) = lake()?;
-    let filters: [&[&str]; 4] = [
+    let filters: [&[&str]; 5] = [
         &["--event", "Delete*"],
         &["--user", "bob", "--error"],
+        // An AWS service's own calls: `stats` lists the service as their principal.
+        &["--user", "lambda.amazonaws.com"],
         &["--error=AccessDenied", "--region", "us-east-1"],
         &[
             "--source",
@@ -171,6 +173,34 @@ fn search_over_the_lake_and_over_files_agree() -> TestResult {
         table.stdout.contains("StopLogging") && table.stdout.contains("principal"),
         "{}",
         table.stdout
+    );
+    // Both name a service's own call by the service, as `stats` does.
+    let service = [
+        "search",
+        "--format",
+        "csv",
+        "--user",
+        "lambda.amazonaws.com",
+    ];
+    let logs_arg = path_str(&logs);
+    let mut file_args = service.to_vec();
+    file_args.push(&logs_arg);
+    for shown in [lake_run(&data, &service)?, run(&file_args)?] {
+        assert_eq!(shown.code, 0, "{}", shown.stderr);
+        assert!(
+            shown
+                .stdout
+                .lines()
+                .any(|line| line.split(',').nth(3) == Some("lambda.amazonaws.com")),
+            "{}",
+            shown.stdout
+        );
+    }
+    let stats = lake_run(&data, &["stats", "--top", "50"])?;
+    assert!(
+        stats.stdout.contains("| lambda.amazonaws.com "),
+        "{}",
+        stats.stdout
     );
     Ok(())
 }
