@@ -312,7 +312,7 @@ fn read_only_or_other(err: datafusion::error::DataFusionError) -> QueryError {
 ///
 /// Opening a file reads its last [`FOOTER_BYTES`] (footer and page index) instead of
 /// DataFusion's 512 KiB, which zeroed and faulted in 50 MB for a query over 99 files: over the
-/// 2M-event lake that took 13–30 ms off each reference query (docs/benchmarks.md).
+/// 2M-event lake that took 17–32 ms off each reference query (docs/benchmarks.md).
 fn lake_file_options() -> ListingOptions {
     let format = ParquetFormat::default().with_metadata_size_hint(Some(FOOTER_BYTES));
     ListingOptions::new(Arc::new(format)).with_file_extension(".parquet")
