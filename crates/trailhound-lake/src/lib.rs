@@ -11,8 +11,9 @@
 //!
 //! - Columns are CloudTrail's own names, nested as CloudTrail nests them ([`file_schema`]);
 //!   the free-form parts are JSON text and the original record is kept byte-exact in
-//!   `eventJson`. Files are zstd-compressed, sorted by `eventTime`, with page statistics and an
-//!   `eventID` bloom filter, so DuckDB, Athena, Trino and Spark read the same files.
+//!   `eventJson`. Files are zstd-compressed, sorted by `eventTime`, with page statistics and
+//!   `eventID` and `eventName` bloom filters, so DuckDB, Athena, Trino and Spark read the same
+//!   files.
 //! - [`Lake::ingest`] runs one ingest: [`convert`] turns decoded records into Arrow columns on the reader's worker threads;
 //!   [`LakeWriter`] drops events whose `eventID` the lake already holds, buffers by partition
 //!   and commits whole source objects at a time.

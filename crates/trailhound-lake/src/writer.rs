@@ -329,7 +329,8 @@ pub(crate) fn move_into_place(lake: &Lake, files: &[LakeFileRecord]) -> Result<(
 /// row group: what a reader should fetch first to open one in a single read.
 ///
 /// A generated day of 20,000 events takes about 12 KiB; the 2M-event benchmark lake's 99
-/// files 11–19 KiB (the bloom filters sit before, and only a look-up by `eventID` reads them).
+/// files 11–19 KiB (the bloom filters sit before, and only a test of `eventID` or `eventName`
+/// for equality reads them).
 /// Readers default to much more (DataFusion 512 KiB, zeroing and faulting in that much memory
 /// for every file a query opens). A larger footer, of a compacted file with many row groups,
 /// costs such a reader one more read.
@@ -337,6 +338,14 @@ pub const FOOTER_BYTES: usize = 64 * 1024;
 
 /// Rows per row group, and per chunk when rows must be reordered.
 const ROW_GROUP_ROWS: usize = 128 * 1024;
+
+/// How many distinct `eventName`s a row group's bloom filter is first sized for (a day of an
+/// account's region rarely sees more than a few hundred of AWS's APIs; more only makes the
+/// filter less selective). A bloom filter starts at the size its expected distinct values need
+/// and is folded down to what it holds once written; parquet-rs's default expects a million
+/// (a 2 MiB bitset to zero, fill and fold for every row group). The saving is too small to
+/// time; the filters written are the same.
+const EVENT_NAMES_PER_ROW_GROUP: u64 = 4096;
 
 /// Free-form or unique text: statistics and dictionaries on these only cost time and space
 /// (nobody prunes on the text of `requestParameters`, and every `eventJson` is unique).
@@ -474,8 +483,15 @@ fn write_partition(
     Ok((record, Unsynced { file, path }))
 }
 
-/// zstd, page statistics (for time-range pruning) and a bloom filter on `eventID` (for
-/// single-event look-ups).
+/// zstd, page statistics (for time-range pruning) and bloom filters on `eventID` (for
+/// single-event look-ups) and `eventName`.
+///
+/// Most investigations ask for particular calls (`eventName = 'ConsoleLogin'`, `IN
+/// ('StopLogging', 'DeleteTrail')`), and many calls happen only in some accounts, regions or
+/// days (console sign-ins in the home region), but a file sorted by time has every name
+/// between its first and last in every page, so statistics cannot skip it; its bloom filter
+/// can. parquet-rs folds each filter down to the size its distinct values need (a few KiB
+/// for a day's few hundred names).
 ///
 /// Data pages are version 2: parquet-rs copies a version 1 page whole to put its levels in
 /// front of its values and compresses it into a buffer it then grows and shrinks again (3.7 %
@@ -493,6 +509,10 @@ fn writer_properties() -> Result<WriterProperties, LakeError> {
         .set_statistics_enabled(EnabledStatistics::Page)
         .set_column_bloom_filter_enabled(ColumnPath::from("eventID"), true)
         .set_column_bloom_filter_fpp(ColumnPath::from("eventID"), 0.01)
+        .set_column_bloom_filter_max_ndv(ColumnPath::from("eventID"), ROW_GROUP_ROWS as u64)
+        .set_column_bloom_filter_enabled(ColumnPath::from("eventName"), true)
+        .set_column_bloom_filter_fpp(ColumnPath::from("eventName"), 0.01)
+        .set_column_bloom_filter_max_ndv(ColumnPath::from("eventName"), EVENT_NAMES_PER_ROW_GROUP)
         .set_column_dictionary_enabled(ColumnPath::from("eventID"), false)
         .set_created_by(format!("trailhound {}", env!("CARGO_PKG_VERSION")));
     for column in UNPRUNED_COLUMNS {

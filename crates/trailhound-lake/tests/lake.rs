@@ -508,15 +508,7 @@ fn small_commit_budgets_split_files_but_store_everything_once() -> TestResult {
 #[test]
 fn a_days_footer_and_page_index_fit_in_the_first_read() -> TestResult {
     let dir = tempfile::tempdir()?;
-    let logs = dir.path().join("logs");
-    generate_day(&logs, 20_000, 1, &["us-east-1"], 5)?;
-    let data = dir.path().join("data");
-    ingest(&data, vec![InputSpec::Path(logs)], WriteOptions::default())?;
-    let files = Lake::open(&data, Access::Read)?
-        .catalog()
-        .lake_files(None)?;
-    assert_eq!(files.len(), 1, "one account, region and day");
-    let path = data.join("lake").join(&files[0].path);
+    let path = one_generated_day(dir.path())?;
     let length = std::fs::metadata(&path)?.len();
     let metadata = parquet::file::metadata::ParquetMetaDataReader::new()
         .parse_and_finish(&std::fs::File::open(&path)?)?;
@@ -537,5 +529,80 @@ fn a_days_footer_and_page_index_fit_in_the_first_read() -> TestResult {
         tail <= trailhound_lake::FOOTER_BYTES as u64,
         "footer and page index take {tail} bytes of {length}"
     );
+    Ok(())
+}
+
+/// A day of one account's region, 20,000 generated events, ingested: the path of its one
+/// lake file.
+fn one_generated_day(dir: &Path) -> Result<std::path::PathBuf, Box<dyn std::error::Error>> {
+    let logs = dir.join("logs");
+    generate_day(&logs, 20_000, 1, &["us-east-1"], 5)?;
+    let data = dir.join("data");
+    ingest(&data, vec![InputSpec::Path(logs)], WriteOptions::default())?;
+    let files = Lake::open(&data, Access::Read)?
+        .catalog()
+        .lake_files(None)?;
+    assert_eq!(files.len(), 1, "one account, region and day");
+    Ok(data.join("lake").join(&files[0].path))
+}
+
+/// Looking up an event, or the calls of one name, skips a file by its bloom filters: every
+/// stored `eventID` and `eventName` is in them, names the file lacks are not.
+#[test]
+fn a_days_bloom_filters_hold_its_event_ids_and_names() -> TestResult {
+    use parquet::file::properties::ReaderProperties;
+    use parquet::file::reader::FileReader;
+    use parquet::file::serialized_reader::{ReadOptionsBuilder, SerializedFileReader};
+
+    let dir = tempfile::tempdir()?;
+    let path = one_generated_day(dir.path())?;
+    let mut ids = Vec::new();
+    let mut names = HashSet::new();
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
+        std::fs::File::open(&path)?,
+    )?
+    .build()?;
+    for batch in reader {
+        let batch = batch?;
+        let column = |name| -> Result<_, Box<dyn std::error::Error>> {
+            Ok(batch
+                .column_by_name(name)
+                .ok_or(name)?
+                .as_string::<i32>()
+                .clone())
+        };
+        let (id, name) = (column("eventID")?, column("eventName")?);
+        ids.extend(id.iter().flatten().map(str::to_owned));
+        names.extend(name.iter().flatten().map(str::to_owned));
+    }
+    assert!(ids.len() >= 20_000 && names.len() > 10, "{names:?}");
+
+    let options = ReadOptionsBuilder::new()
+        .with_reader_properties(
+            ReaderProperties::builder()
+                .set_read_bloom_filter(true)
+                .build(),
+        )
+        .build();
+    let file = SerializedFileReader::new_with_options(std::fs::File::open(&path)?, options)?;
+    let group = file.get_row_group(0)?;
+    let schema = file.metadata().file_metadata().schema_descr_ptr();
+    let filter = |name: &str| -> Result<_, Box<dyn std::error::Error>> {
+        let index = (0..schema.num_columns())
+            .find(|i| schema.column(*i).path().string() == name)
+            .ok_or(name.to_owned())?;
+        Ok(group
+            .get_column_bloom_filter(index)
+            .ok_or(format!("no bloom filter on {name}"))?
+            .clone())
+    };
+    let (by_id, by_name) = (filter("eventID")?, filter("eventName")?);
+    assert!(ids.iter().all(|id| by_id.check(id.as_str())));
+    assert!(names.iter().all(|name| by_name.check(name.as_str())));
+    for absent in ["DeleteTrail", "StopLogging", "NoSuchCall"] {
+        assert!(!names.contains(absent), "{absent} is in the day");
+        assert!(!by_name.check(absent), "{absent} passes the filter");
+    }
+    assert!(!by_id.check("00000000-0000-0000-0000-000000000000"));
     Ok(())
 }
