@@ -330,10 +330,9 @@ pub(crate) fn move_into_place(lake: &Lake, files: &[LakeFileRecord]) -> Result<(
 ///
 /// A generated day of 20,000 events takes about 12 KiB; the 2M-event benchmark lake's 99
 /// files 11–19 KiB (the bloom filters sit before, and only a test of `eventID` or `eventName`
-/// for equality reads them).
-/// Readers default to much more (DataFusion 512 KiB, zeroing and faulting in that much memory
-/// for every file a query opens). A larger footer, of a compacted file with many row groups,
-/// costs such a reader one more read.
+/// for equality reads them). Readers default to much more (DataFusion 512 KiB, zeroing and
+/// faulting in that much memory for every file a query opens). A larger footer, of a
+/// compacted file with many row groups, costs such a reader one more read.
 pub const FOOTER_BYTES: usize = 64 * 1024;
 
 /// Rows per row group, and per chunk when rows must be reordered.
@@ -490,8 +489,8 @@ fn write_partition(
 /// ('StopLogging', 'DeleteTrail')`), and many calls happen only in some accounts, regions or
 /// days (console sign-ins in the home region), but a file sorted by time has every name
 /// between its first and last in every page, so statistics cannot skip it; its bloom filter
-/// can. parquet-rs folds each filter down to the size its distinct values need (a few KiB
-/// for a day's few hundred names).
+/// can. parquet-rs folds each filter down to the size its distinct values need (about 100
+/// bytes for the 60-odd names of a generated day).
 ///
 /// Data pages are version 2: parquet-rs copies a version 1 page whole to put its levels in
 /// front of its values and compresses it into a buffer it then grows and shrinks again (3.7 %
