@@ -45,8 +45,13 @@ fn generate_day(
 
 /// Every eventID stored in the lake's files, with repeats.
 fn stored_ids(data: &Path) -> Result<Vec<String>, Box<dyn std::error::Error>> {
+    stored_values(data, "eventID")
+}
+
+/// Every value of the text column `name` in the lake's files, with repeats.
+fn stored_values(data: &Path, name: &str) -> Result<Vec<String>, Box<dyn std::error::Error>> {
     let lake = Lake::open(data, Access::Read)?;
-    let mut ids = Vec::new();
+    let mut values = Vec::new();
     for file in lake.catalog().lake_files(None)? {
         let path = data.join("lake").join(&file.path);
         let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
@@ -56,13 +61,13 @@ fn stored_ids(data: &Path) -> Result<Vec<String>, Box<dyn std::error::Error>> {
         for batch in reader {
             let batch = batch?;
             let column = batch
-                .column_by_name("eventID")
-                .ok_or("no eventID column")?
+                .column_by_name(name)
+                .ok_or(format!("no {name} column"))?
                 .as_string::<i32>();
-            ids.extend((0..column.len()).map(|i| column.value(i).to_owned()));
+            values.extend((0..column.len()).map(|i| column.value(i).to_owned()));
         }
     }
-    Ok(ids)
+    Ok(values)
 }
 
 fn write_records(path: &Path, ids: &[&str]) -> std::io::Result<()> {
@@ -508,7 +513,7 @@ fn small_commit_budgets_split_files_but_store_everything_once() -> TestResult {
 #[test]
 fn a_days_footer_and_page_index_fit_in_the_first_read() -> TestResult {
     let dir = tempfile::tempdir()?;
-    let path = one_generated_day(dir.path())?;
+    let (_, path) = one_generated_day(dir.path())?;
     let length = std::fs::metadata(&path)?.len();
     let metadata = parquet::file::metadata::ParquetMetaDataReader::new()
         .parse_and_finish(&std::fs::File::open(&path)?)?;
@@ -532,9 +537,11 @@ fn a_days_footer_and_page_index_fit_in_the_first_read() -> TestResult {
     Ok(())
 }
 
-/// A day of one account's region, 20,000 generated events, ingested: the path of its one
-/// lake file.
-fn one_generated_day(dir: &Path) -> Result<std::path::PathBuf, Box<dyn std::error::Error>> {
+/// A lake's data folder and the path of its one lake file.
+type GeneratedDay = (std::path::PathBuf, std::path::PathBuf);
+
+/// A day of one account's region, 20,000 generated events, ingested.
+fn one_generated_day(dir: &Path) -> Result<GeneratedDay, Box<dyn std::error::Error>> {
     let logs = dir.join("logs");
     generate_day(&logs, 20_000, 1, &["us-east-1"], 5)?;
     let data = dir.join("data");
@@ -543,7 +550,8 @@ fn one_generated_day(dir: &Path) -> Result<std::path::PathBuf, Box<dyn std::erro
         .catalog()
         .lake_files(None)?;
     assert_eq!(files.len(), 1, "one account, region and day");
-    Ok(data.join("lake").join(&files[0].path))
+    let path = data.join("lake").join(&files[0].path);
+    Ok((data, path))
 }
 
 /// Looking up an event, or the calls of one name, skips a file by its bloom filters: every
@@ -555,26 +563,9 @@ fn a_days_bloom_filters_hold_its_event_ids_and_names() -> TestResult {
     use parquet::file::serialized_reader::{ReadOptionsBuilder, SerializedFileReader};
 
     let dir = tempfile::tempdir()?;
-    let path = one_generated_day(dir.path())?;
-    let mut ids = Vec::new();
-    let mut names = HashSet::new();
-    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(
-        std::fs::File::open(&path)?,
-    )?
-    .build()?;
-    for batch in reader {
-        let batch = batch?;
-        let column = |name| -> Result<_, Box<dyn std::error::Error>> {
-            Ok(batch
-                .column_by_name(name)
-                .ok_or(name)?
-                .as_string::<i32>()
-                .clone())
-        };
-        let (id, name) = (column("eventID")?, column("eventName")?);
-        ids.extend(id.iter().flatten().map(str::to_owned));
-        names.extend(name.iter().flatten().map(str::to_owned));
-    }
+    let (data, path) = one_generated_day(dir.path())?;
+    let ids = stored_ids(&data)?;
+    let names: HashSet<String> = stored_values(&data, "eventName")?.into_iter().collect();
     assert!(ids.len() >= 20_000 && names.len() > 10, "{names:?}");
 
     let options = ReadOptionsBuilder::new()
