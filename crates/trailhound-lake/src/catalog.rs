@@ -5,6 +5,7 @@ use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension, params};
 use trailhound_detect::{Finding, Level};
+use trailhound_source::Previously;
 
 use crate::LakeError;
 
@@ -575,10 +576,14 @@ impl ReadSources {
         })
     }
 
-    /// The size and modification time (ns) `location` had when it was read completely, as
-    /// of a snapshot at most [`LOOKUPS_PER_SNAPSHOT`] look-ups old. A source committed since
-    /// is at worst read again, and its events are deduplicated.
-    pub(crate) fn facts(&mut self, location: &str) -> Result<Option<(u64, i64)>, LakeError> {
+    /// The size and modification time (ns) `location` had when it was last read to its end,
+    /// or failed for a fault in its own bytes, and which of the two, as of a snapshot at most
+    /// [`LOOKUPS_PER_SNAPSHOT`] look-ups old. A source committed since is at worst read
+    /// again, and its events are deduplicated.
+    pub(crate) fn facts(
+        &mut self,
+        location: &str,
+    ) -> Result<Option<(u64, i64, Previously)>, LakeError> {
         if self.in_snapshot == 0 {
             self.connection.execute_batch("BEGIN")?;
         }
@@ -586,12 +591,20 @@ impl ReadSources {
         let found = self
             .connection
             .prepare_cached(
-                "SELECT size, modified_ns FROM sources
-                 WHERE location = ?1 AND outcome IN ('ok', 'digest')
-                   AND size IS NOT NULL AND modified_ns IS NOT NULL",
+                "SELECT size, modified_ns, outcome = 'failed' FROM sources
+                 WHERE location = ?1 AND size IS NOT NULL AND modified_ns IS NOT NULL",
             )?
             .query_row([location], |row| {
-                Ok((row.get::<_, i64>(0)? as u64, row.get::<_, i64>(1)?))
+                let previously = if row.get::<_, bool>(2)? {
+                    Previously::Failed
+                } else {
+                    Previously::Read
+                };
+                Ok((
+                    row.get::<_, i64>(0)? as u64,
+                    row.get::<_, i64>(1)?,
+                    previously,
+                ))
             })
             .optional()?;
         if self.in_snapshot == LOOKUPS_PER_SNAPSHOT {
@@ -699,7 +712,7 @@ mod tests {
     }
 
     #[test]
-    fn sources_read_completely_are_looked_up_while_the_catalog_is_written()
+    fn sources_read_or_failed_for_their_bytes_are_looked_up_while_the_catalog_is_written()
     -> Result<(), Box<dyn std::error::Error>> {
         let dir = tempfile::tempdir()?;
         let path = dir.path().join("catalog.sqlite");
@@ -718,21 +731,35 @@ mod tests {
         };
         let mut sources = ReadSources::open(&path)?;
         assert_eq!(sources.facts("a.json.gz")?, None);
+        // The writer leaves out the modification time of a read the machine failed.
+        let machine_failed = SourceRecord {
+            modified_ns: None,
+            ..source("c.json.gz", "failed")
+        };
         catalog.commit(
             &[],
             &[],
-            &[source("a.json.gz", "ok"), source("b.json.gz", "failed")],
+            &[
+                source("a.json.gz", "ok"),
+                source("b.json.gz", "failed"),
+                machine_failed,
+            ],
             &[],
         )?;
         // Committed by the writer after the reader's snapshot began: seen once it renews.
+        let read = Some((10, 20, Previously::Read));
         let mut renewed = false;
         for _ in 1..LOOKUPS_PER_SNAPSHOT {
-            renewed |= sources.facts("a.json.gz")? == Some((10, 20));
+            renewed |= sources.facts("a.json.gz")? == read;
         }
         assert!(!renewed, "a snapshot keeps what it saw");
-        assert_eq!(sources.facts("a.json.gz")?, Some((10, 20)));
-        // A failed read is no reason to skip the file next time.
-        assert_eq!(sources.facts("b.json.gz")?, None);
+        assert_eq!(sources.facts("a.json.gz")?, read);
+        // Bytes at fault fail again while unchanged; the machine's faults may pass.
+        assert_eq!(
+            sources.facts("b.json.gz")?,
+            Some((10, 20, Previously::Failed))
+        );
+        assert_eq!(sources.facts("c.json.gz")?, None);
         Ok(())
     }
 

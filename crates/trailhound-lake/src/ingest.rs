@@ -120,16 +120,15 @@ impl Lake {
         writer.finish()
     }
 
-    /// A filter for [`ReadOptions::skip_unchanged`]: files this lake has read completely before
-    /// and whose size and modification time have not changed since are not read again.
+    /// A filter for [`ReadOptions::skip_unchanged`]: files this lake has read completely before,
+    /// or found faulty in their own bytes, and whose size and modification time have not
+    /// changed since are not read again.
     pub fn unchanged_filter(&self) -> Result<SkipUnchanged, LakeError> {
         let sources = ReadSources::open(&self.catalog_path())?;
         // Called from the one thread that walks the inputs, so the lock is never contended.
         let state = Mutex::new((sources, SourceLocator::default()));
         Ok(Arc::new(move |origin| {
-            let Some(facts) = origin.facts else {
-                return false;
-            };
+            let facts = origin.facts?;
             let mut state = match state.lock() {
                 Ok(state) => state,
                 Err(poisoned) => poisoned.into_inner(),
@@ -137,13 +136,17 @@ impl Lake {
             let (sources, locator) = &mut *state;
             let location = locator.locate(&origin.name, origin.link);
             match sources.facts(&location) {
-                Ok(recorded) => recorded == Some((facts.size, facts.modified_ns)),
+                Ok(recorded) => recorded
+                    .filter(|&(size, modified_ns, _)| {
+                        (size, modified_ns) == (facts.size, facts.modified_ns)
+                    })
+                    .map(|(_, _, previously)| previously),
                 Err(err) => {
                     // Reading it again is safe (its events are deduplicated), skipping is not.
                     tracing::warn!(
                         "{location}: cannot tell whether it was read before ({err}); reading it"
                     );
-                    false
+                    None
                 }
             }
         }))

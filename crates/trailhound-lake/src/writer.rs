@@ -143,10 +143,16 @@ impl LakeWriter<'_> {
             ObjectStatus::Digest => ("digest", None),
             ObjectStatus::Failed(err) => ("failed", Some(err.to_string())),
             ObjectStatus::Pruned => return Ok(()),
-            ObjectStatus::Unchanged => {
+            ObjectStatus::Unchanged(_) => {
                 self.report.unchanged += 1;
                 return Ok(());
             }
+        };
+        // An object skipped next time while unchanged: one read to its end, or one whose own
+        // bytes are at fault (reported now; reading them again would only repeat it).
+        let skippable = match &report.status {
+            ObjectStatus::Failed(err) => err.repeats_for_same_bytes(),
+            _ => report.stored.is_some(),
         };
         if outcome == "failed" {
             self.report.failed += 1;
@@ -160,10 +166,11 @@ impl LakeWriter<'_> {
                 .stored
                 .map(|s| s.0)
                 .or(report.origin.facts.map(|f| f.size)),
-            // Only a completely read object may be skipped next time.
             modified_ns: report
-                .stored
-                .and(report.origin.facts.map(|f| f.modified_ns)),
+                .origin
+                .facts
+                .filter(|_| skippable)
+                .map(|f| f.modified_ns),
             content_hash: report.stored.map(|s| format!("{:016x}", s.1)),
             events_read: report.records,
             events_new: std::mem::take(&mut self.current_new),

@@ -116,6 +116,13 @@ impl SourceError {
                 | SourceError::UnrecognisedShape { .. }
         )
     }
+
+    /// Whether the fault lies in the object's bytes alone, so that reading the same bytes
+    /// again fails the same way. An oversized object is bad input too, but whether it is too
+    /// large depends on the limit the run was given, and the machine's faults may pass.
+    pub fn repeats_for_same_bytes(&self) -> bool {
+        self.is_bad_input() && !matches!(self, SourceError::TooLarge { .. })
+    }
 }
 
 /// One record that could not be used, inside an object that was otherwise read.

@@ -67,7 +67,7 @@ pub use error::{RecordError, SourceError};
 pub use input::{Discovered, InputSpec, ObjectFacts, Origin, SourceObject, discover};
 pub use limits::ReadLimits;
 pub use reader::{
-    ObjectReport, ObjectStatus, ReadMessage, ReadOptions, SkipUnchanged, read, read_map,
+    ObjectReport, ObjectStatus, Previously, ReadMessage, ReadOptions, SkipUnchanged, read, read_map,
 };
 pub use s3::{
     DEFAULT_DOWNLOADS, FetchedObject, Listed, ListedObject, RELIST_MARGIN, S3Bucket, S3Settings,

@@ -26,8 +26,19 @@ const LINE_BATCH_BYTES: usize = 4 << 20;
 /// Messages buffered per object ahead of the consumer.
 const PER_OBJECT_QUEUE: usize = 2;
 
-/// Decides, before an object is opened, that it was read before and has not changed.
-pub type SkipUnchanged = Arc<dyn Fn(&Origin) -> bool + Send + Sync>;
+/// Decides, before an object is opened, that it was read before and has not changed since;
+/// `None` means it is to be read.
+pub type SkipUnchanged = Arc<dyn Fn(&Origin) -> Option<Previously> + Send + Sync>;
+
+/// How an unchanged object fared when it was last read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Previously {
+    /// Read completely (its events are already where they were going).
+    Read,
+    /// Failed for a fault in its bytes (see [`SourceError::repeats_for_same_bytes`]), and was
+    /// reported then: reading the same bytes again would only report it again.
+    Failed,
+}
 
 /// How to read.
 #[derive(Clone, Default)]
@@ -38,8 +49,8 @@ pub struct ReadOptions {
     pub selection: Selection,
     /// Worker threads; 0 means one per available core.
     pub threads: usize,
-    /// Objects for which this returns true are reported as [`ObjectStatus::Unchanged`] and
-    /// not opened (incremental ingest).
+    /// Objects for which this returns an answer are reported as [`ObjectStatus::Unchanged`]
+    /// and not opened (incremental ingest).
     pub skip_unchanged: Option<SkipUnchanged>,
     /// How to reach `s3://` inputs, and how many downloads to run at once.
     pub s3: S3Settings,
@@ -105,7 +116,7 @@ pub enum ObjectStatus {
     /// Outside the selection by key; never opened.
     Pruned,
     /// Read before and unchanged since (see [`ReadOptions::skip_unchanged`]); never opened.
-    Unchanged,
+    Unchanged(Previously),
     /// Could not be read; none of its records were delivered.
     Failed(SourceError),
 }
@@ -156,26 +167,29 @@ pub fn read_map<B: Send>(
                 if order_tx.send(rx).is_err() {
                     return;
                 }
-                let sent = match found {
-                    Discovered::Object(object)
-                        if skip_unchanged
-                            .as_ref()
-                            .is_some_and(|skip| skip(&object.origin)) =>
-                    {
-                        tx.send(skipped(object.origin, ObjectStatus::Unchanged))
-                            .is_ok()
-                    }
-                    Discovered::Object(object) if prefetches(&object) => {
+                let previously = match &found {
+                    Discovered::Object(object) => skip_unchanged
+                        .as_ref()
+                        .and_then(|skip| skip(&object.origin)),
+                    _ => None,
+                };
+                let sent = match (found, previously) {
+                    (Discovered::Object(object), Some(previously)) => tx
+                        .send(skipped(object.origin, ObjectStatus::Unchanged(previously)))
+                        .is_ok(),
+                    (Discovered::Object(object), None) if prefetches(&object) => {
                         fetch_tx.send((object, tx)).is_ok()
                     }
-                    Discovered::Object(object) => work_tx.send((object, tx)).is_ok(),
-                    Discovered::Pruned(origin) => {
+                    (Discovered::Object(object), None) => work_tx.send((object, tx)).is_ok(),
+                    (Discovered::Pruned(origin), _) => {
                         tx.send(skipped(origin, ObjectStatus::Pruned)).is_ok()
                     }
-                    Discovered::Digest(origin) => {
+                    (Discovered::Digest(origin), _) => {
                         tx.send(skipped(origin, ObjectStatus::Digest)).is_ok()
                     }
-                    Discovered::Failed(error) => tx.send(ReadMessage::InputFailed(error)).is_ok(),
+                    (Discovered::Failed(error), _) => {
+                        tx.send(ReadMessage::InputFailed(error)).is_ok()
+                    }
                 };
                 if !sent {
                     return;

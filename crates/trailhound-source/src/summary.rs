@@ -1,4 +1,4 @@
-use crate::{ObjectStatus, ReadMessage};
+use crate::{ObjectStatus, Previously, ReadMessage};
 
 /// Running totals of a read, for progress displays and the closing summary.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -13,6 +13,9 @@ pub struct ReadSummary {
     pub pruned: u64,
     /// Objects skipped because they were read before and have not changed.
     pub unchanged: u64,
+    /// Objects skipped because they could not be read before, for a fault in their bytes,
+    /// and have not changed: they were reported then.
+    pub failed_unchanged: u64,
     /// Inputs that could not be expanded (missing paths, empty folders).
     pub inputs_failed: u64,
     /// Records found.
@@ -34,7 +37,8 @@ impl ReadSummary {
                     ObjectStatus::Read(_) => self.objects_read += 1,
                     ObjectStatus::Digest => self.digests += 1,
                     ObjectStatus::Pruned => self.pruned += 1,
-                    ObjectStatus::Unchanged => self.unchanged += 1,
+                    ObjectStatus::Unchanged(Previously::Read) => self.unchanged += 1,
+                    ObjectStatus::Unchanged(Previously::Failed) => self.failed_unchanged += 1,
                     ObjectStatus::Failed(_) => self.objects_failed += 1,
                 }
                 self.records += report.records;

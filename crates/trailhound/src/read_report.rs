@@ -123,6 +123,13 @@ impl ReadReporter {
                 ));
             }
             eprintln!("{text}");
+            if s.failed_unchanged > 0 {
+                eprintln!(
+                    "note: {} files that could not be read before are unchanged and were not read again \
+                     (`trailhound sources --failed` says why; `--force` reads them again)",
+                    s.failed_unchanged
+                );
+            }
             if s.anything_skipped() {
                 eprintln!(
                     "problems: {} files and {} inputs could not be read, {} records were skipped (see above)",

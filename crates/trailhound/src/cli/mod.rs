@@ -90,7 +90,8 @@ pub(crate) enum Command {
     /// Takes the same inputs and filters as `cat`. Re-ingesting adds nothing: unchanged files
     /// are skipped, and an event already in the lake is stored once. An interrupted ingest
     /// (even killed) can simply be run again. Bad files are recorded with their reason
-    /// (`trailhound sources --failed`) and the rest goes on. Every event runs through the
+    /// (`trailhound sources --failed`) and the rest goes on; a file whose content is at fault
+    /// is not read again until it changes (or `--force`). Every event runs through the
     /// detection rules (as `hunt` would); findings go to the catalog and to the `findings`
     /// table of `trailhound query`.
     Ingest(IngestArgs),
@@ -145,9 +146,11 @@ pub(crate) enum Command {
     ///
     /// S3 sources are polled every --interval with one LIST per trail folder (account ×
     /// region), starting after the newest object taken; folders are walked and unchanged
-    /// files skipped, and a file landing in one starts a poll at once; SQS queues (--sqs) are read for the objects their notifications
-    /// announce, and each message is deleted once its objects are in the lake. Positions are kept in the catalog, so a restart (even after kill -9)
-    /// resumes exactly where it stopped, losing and duplicating nothing. Findings go through
+    /// files skipped (a corrupt one is reported once, and again only when it changes), and a
+    /// file landing in one starts a poll at once; SQS queues (--sqs) are read for the objects
+    /// their notifications announce, and each message is deleted once its objects are in the
+    /// lake. Positions are kept in the catalog, so a restart (even after kill -9) resumes
+    /// exactly where it stopped, losing and duplicating nothing. Findings go through
     /// the alert outbox to the sinks in trailhound.toml (stdout when none are configured).
     /// `trailhound status` shows lag and health.
     Watch(WatchArgs),
@@ -334,7 +337,8 @@ pub(crate) struct IngestArgs {
     #[arg(long)]
     pub(crate) no_compact: bool,
     /// Read every source again, even those ingested before and unchanged since (events
-    /// already in the lake are still stored once).
+    /// already in the lake are still stored once), and those that could not be read for a
+    /// fault in their content (after an upgrade that may read them).
     #[arg(long)]
     pub(crate) force: bool,
     /// Commit to the lake whenever this much data is buffered: bounds memory; smaller values

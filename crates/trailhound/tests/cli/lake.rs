@@ -144,6 +144,65 @@ fn bad_files_are_recorded_and_listed() -> TestResult {
         "{}",
         all.stdout
     );
+
+    // Reported once: unchanged, the same bytes would fail the same way.
+    let again = lake_run(&data, &["ingest", &path_str(&logs)])?;
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert!(!again.stderr.contains("gzip"), "{}", again.stderr);
+    assert!(
+        again.stderr.contains(
+            "note: 1 files that could not be read before are unchanged and were not read again"
+        ),
+        "{}",
+        again.stderr
+    );
+    // Forced, or once changed, it is read (and reported) again.
+    let forced = lake_run(&data, &["ingest", "--force", &path_str(&logs)])?;
+    assert_eq!(forced.code, 2, "{}", forced.stderr);
+    assert!(
+        forced.stderr.contains("truncated.json.gz: corrupt"),
+        "{}",
+        forced.stderr
+    );
+    std::fs::write(
+        logs.join("truncated.json.gz"),
+        &gzip(br#"{"Records":[]}"#)?[..12],
+    )?;
+    let changed = lake_run(&data, &["ingest", &path_str(&logs)])?;
+    assert_eq!(changed.code, 2, "{}", changed.stderr);
+    assert!(
+        changed.stderr.contains("truncated.json.gz: corrupt"),
+        "{}",
+        changed.stderr
+    );
+    Ok(())
+}
+
+/// Too large is a judgement of the run's limit, not of the file: the next run, given a larger
+/// limit as the error advises, reads it.
+#[test]
+fn a_file_over_the_size_limit_is_read_again_by_a_run_with_a_larger_one() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let logs = dir.path().join("logs");
+    std::fs::create_dir(&logs)?;
+    std::fs::write(
+        logs.join("large.json.gz"),
+        gzip(&std::fs::read(fixture("log-file.json"))?)?,
+    )?;
+    let data = dir.path().join("data");
+    let limited = lake_run(
+        &data,
+        &["ingest", "--max-inflated-size", "100", &path_str(&logs)],
+    )?;
+    assert_eq!(limited.code, 2, "{}", limited.stderr);
+    assert!(
+        limited.stderr.contains("--max-inflated-size"),
+        "{}",
+        limited.stderr
+    );
+    let run = lake_run(&data, &["ingest", &path_str(&logs)])?;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(scalar(&data, "SELECT count(*) FROM events")?, "2");
     Ok(())
 }
 

@@ -183,6 +183,19 @@ fn watch_follows_a_local_folder() -> TestResult {
         sources.as_array().map(Vec::len),
         Some(files_under(&estate.all.join("AWSLogs")).len())
     );
+
+    // A corrupt file is reported by the poll that finds it, not by every poll after.
+    std::fs::write(followed.join("corrupt.json"), "{\"Records\": [")?;
+    let found = watch()?;
+    assert_eq!(found.code, 2, "{}", found.stderr);
+    assert!(
+        found.stderr.contains("corrupt.json: invalid JSON"),
+        "{}",
+        found.stderr
+    );
+    let next = watch()?;
+    assert_eq!(next.code, 0, "{}", next.stderr);
+    assert!(!next.stderr.contains("corrupt.json"), "{}", next.stderr);
     Ok(())
 }
 
