@@ -1,6 +1,7 @@
 //! The query engine: a DataFusion session over the lake, read-only, with CloudTrail's
 //! case-sensitive camelCase names and JSON functions.
 
+use std::ops::ControlFlow;
 use std::sync::Arc;
 
 use arrow::array::RecordBatch;
@@ -177,6 +178,43 @@ impl QueryEngine {
             ));
         };
         runtime.block_on(self.sql_async(sql))
+    }
+
+    /// Runs one read-only SQL statement and hands its result to `each` batch by batch as
+    /// the engine makes them, so that a large result (an export) is never held whole; `each`
+    /// returns [`ControlFlow::Break`] to stop early.
+    ///
+    /// # Errors
+    ///
+    /// As [`QueryEngine::sql`], and the first error `each` returns.
+    pub fn sql_for_each<E>(
+        &self,
+        sql: &str,
+        mut each: impl FnMut(&RecordBatch) -> Result<ControlFlow<()>, E>,
+    ) -> Result<(), E>
+    where
+        E: From<QueryError>,
+    {
+        let Some(runtime) = &self.runtime else {
+            return Err(QueryError::Internal(
+                "an engine opened with open_async must be queried with sql_async".to_owned(),
+            )
+            .into());
+        };
+        runtime.block_on(async {
+            let mut stream = self
+                .frame(sql)
+                .await?
+                .execute_stream()
+                .await
+                .map_err(QueryError::from)?;
+            while let Some(batch) = stream.next().await {
+                if each(&batch.map_err(QueryError::from)?)?.is_break() {
+                    break;
+                }
+            }
+            Ok(())
+        })
     }
 
     /// Folds the result of one read-only SQL statement on every core: each of the plan's
@@ -406,6 +444,51 @@ mod tests {
 
     fn count(engine: &QueryEngine) -> Result<i64, Box<dyn std::error::Error>> {
         Ok(first_value(&engine.sql("SELECT count(*) AS n FROM events")?)?.parse()?)
+    }
+
+    #[test]
+    fn a_result_is_handed_over_batch_by_batch_until_the_caller_stops() -> TestResult {
+        let dir = tempfile::tempdir()?;
+        let data = dir.path().join("data");
+        five_small_files(&data, &dir.path().join("logs"))?;
+        let engine = QueryEngine::open(&data)?;
+        let sql = "SELECT eventID FROM events";
+        let (mut batches, mut ids) = (0, Vec::new());
+        engine.sql_for_each(sql, |batch| {
+            batches += 1;
+            let column = batch.column(0).as_string::<i32>();
+            ids.extend((0..column.len()).map(|row| column.value(row).to_owned()));
+            Ok::<_, QueryError>(ControlFlow::Continue(()))
+        })?;
+        assert!(batches > 1, "one batch per file at least, got {batches}");
+        ids.sort();
+        let mut all: Vec<String> = Vec::new();
+        for batch in engine.sql(sql)? {
+            let column = batch.column(0).as_string::<i32>();
+            all.extend((0..column.len()).map(|row| column.value(row).to_owned()));
+        }
+        all.sort();
+        assert_eq!((ids.len(), &ids), (50, &all));
+
+        let mut seen = 0;
+        engine.sql_for_each(sql, |_| {
+            seen += 1;
+            Ok::<_, QueryError>(ControlFlow::Break(()))
+        })?;
+        assert_eq!(seen, 1, "stopping after the first batch");
+        let refused = engine.sql_for_each("DROP TABLE events", |_| {
+            Ok::<_, QueryError>(ControlFlow::Continue(()))
+        });
+        assert!(
+            matches!(refused, Err(QueryError::NotReadOnly(_))),
+            "{refused:?}"
+        );
+        let failed = engine.sql_for_each(sql, |_| Err(QueryError::OutputClosed));
+        assert!(
+            matches!(failed, Err(QueryError::OutputClosed)),
+            "{failed:?}"
+        );
+        Ok(())
     }
 
     #[test]

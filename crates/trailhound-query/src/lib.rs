@@ -13,7 +13,8 @@
 //!   files; [`PRINCIPAL_SQL`] names who acted the way every view names them.
 //! - [`stats_queries`] are the overview `trailhound stats` prints and the dashboard draws.
 //! - [`parse_time_bound`] reads `--since 24h` and `?since=2024-07-31` alike.
-//! - [`write_batches`] prints results as a table, JSON, JSON lines or CSV; [`ddl`] writes the
+//! - [`ResultWriter`] prints results as a table, JSON, JSON lines or CSV as they come
+//!   ([`QueryEngine::sql_for_each`]), [`write_batches`] all at once; [`ddl`] writes the
 //!   table definition for Athena, Trino, Spark and DuckDB over the same files.
 #![deny(missing_docs)]
 
@@ -34,7 +35,7 @@ mod time_bound;
 pub use ddl::{Engine, ddl};
 pub use engine::{QueryEngine, QueryLimits};
 pub use error::QueryError;
-pub use output::{Format, write_batches};
+pub use output::{Format, ResultWriter, write_batches};
 pub use principal::PRINCIPAL_SQL;
 pub use quick_filter::{ErrorFilter, Pattern, QuickFilter, search_columns};
 pub use stats::{StatsQuery, stats_queries};

@@ -1,6 +1,8 @@
 //! Printing query results.
 
+use std::cell::Cell;
 use std::io::Write;
+use std::rc::Rc;
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, RecordBatch};
@@ -25,58 +27,118 @@ pub enum Format {
 ///
 /// # Errors
 ///
-/// [`QueryError::OutputClosed`] when the reader hung up (a closed pipe),
-/// [`QueryError::Output`] when formatting or writing fails otherwise.
+/// As [`ResultWriter::write`].
 pub fn write_batches(
     batches: &[RecordBatch],
     format: Format,
     out: &mut dyn Write,
 ) -> Result<(), QueryError> {
-    let mut out = HangUpAware {
-        inner: out,
-        hung_up: false,
-    };
-    let result = write_formatted(batches, format, &mut out);
-    match result {
-        Err(_) if out.hung_up => Err(QueryError::OutputClosed),
-        Err(err) => Err(QueryError::Output(err.to_string())),
-        Ok(()) => Ok(()),
+    let mut writer = ResultWriter::new(format, out);
+    for batch in batches {
+        writer.write(batch)?;
+    }
+    writer.finish()
+}
+
+/// Writes a query's result as it comes, batch by batch, so that exporting a large result
+/// holds one batch at a time. A table is the exception: its columns are as wide as their
+/// widest value, so it keeps every batch until [`ResultWriter::finish`].
+pub struct ResultWriter<'a> {
+    sink: Sink<'a>,
+    hung_up: Rc<Cell<bool>>,
+}
+
+enum Sink<'a> {
+    Table(Vec<RecordBatch>, HangUpAware<'a>),
+    Json(arrow::json::ArrayWriter<HangUpAware<'a>>),
+    Jsonl(arrow::json::LineDelimitedWriter<HangUpAware<'a>>),
+    Csv(Box<arrow::csv::Writer<HangUpAware<'a>>>),
+}
+
+impl<'a> ResultWriter<'a> {
+    /// A writer of `format` to `out`.
+    pub fn new(format: Format, out: &'a mut dyn Write) -> Self {
+        let hung_up = Rc::new(Cell::new(false));
+        let out = HangUpAware {
+            inner: out,
+            hung_up: Rc::clone(&hung_up),
+        };
+        let sink = match format {
+            Format::Table => Sink::Table(Vec::new(), out),
+            Format::Json => Sink::Json(arrow::json::ArrayWriter::new(out)),
+            Format::Jsonl => Sink::Jsonl(arrow::json::LineDelimitedWriter::new(out)),
+            Format::Csv => Sink::Csv(Box::new(
+                arrow::csv::WriterBuilder::new()
+                    .with_header(true)
+                    .build(out),
+            )),
+        };
+        ResultWriter { sink, hung_up }
+    }
+
+    /// Writes one batch (a table keeps it for [`ResultWriter::finish`]).
+    ///
+    /// # Errors
+    ///
+    /// [`QueryError::OutputClosed`] when the reader hung up (a closed pipe),
+    /// [`QueryError::Output`] when formatting or writing fails otherwise.
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<(), QueryError> {
+        let result = match &mut self.sink {
+            Sink::Table(batches, _) => {
+                batches.push(batch.clone());
+                Ok(())
+            }
+            Sink::Json(writer) => writer.write(batch),
+            Sink::Jsonl(writer) => writer.write(batch),
+            Sink::Csv(writer) => nested_as_json(batch).and_then(|batch| writer.write(&batch)),
+        };
+        classify(result.map_err(Into::into), &self.hung_up)
+    }
+
+    /// Ends the output (a JSON array's closing bracket, a table) and flushes it.
+    ///
+    /// # Errors
+    ///
+    /// As [`ResultWriter::write`].
+    pub fn finish(self) -> Result<(), QueryError> {
+        let hung_up = Rc::clone(&self.hung_up);
+        classify(Self::end(self.sink), &hung_up)
+    }
+
+    fn end(sink: Sink<'_>) -> Result<(), Box<dyn std::error::Error>> {
+        let mut out = match sink {
+            Sink::Table(batches, mut out) => {
+                let table = arrow::util::pretty::pretty_format_batches(&batches)?;
+                writeln!(out, "{table}")?;
+                out
+            }
+            Sink::Json(mut writer) => {
+                writer.finish()?;
+                let mut out = writer.into_inner();
+                writeln!(out)?;
+                out
+            }
+            Sink::Jsonl(mut writer) => {
+                writer.finish()?;
+                writer.into_inner()
+            }
+            Sink::Csv(writer) => writer.into_inner(),
+        };
+        out.flush()?;
+        Ok(())
     }
 }
 
-fn write_formatted(
-    batches: &[RecordBatch],
-    format: Format,
-    out: &mut HangUpAware<'_>,
-) -> Result<(), Box<dyn std::error::Error>> {
-    let refs: Vec<&RecordBatch> = batches.iter().collect();
-    match format {
-        Format::Table => {
-            let table = arrow::util::pretty::pretty_format_batches(batches)?;
-            writeln!(out, "{table}")?;
-        }
-        Format::Json => {
-            let mut writer = arrow::json::ArrayWriter::new(&mut *out);
-            writer.write_batches(&refs)?;
-            writer.finish()?;
-            writeln!(out)?;
-        }
-        Format::Jsonl => {
-            let mut writer = arrow::json::LineDelimitedWriter::new(&mut *out);
-            writer.write_batches(&refs)?;
-            writer.finish()?;
-        }
-        Format::Csv => {
-            let mut writer = arrow::csv::WriterBuilder::new()
-                .with_header(true)
-                .build(&mut *out);
-            for batch in batches {
-                writer.write(&nested_as_json(batch)?)?;
-            }
-        }
+/// A closed pipe apart from other failures to write.
+fn classify(
+    result: Result<(), Box<dyn std::error::Error>>,
+    hung_up: &Cell<bool>,
+) -> Result<(), QueryError> {
+    match result {
+        Err(_) if hung_up.get() => Err(QueryError::OutputClosed),
+        Err(err) => Err(QueryError::Output(err.to_string())),
+        Ok(()) => Ok(()),
     }
-    out.flush()?;
-    Ok(())
 }
 
 /// `batch` with every nested column (`userIdentity`, `resources`, …) written as JSON text,
@@ -122,13 +184,15 @@ fn nested_as_json(batch: &RecordBatch) -> Result<RecordBatch, arrow::error::Arro
 /// (the CSV writer keeps only its text), so its kind cannot be read back from what they return.
 struct HangUpAware<'a> {
     inner: &'a mut dyn Write,
-    hung_up: bool,
+    hung_up: Rc<Cell<bool>>,
 }
 
 impl HangUpAware<'_> {
     fn note<T>(&mut self, result: std::io::Result<T>) -> std::io::Result<T> {
-        if let Err(err) = &result {
-            self.hung_up |= err.kind() == std::io::ErrorKind::BrokenPipe;
+        if let Err(err) = &result
+            && err.kind() == std::io::ErrorKind::BrokenPipe
+        {
+            self.hung_up.set(true);
         }
         result
     }
@@ -152,6 +216,15 @@ mod tests {
 
     use super::*;
 
+    /// A batch of one `eventName` column.
+    fn event_names(names: &[&str]) -> Result<RecordBatch, arrow::error::ArrowError> {
+        let schema = Schema::new(vec![Field::new("eventName", DataType::Utf8, true)]);
+        RecordBatch::try_new(
+            Arc::new(schema),
+            vec![Arc::new(StringArray::from(names.to_vec())) as ArrayRef],
+        )
+    }
+
     /// Accepts nothing: every write fails with `kind`.
     struct Failing(std::io::ErrorKind);
 
@@ -167,15 +240,7 @@ mod tests {
     #[test]
     fn a_closed_pipe_is_told_apart_from_other_write_failures()
     -> Result<(), Box<dyn std::error::Error>> {
-        let schema = Arc::new(Schema::new(vec![Field::new(
-            "eventName",
-            DataType::Utf8,
-            true,
-        )]));
-        let batch = RecordBatch::try_new(
-            schema,
-            vec![Arc::new(StringArray::from(vec!["DeleteBucket"; 10_000]))],
-        )?;
+        let batch = event_names(&["DeleteBucket"; 10_000])?;
         for format in [Format::Table, Format::Json, Format::Jsonl, Format::Csv] {
             let mut closed = Failing(std::io::ErrorKind::BrokenPipe);
             let hung_up = write_batches(std::slice::from_ref(&batch), format, &mut closed);
@@ -193,6 +258,71 @@ mod tests {
         let mut written = Vec::new();
         write_batches(&[batch], Format::Csv, &mut written)?;
         assert!(written.starts_with(b"eventName\nDeleteBucket\n"));
+        Ok(())
+    }
+
+    /// Everything written so far, readable while a writer still holds it.
+    #[derive(Clone, Default)]
+    struct Shared(Rc<std::cell::RefCell<Vec<u8>>>);
+
+    impl Write for Shared {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.borrow_mut().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn rows_are_written_as_their_batch_comes_except_in_a_table()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let batch = |name: &str| event_names(&[name]);
+        let expected = [
+            (
+                Format::Jsonl,
+                "{\"eventName\":\"A\"}\n{\"eventName\":\"B\"}\n",
+            ),
+            (
+                Format::Json,
+                "[{\"eventName\":\"A\"},{\"eventName\":\"B\"}]\n",
+            ),
+            (Format::Csv, "eventName\nA\nB\n"),
+        ];
+        for (format, whole) in expected {
+            let shared = Shared::default();
+            let mut out = shared.clone();
+            let mut writer = ResultWriter::new(format, &mut out);
+            writer.write(&batch("A")?)?;
+            let first = String::from_utf8(shared.0.borrow().clone())?;
+            assert!(
+                first.contains('A'),
+                "{format:?} holds its first batch back: {first:?}"
+            );
+            writer.write(&batch("B")?)?;
+            writer.finish()?;
+            assert_eq!(
+                String::from_utf8(shared.0.borrow().clone())?,
+                whole,
+                "{format:?}"
+            );
+        }
+        let shared = Shared::default();
+        let mut out = shared.clone();
+        let mut writer = ResultWriter::new(Format::Table, &mut out);
+        writer.write(&batch("A")?)?;
+        assert!(
+            shared.0.borrow().is_empty(),
+            "a table needs every row for its widths"
+        );
+        writer.write(&batch("Bee")?)?;
+        writer.finish()?;
+        let table = String::from_utf8(shared.0.borrow().clone())?;
+        assert!(
+            table.contains("| A         |") && table.contains("| Bee       |"),
+            "{table}"
+        );
         Ok(())
     }
 

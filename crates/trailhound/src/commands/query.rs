@@ -2,14 +2,15 @@
 
 use std::io::{Read, Write};
 use std::ops::ControlFlow;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use arrow::array::{Array, AsArray, RecordBatch};
 use trailhound_event::{CloudTrailEvent, layout};
 use trailhound_lake::{Access, Lake};
 use trailhound_query::{
-    ErrorFilter, Format, Pattern, QueryEngine, QueryError, QuickFilter, stats_queries,
-    write_batches,
+    ErrorFilter, Format, Pattern, QueryEngine, QueryError, QuickFilter, ResultWriter,
+    stats_queries, write_batches,
 };
 use trailhound_source::ReadMessage;
 
@@ -38,11 +39,37 @@ fn engine(global: &GlobalArgs) -> anyhow::Result<QueryEngine> {
 }
 
 /// Query errors the user can fix are usage errors (exit 2) with the engine's own words.
-fn run_sql(engine: &QueryEngine, sql: &str) -> anyhow::Result<Vec<RecordBatch>> {
-    engine.sql(sql).map_err(|err| match err {
+fn user_facing(err: QueryError) -> anyhow::Error {
+    match err {
         QueryError::NotReadOnly(_) | QueryError::Plan(_) => anyhow::anyhow!("{err}"),
         other => anyhow::Error::new(other),
-    })
+    }
+}
+
+fn run_sql(engine: &QueryEngine, sql: &str) -> anyhow::Result<Vec<RecordBatch>> {
+    engine.sql(sql).map_err(user_facing)
+}
+
+/// Runs `sql` and prints its result in `format` as the engine makes it, so that an export
+/// holds one batch at a time. Returns the rows printed and the time the engine took (the
+/// printing left out).
+fn print_sql(engine: &QueryEngine, sql: &str, format: Format) -> anyhow::Result<(usize, Duration)> {
+    let started = Instant::now();
+    let mut stdout = std::io::stdout().lock();
+    let mut writer = ResultWriter::new(format, &mut stdout);
+    let (mut rows, mut printing) = (0, Duration::ZERO);
+    engine
+        .sql_for_each(sql, |batch| {
+            let start = Instant::now();
+            writer.write(batch)?;
+            printing += start.elapsed();
+            rows += batch.num_rows();
+            Ok::<_, QueryError>(ControlFlow::Continue(()))
+        })
+        .map_err(user_facing)?;
+    let in_engine = started.elapsed().saturating_sub(printing);
+    writer.finish()?;
+    Ok((rows, in_engine))
 }
 
 pub(crate) fn query(args: QueryArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
@@ -56,12 +83,8 @@ pub(crate) fn query(args: QueryArgs, global: &GlobalArgs) -> anyhow::Result<u8> 
         args.sql
     };
     let engine = engine(global)?;
-    let started = std::time::Instant::now();
-    let batches = run_sql(&engine, &sql)?;
-    let elapsed = started.elapsed();
-    write_batches(&batches, format(args.format), &mut std::io::stdout().lock())?;
+    let (rows, elapsed) = print_sql(&engine, &sql, format(args.format))?;
     if args.timing {
-        let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
         eprintln!("{rows} rows in {:.1} ms", elapsed.as_secs_f64() * 1000.0);
     }
     Ok(exit::OK)
@@ -96,53 +119,88 @@ pub(crate) fn search(args: SearchArgs, global: &GlobalArgs) -> anyhow::Result<u8
                 filter.where_clause(),
                 limit.map(|n| format!(" LIMIT {n}")).unwrap_or_default()
             );
-            let batches = run_sql(&engine, &sql)?;
-            let records: Vec<String> = batches
-                .iter()
-                .flat_map(|b| {
-                    let column = b.column(0).as_string::<i32>();
-                    (0..column.len()).map(move |i| column.value(i).to_owned())
+            let mut printer = RecordPrinter::new(args.format == OutputFormat::Json)?;
+            engine
+                .sql_for_each(&sql, |batch| {
+                    let column = batch.column(0).as_string::<i32>();
+                    for row in 0..column.len() {
+                        if printer.print(column.value(row))?.is_break() {
+                            return Ok(ControlFlow::Break(()));
+                        }
+                    }
+                    Ok(ControlFlow::Continue(()))
                 })
-                .collect();
-            print_records(
-                records.iter().map(String::as_str),
-                args.format == OutputFormat::Json,
-            )?;
+                .map_err(user_facing)?;
+            printer.finish()?;
         }
         other => {
-            let batches = run_sql(&engine, &filter.search_sql(limit))?;
-            write_batches(&batches, format(other), &mut std::io::stdout().lock())?;
+            print_sql(&engine, &filter.search_sql(limit), format(other))?;
         }
     }
     Ok(exit::OK)
 }
 
-/// Prints records as NDJSON, or as one JSON array.
-fn print_records<'r>(records: impl Iterator<Item = &'r str>, array: bool) -> anyhow::Result<()> {
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    if array {
-        write!(out, "[")?;
-        let mut compact = Vec::new();
-        for (index, record) in records.enumerate() {
-            compact.clear();
-            layout::write_compact(record, &mut compact);
-            if index > 0 {
-                write!(out, ",")?;
-            }
-            out.write_all(&compact)?;
+/// Prints whole records as they come: as NDJSON, or as one JSON array.
+enum RecordPrinter<'o> {
+    Lines(EventWriter<std::io::StdoutLock<'o>>),
+    Array {
+        out: std::io::BufWriter<std::io::StdoutLock<'o>>,
+        first: bool,
+        compact: Vec<u8>,
+    },
+}
+
+impl RecordPrinter<'_> {
+    fn new(array: bool) -> std::io::Result<Self> {
+        let stdout = std::io::stdout().lock();
+        if !array {
+            return Ok(RecordPrinter::Lines(EventWriter::new(stdout, false)));
         }
-        writeln!(out, "]")?;
-        out.flush()?;
-    } else {
-        let mut writer = EventWriter::new(out, false);
-        for record in records {
-            if writer.write(record)? == WriteOutcome::Closed {
-                break;
-            }
-        }
-        writer.flush()?;
+        let mut out = std::io::BufWriter::with_capacity(1 << 20, stdout);
+        out.write_all(b"[")?;
+        Ok(RecordPrinter::Array {
+            out,
+            first: true,
+            compact: Vec::new(),
+        })
     }
-    Ok(())
+
+    /// Prints one record; [`ControlFlow::Break`] once the reader has hung up.
+    fn print(&mut self, record: &str) -> Result<ControlFlow<()>, QueryError> {
+        let written = match self {
+            RecordPrinter::Lines(writer) => writer.write(record),
+            RecordPrinter::Array {
+                out,
+                first,
+                compact,
+            } => {
+                compact.clear();
+                if !std::mem::take(first) {
+                    compact.push(b',');
+                }
+                layout::write_compact(record, compact);
+                out.write_all(compact).map(|()| WriteOutcome::Written)
+            }
+        };
+        match written {
+            Ok(WriteOutcome::Written) => Ok(ControlFlow::Continue(())),
+            Ok(WriteOutcome::Closed) => Ok(ControlFlow::Break(())),
+            Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => {
+                Err(QueryError::OutputClosed)
+            }
+            Err(err) => Err(QueryError::Output(err.to_string())),
+        }
+    }
+
+    fn finish(self) -> std::io::Result<()> {
+        match self {
+            RecordPrinter::Lines(mut writer) => writer.flush().map(drop),
+            RecordPrinter::Array { mut out, .. } => {
+                out.write_all(b"]\n")?;
+                out.flush()
+            }
+        }
+    }
 }
 
 fn search_files(
@@ -156,28 +214,46 @@ fn search_files(
     // Key pruning still applies; the exact test is the filter's.
     let options = args.read.options(selection(&args.selection)?);
     let mut reporter = ReadReporter::new(global.quiet);
-    let mut found: Vec<String> = Vec::new();
+    // Whole records are printed as they are found; a table waits for all its rows.
+    let mut printer = match args.format {
+        OutputFormat::Json | OutputFormat::Jsonl => {
+            Some(RecordPrinter::new(args.format == OutputFormat::Json)?)
+        }
+        OutputFormat::Table | OutputFormat::Csv => None,
+    };
+    let mut failure = None;
+    let (mut found, mut matched): (Vec<String>, usize) = (Vec::new(), 0);
     trailhound_source::read(inputs, &options, |message| {
         reporter.observe(&message);
         if let ReadMessage::Batch(batch) = &message {
             for (record, event) in batch.records().zip(batch.events()) {
-                if event.is_ok_and(|e| filter.matches(&e)) {
-                    found.push(record.to_owned());
-                    if limit.is_some_and(|n| found.len() >= n) {
+                if !event.is_ok_and(|e| filter.matches(&e)) {
+                    continue;
+                }
+                matched += 1;
+                match printer.as_mut().map(|printer| printer.print(record)) {
+                    None => found.push(record.to_owned()),
+                    Some(Ok(ControlFlow::Continue(()))) => {}
+                    Some(Ok(ControlFlow::Break(()))) => return ControlFlow::Break(()),
+                    Some(Err(err)) => {
+                        failure = Some(err);
                         return ControlFlow::Break(());
                     }
+                }
+                if limit.is_some_and(|n| matched >= n) {
+                    return ControlFlow::Break(());
                 }
             }
         }
         ControlFlow::Continue(())
     });
     let summary = reporter.finish(started.elapsed());
-    match args.format {
-        OutputFormat::Json | OutputFormat::Jsonl => print_records(
-            found.iter().map(String::as_str),
-            args.format == OutputFormat::Json,
-        )?,
-        table_or_csv => {
+    if let Some(err) = failure {
+        return Err(err.into());
+    }
+    match printer {
+        Some(printer) => printer.finish()?,
+        None => {
             let mut table = Table::new(&[
                 "eventTime",
                 "eventName",
@@ -206,7 +282,7 @@ fn search_files(
                     text(event.event_id()),
                 ]);
             }
-            print_table(&table, table_or_csv)?;
+            print_table(&table, args.format)?;
         }
     }
     Ok(if summary.anything_skipped() {
