@@ -42,11 +42,32 @@ impl From<datafusion::error::DataFusionError> for QueryError {
         use datafusion::error::DataFusionError as E;
         match err.find_root() {
             E::SQL(..) | E::Plan(..) | E::SchemaError(..) | E::NotImplemented(..) => {
-                QueryError::Plan(err.find_root().to_string())
+                QueryError::Plan(without_settings_advice(&err.find_root().to_string()))
             }
             E::Internal(message) => QueryError::Internal(message.clone()),
             E::ResourcesExhausted(message) => QueryError::Exhausted(message.clone()),
             _ => QueryError::Execution(err.to_string()),
         }
     }
+}
+
+/// DataFusion follows a wrongly cased column name with advice to quote it or to switch off
+/// `datafusion.sql_parser.enable_ident_normalization`: advice for a DataFusion user. Here names
+/// are already case-sensitive and settings cannot be changed (`SET` is refused), so that
+/// sentence becomes one about CloudTrail's names; its "Did you mean …?" before it stays.
+fn without_settings_advice(message: &str) -> String {
+    const ADVICE_STARTS: &str = "Column names are case sensitive.";
+    const ADVICE_ENDS: &str = "enable_ident_normalization configuration.";
+    let Some(start) = message.find(ADVICE_STARTS) else {
+        return message.to_owned();
+    };
+    let Some(end) = message[start..].find(ADVICE_ENDS) else {
+        return message.to_owned();
+    };
+    format!(
+        "{}Column names are case-sensitive and spelled as CloudTrail writes them \
+         (eventName, userIdentity.arn).{}",
+        &message[..start],
+        &message[start + end + ADVICE_ENDS.len()..]
+    )
 }

@@ -126,6 +126,20 @@ fn only_read_only_sql_is_allowed() -> TestResult {
         "{}",
         unknown.stderr
     );
+    // A name in the wrong case gets the right one, not advice about DataFusion's settings.
+    let cased = lake_run(&data, &["query", "SELECT eventname FROM events"])?;
+    assert_eq!(cased.code, 2);
+    assert!(
+        cased
+            .stderr
+            .contains(r#"Did you mean 'events."eventName"'?"#)
+            && cased
+                .stderr
+                .contains("Column names are case-sensitive and spelled as CloudTrail")
+            && !cased.stderr.contains("enable_ident_normalization"),
+        "{}",
+        cased.stderr
+    );
     assert_eq!(
         scalar(&data, "SELECT count(*) FROM events")?,
         total.to_string()
