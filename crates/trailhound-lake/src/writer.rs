@@ -138,21 +138,22 @@ impl LakeWriter<'_> {
 
     /// Records that the current object is finished; commits if enough is buffered.
     pub fn object_done(&mut self, report: &ObjectReport) -> Result<(), LakeError> {
-        let (outcome, error) = match &report.status {
-            ObjectStatus::Read(_) => ("ok", None),
-            ObjectStatus::Digest => ("digest", None),
-            ObjectStatus::Failed(err) => ("failed", Some(err.to_string())),
+        // `skippable`: skipped next time while unchanged. That is an object read to its end,
+        // or one whose own bytes are at fault (reported now; reading them again would only
+        // repeat it).
+        let (outcome, error, skippable) = match &report.status {
+            ObjectStatus::Read(_) => ("ok", None, report.stored.is_some()),
+            ObjectStatus::Digest => ("digest", None, report.stored.is_some()),
+            ObjectStatus::Failed(err) => (
+                "failed",
+                Some(err.to_string()),
+                err.repeats_for_same_bytes(),
+            ),
             ObjectStatus::Pruned => return Ok(()),
             ObjectStatus::Unchanged(_) => {
                 self.report.unchanged += 1;
                 return Ok(());
             }
-        };
-        // An object skipped next time while unchanged: one read to its end, or one whose own
-        // bytes are at fault (reported now; reading them again would only repeat it).
-        let skippable = match &report.status {
-            ObjectStatus::Failed(err) => err.repeats_for_same_bytes(),
-            _ => report.stored.is_some(),
         };
         if outcome == "failed" {
             self.report.failed += 1;

@@ -172,12 +172,7 @@ impl QueryEngine {
     /// [`QueryError::NotReadOnly`] for anything but a query; [`QueryError::Plan`] for SQL
     /// that does not parse or names unknown tables, columns or functions.
     pub fn sql(&self, sql: &str) -> Result<Vec<RecordBatch>, QueryError> {
-        let Some(runtime) = &self.runtime else {
-            return Err(QueryError::Internal(
-                "an engine opened with open_async must be queried with sql_async".to_owned(),
-            ));
-        };
-        runtime.block_on(self.sql_async(sql))
+        self.blocking_runtime()?.block_on(self.sql_async(sql))
     }
 
     /// Runs one read-only SQL statement and hands its result to `each` batch by batch as
@@ -195,13 +190,7 @@ impl QueryEngine {
     where
         E: From<QueryError>,
     {
-        let Some(runtime) = &self.runtime else {
-            return Err(QueryError::Internal(
-                "an engine opened with open_async must be queried with sql_async".to_owned(),
-            )
-            .into());
-        };
-        runtime.block_on(async {
+        self.blocking_runtime()?.block_on(async {
             let mut stream = self
                 .frame(sql)
                 .await?
@@ -236,12 +225,7 @@ impl QueryEngine {
         S: Send,
         E: From<QueryError> + Send,
     {
-        let Some(runtime) = &self.runtime else {
-            return Err(QueryError::Internal(
-                "an engine opened with open_async cannot fold on the caller's threads".to_owned(),
-            )
-            .into());
-        };
+        let runtime = self.blocking_runtime()?;
         let streams = runtime.block_on(async {
             self.frame(sql)
                 .await?
@@ -314,6 +298,16 @@ impl QueryEngine {
 }
 
 impl QueryEngine {
+    /// The runtime the blocking methods run queries on; an engine opened with `open_async`
+    /// has none and must be queried with [`QueryEngine::sql_async`].
+    fn blocking_runtime(&self) -> Result<&tokio::runtime::Runtime, QueryError> {
+        self.runtime.as_ref().ok_or_else(|| {
+            QueryError::Internal(
+                "an engine opened with open_async must be queried with sql_async".to_owned(),
+            )
+        })
+    }
+
     /// Plans one statement, refusing anything that is not a query.
     async fn frame(&self, sql: &str) -> Result<DataFrame, QueryError> {
         let options = SQLOptions::new()

@@ -101,8 +101,8 @@ impl<'a> ResultWriter<'a> {
     ///
     /// As [`ResultWriter::write`].
     pub fn finish(self) -> Result<(), QueryError> {
-        let hung_up = Rc::clone(&self.hung_up);
-        classify(Self::end(self.sink), &hung_up)
+        let ResultWriter { sink, hung_up } = self;
+        classify(Self::end(sink), &hung_up)
     }
 
     fn end(sink: Sink<'_>) -> Result<(), Box<dyn std::error::Error>> {
