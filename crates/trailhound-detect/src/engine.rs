@@ -13,7 +13,9 @@ use std::collections::HashMap;
 use trailhound_event::{CloudTrailEvent, FieldPath, RawEvent};
 
 use crate::error::DetectError;
-use crate::finding::{EventFacts, Finding, MAX_EVENT_IDS};
+use trailhound_event::{EventFacts, Finding};
+
+use crate::finding;
 use crate::pattern::fold;
 use crate::rule::{Level, Logic, Rule};
 use crate::sigma::correlation::{Correlation, CorrelationKind, Entry, Windows};
@@ -286,7 +288,7 @@ impl<'r> Detector<'r> {
         for &index in &matched.rules {
             let rule = &self.rules.rules[index];
             if rule.level >= self.min_level {
-                out.push(Finding::single(rule, &matched.facts));
+                out.push(finding::single(rule, &matched.facts));
             }
         }
         for (correlation, at, group, value) in matched.correlation_inputs {
@@ -345,7 +347,7 @@ impl<'r> Detector<'r> {
             }
             let events: Vec<EventFacts> = entries.into_iter().map(|e| e.payload).collect();
             let summary = correlation_summary(rule, &compiled.spec, &group, &events);
-            out.push(Finding::from_events(rule, &events, summary));
+            out.push(finding::from_events(rule, &events, summary));
         }
     }
 }
@@ -379,7 +381,7 @@ fn correlation_summary(
             format!("{} events in the expected order", events.len())
         }
     };
-    let more = if events.len() > MAX_EVENT_IDS {
+    let more = if events.len() > Finding::MAX_EVENT_IDS {
         " (first 100 listed)"
     } else {
         ""

@@ -29,7 +29,18 @@ pub(crate) fn problem(at: Position, message: impl Into<String>) -> Problem {
 
 /// Errors of this crate.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum DetectError {
+    /// Rules were asked for in a way that cannot work (a path that does not exist).
+    #[error("{0}")]
+    Config(String),
+    /// Several rule files have problems; each is listed.
+    #[error(
+        "{} rule file(s) have problems; fix them or leave them out (`trailhound rules lint PATH` lists them):\n{}",
+        .0.len(),
+        .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
+    )]
+    RuleFiles(Vec<DetectError>),
     /// A rule file has problems (the rule author's to fix).
     #[error("{}", render_problems(file, problems))]
     Rules {

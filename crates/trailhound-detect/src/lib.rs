@@ -16,6 +16,7 @@
 //!   every rule there carries positive and negative test events ([`RuleSet::run_tests`]).
 #![deny(missing_docs)]
 
+mod boolean;
 mod engine;
 mod error;
 mod field;
@@ -31,9 +32,9 @@ mod yaml;
 pub use engine::{Detector, EventMatch, RuleSet};
 pub(crate) use error::problem;
 pub use error::{DetectError, Problem};
-pub use finding::{EventFacts, Finding};
 pub use metric_filter::MetricFilter;
-pub use pack::{builtin_files, builtin_rules, load_rules};
+pub use pack::{Lint, RuleSources, builtin_files, builtin_rules, lint, load_rules};
 pub use rule::{Level, Logic, Rule, RuleTests, parse_rules};
 pub use testing::TestOutcome;
+pub use trailhound_event::{EventFacts, Finding};
 pub use yaml::Position;

@@ -10,6 +10,7 @@
 use regex::Regex;
 use trailhound_event::{FieldPath, RawEvent};
 
+use crate::boolean::{BoolExpr, Operands, disjunction};
 use crate::field::Leaf;
 use crate::pattern::TextPattern;
 
@@ -19,12 +20,8 @@ pub struct MetricFilter {
     expr: Expr,
 }
 
-#[derive(Debug, Clone)]
-enum Expr {
-    And(Vec<Expr>),
-    Or(Vec<Expr>),
-    Test(FieldPath, Test),
-}
+/// A pattern: tests of selectors, joined by `&&` and `||`.
+type Expr = BoolExpr<(FieldPath, Test)>;
 
 #[derive(Debug, Clone)]
 enum Test {
@@ -61,7 +58,7 @@ impl MetricFilter {
             .ok_or("a JSON metric filter is written in braces: `{ $.field = value }`")?;
         let tokens = lex(inner)?;
         let mut parser = Parser { tokens, at: 0 };
-        let expr = parser.or()?;
+        let expr = disjunction(&mut parser)?;
         if let Some(token) = parser.tokens.get(parser.at) {
             return Err(format!(
                 "unexpected `{}` after a complete pattern",
@@ -83,69 +80,51 @@ impl MetricFilter {
 }
 
 fn eval(expr: &Expr, event: &RawEvent<'_>) -> bool {
-    match expr {
-        Expr::And(items) => items.iter().all(|e| eval(e, event)),
-        Expr::Or(items) => items.iter().any(|e| eval(e, event)),
-        Expr::Test(path, test) => {
-            let leaves = event.leaves(path);
-            match test {
-                Test::Exists(expected) => leaves.is_some() == *expected,
-                Test::Null => leaves.is_some_and(|l| l.iter().any(|v| Leaf(v).is_null())),
-                Test::Bool(expected) => {
-                    leaves.is_some_and(|l| l.contains(&(if *expected { "true" } else { "false" })))
-                }
-                Test::Text { pattern, negate } => {
-                    let Some(leaves) = leaves else { return false };
-                    let texts: Vec<_> = leaves.iter().filter_map(|v| Leaf(v).text()).collect();
-                    if texts.is_empty() {
-                        return false;
-                    }
-                    let hit = texts.iter().any(|t| match pattern {
-                        TextOrRegex::Text(p) => p.is_match(t),
-                        TextOrRegex::Regex(r) => r.is_match(t),
-                    });
-                    hit != *negate
-                }
-                Test::Number { op, value } => leaves.is_some_and(|l| {
-                    l.iter().filter_map(|v| Leaf(v).number()).any(|n| match op {
-                        NumberOp::Eq => n == *value,
-                        NumberOp::Ne => n != *value,
-                        NumberOp::Lt => n < *value,
-                        NumberOp::Le => n <= *value,
-                        NumberOp::Gt => n > *value,
-                        NumberOp::Ge => n >= *value,
-                    })
-                }),
+    expr.eval(&mut |(path, test)| {
+        let leaves = event.leaves(path);
+        match test {
+            Test::Exists(expected) => leaves.is_some() == *expected,
+            Test::Null => leaves.is_some_and(|l| l.iter().any(|v| Leaf(v).is_null())),
+            Test::Bool(expected) => {
+                leaves.is_some_and(|l| l.contains(&(if *expected { "true" } else { "false" })))
             }
+            Test::Text { pattern, negate } => {
+                let Some(leaves) = leaves else { return false };
+                let texts: Vec<_> = leaves.iter().filter_map(|v| Leaf(v).text()).collect();
+                if texts.is_empty() {
+                    return false;
+                }
+                let hit = texts.iter().any(|t| match pattern {
+                    TextOrRegex::Text(p) => p.is_match(t),
+                    TextOrRegex::Regex(r) => r.is_match(t),
+                });
+                hit != *negate
+            }
+            Test::Number { op, value } => leaves.is_some_and(|l| {
+                l.iter().filter_map(|v| Leaf(v).number()).any(|n| match op {
+                    NumberOp::Eq => n == *value,
+                    NumberOp::Ne => n != *value,
+                    NumberOp::Lt => n < *value,
+                    NumberOp::Le => n <= *value,
+                    NumberOp::Gt => n > *value,
+                    NumberOp::Ge => n >= *value,
+                })
+            }),
         }
-    }
+    })
 }
 
 fn required(expr: &Expr, field: &str) -> Option<Vec<String>> {
-    match expr {
-        Expr::And(items) => items
-            .iter()
-            .filter_map(|e| required(e, field))
-            .min_by_key(Vec::len),
-        Expr::Or(items) => {
-            let mut all = Vec::new();
-            for item in items {
-                all.extend(required(item, field)?);
-            }
-            Some(all)
-        }
-        Expr::Test(
-            path,
-            Test::Text {
-                pattern: TextOrRegex::Text(p),
-                negate: false,
-            },
-        ) if path.as_str() == field => {
+    expr.required(&|(path, test)| match test {
+        Test::Text {
+            pattern: TextOrRegex::Text(p),
+            negate: false,
+        } if path.as_str() == field => {
             // The index is case-insensitive; an exact case-sensitive value is still exact.
             p.exact().map(|e| vec![e.to_lowercase()])
         }
-        Expr::Test(..) => None,
-    }
+        _ => None,
+    })
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -268,9 +247,31 @@ struct Parser {
     at: usize,
 }
 
+impl Operands for Parser {
+    type Leaf = (FieldPath, Test);
+
+    fn take_or(&mut self) -> bool {
+        self.take(&Token::Or)
+    }
+
+    fn take_and(&mut self) -> bool {
+        self.take(&Token::And)
+    }
+
+    fn operand(&mut self) -> Result<Expr, String> {
+        self.primary()
+    }
+}
+
 impl Parser {
     fn peek(&self) -> Option<&Token> {
         self.tokens.get(self.at)
+    }
+
+    fn take(&mut self, token: &Token) -> bool {
+        let next = self.tokens.get(self.at) == Some(token);
+        self.at += usize::from(next);
+        next
     }
 
     fn next(&mut self) -> Option<Token> {
@@ -279,36 +280,10 @@ impl Parser {
         token
     }
 
-    fn or(&mut self) -> Result<Expr, String> {
-        let mut items = vec![self.and()?];
-        while self.peek() == Some(&Token::Or) {
-            self.at += 1;
-            items.push(self.and()?);
-        }
-        Ok(if items.len() == 1 {
-            items.remove(0)
-        } else {
-            Expr::Or(items)
-        })
-    }
-
-    fn and(&mut self) -> Result<Expr, String> {
-        let mut items = vec![self.primary()?];
-        while self.peek() == Some(&Token::And) {
-            self.at += 1;
-            items.push(self.primary()?);
-        }
-        Ok(if items.len() == 1 {
-            items.remove(0)
-        } else {
-            Expr::And(items)
-        })
-    }
-
     fn primary(&mut self) -> Result<Expr, String> {
         match self.next() {
             Some(Token::Open) => {
-                let inner = self.or()?;
+                let inner = disjunction(self)?;
                 match self.next() {
                     Some(Token::Close) => Ok(inner),
                     _ => Err("a `(` is never closed".into()),
@@ -317,7 +292,7 @@ impl Parser {
             Some(Token::Selector(selector)) => {
                 let path = selector_path(&selector)?;
                 let test = self.test(&selector)?;
-                Ok(Expr::Test(path, test))
+                Ok(Expr::Leaf((path, test)))
             }
             Some(other) => Err(format!(
                 "expected a selector like `$.eventName`, found `{}`",

@@ -2,62 +2,13 @@
 //! `detection`, a CloudWatch metric-filter pattern (`filter:`), or a Sigma `correlation`.
 //! Rules may carry their own test events (`tests:`), which `trailhound rules test` runs.
 
-use std::fmt;
+pub use trailhound_event::Level;
 
 use crate::error::{DetectError, Problem, problem};
 use crate::metric_filter::MetricFilter;
 use crate::sigma::correlation::Correlation;
 use crate::sigma::detection::Detection;
 use crate::yaml::{self, Node, Position, Value};
-
-/// How severe a finding is, Sigma's levels in order.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Level {
-    /// Informational.
-    Informational,
-    /// Low.
-    Low,
-    /// Medium.
-    Medium,
-    /// High.
-    High,
-    /// Critical.
-    Critical,
-}
-
-impl Level {
-    /// Parses Sigma's level names.
-    pub fn parse(text: &str) -> Option<Level> {
-        Some(match text.to_ascii_lowercase().as_str() {
-            "informational" | "info" => Level::Informational,
-            "low" => Level::Low,
-            "medium" => Level::Medium,
-            "high" => Level::High,
-            "critical" => Level::Critical,
-            _ => return None,
-        })
-    }
-
-    /// The name as Sigma writes it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Level::Informational => "informational",
-            Level::Low => "low",
-            Level::Medium => "medium",
-            Level::High => "high",
-            Level::Critical => "critical",
-        }
-    }
-}
-
-impl fmt::Display for Level {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// A rule's logic.
 #[derive(Debug, Clone)]
@@ -68,6 +19,17 @@ pub enum Logic {
     Filter(MetricFilter),
     /// A Sigma correlation over other rules' matches.
     Correlation(Correlation),
+}
+
+impl Logic {
+    /// The kind of rule, as `rules list` names it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Logic::Detection(_) => "sigma",
+            Logic::Filter(_) => "metric-filter",
+            Logic::Correlation(_) => "correlation",
+        }
+    }
 }
 
 /// Test events a rule ships with: each case is one event for single-event rules, or a

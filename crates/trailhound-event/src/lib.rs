@@ -50,11 +50,14 @@
 
 mod action;
 mod error;
+mod finding;
 mod identity;
 mod kind;
 pub mod layout;
 mod member;
+mod output;
 mod path;
+pub mod quantity;
 mod raw;
 mod record;
 mod scan;
@@ -62,8 +65,10 @@ mod time;
 
 pub use action::iam_action;
 pub use error::EventError;
+pub use finding::{EventFacts, Finding, Level};
 pub use identity::{SessionIssuer, UserIdentity};
 pub use kind::{EventCategory, EventType};
+pub use output::{RecordLayout, RecordWriter, Written};
 pub use path::{FieldPath, Leaves};
 pub use raw::RawEvent;
 pub use record::{CloudTrailEvent, JsonPart, TlsDetails};

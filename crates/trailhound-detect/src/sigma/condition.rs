@@ -2,52 +2,10 @@
 //! the quantifiers `1 of PATTERN`, `all of PATTERN`, `1 of them`, `all of them`.
 //! Precedence, tightest first: `not`, `and`, `or`.
 
+use crate::boolean::{BoolExpr, Operands, disjunction};
+
 /// A parsed condition over search identifiers, by index into the rule's searches.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Condition {
-    /// One search.
-    Search(usize),
-    /// All of these.
-    And(Vec<Condition>),
-    /// Any of these.
-    Or(Vec<Condition>),
-    /// Not this.
-    Not(Box<Condition>),
-}
-
-impl Condition {
-    /// Evaluates with `matches(search index)`.
-    pub fn eval(&self, matches: &mut impl FnMut(usize) -> bool) -> bool {
-        match self {
-            Condition::Search(i) => matches(*i),
-            Condition::And(items) => items.iter().all(|c| c.eval(matches)),
-            Condition::Or(items) => items.iter().any(|c| c.eval(matches)),
-            Condition::Not(inner) => !inner.eval(matches),
-        }
-    }
-
-    /// The exact values of a field that any event matching this condition must have, given
-    /// each search's own requirement (`None`: any value may match). Used to index rules by
-    /// `eventName` so that most rules are never evaluated against most events.
-    pub fn required(&self, search: &impl Fn(usize) -> Option<Vec<String>>) -> Option<Vec<String>> {
-        match self {
-            Condition::Search(i) => search(*i),
-            // Any one conjunct's requirement holds for the whole; take the narrowest.
-            Condition::And(items) => items
-                .iter()
-                .filter_map(|c| c.required(search))
-                .min_by_key(Vec::len),
-            Condition::Or(items) => {
-                let mut all = Vec::new();
-                for item in items {
-                    all.extend(item.required(search)?);
-                }
-                Some(all)
-            }
-            Condition::Not(_) => None,
-        }
-    }
-}
+pub type Condition = BoolExpr<usize>;
 
 #[derive(Debug, Clone, PartialEq)]
 enum Token {
@@ -111,7 +69,7 @@ pub fn parse(text: &str, names: &[String]) -> Result<Condition, String> {
         at: 0,
         names,
     };
-    let condition = parser.or()?;
+    let condition = disjunction(&mut parser)?;
     match parser.tokens.get(parser.at) {
         None => Ok(condition),
         Some(token) => Err(format!(
@@ -141,9 +99,27 @@ struct ConditionParser<'t> {
     names: &'t [String],
 }
 
+impl Operands for ConditionParser<'_> {
+    type Leaf = usize;
+
+    fn take_or(&mut self) -> bool {
+        self.take(&Token::Or)
+    }
+
+    fn take_and(&mut self) -> bool {
+        self.take(&Token::And)
+    }
+
+    fn operand(&mut self) -> Result<Condition, String> {
+        self.unary()
+    }
+}
+
 impl ConditionParser<'_> {
-    fn peek(&self) -> Option<&Token> {
-        self.tokens.get(self.at)
+    fn take(&mut self, token: &Token) -> bool {
+        let next = self.tokens.get(self.at) == Some(token);
+        self.at += usize::from(next);
+        next
     }
 
     fn next(&mut self) -> Option<&Token> {
@@ -152,37 +128,11 @@ impl ConditionParser<'_> {
         token
     }
 
-    fn or(&mut self) -> Result<Condition, String> {
-        let mut items = vec![self.and()?];
-        while self.peek() == Some(&Token::Or) {
-            self.at += 1;
-            items.push(self.and()?);
-        }
-        Ok(if items.len() == 1 {
-            items.remove(0)
-        } else {
-            Condition::Or(items)
-        })
-    }
-
-    fn and(&mut self) -> Result<Condition, String> {
-        let mut items = vec![self.unary()?];
-        while self.peek() == Some(&Token::And) {
-            self.at += 1;
-            items.push(self.unary()?);
-        }
-        Ok(if items.len() == 1 {
-            items.remove(0)
-        } else {
-            Condition::And(items)
-        })
-    }
-
     fn unary(&mut self) -> Result<Condition, String> {
         match self.next().cloned() {
             Some(Token::Not) => Ok(Condition::Not(Box::new(self.unary()?))),
             Some(Token::Open) => {
-                let inner = self.or()?;
+                let inner = disjunction(self)?;
                 match self.next() {
                     Some(Token::Close) => Ok(inner),
                     _ => Err("a `(` is never closed".into()),
@@ -203,7 +153,7 @@ impl ConditionParser<'_> {
                     None => return Err("the condition ends after `of`".into()),
                 };
                 let selected = self.select(&pattern)?;
-                let items: Vec<Condition> = selected.into_iter().map(Condition::Search).collect();
+                let items: Vec<Condition> = selected.into_iter().map(Condition::Leaf).collect();
                 Ok(if quantifier == Token::One {
                     Condition::Or(items)
                 } else {
@@ -214,7 +164,7 @@ impl ConditionParser<'_> {
                 .names
                 .iter()
                 .position(|n| *n == name)
-                .map(Condition::Search)
+                .map(Condition::Leaf)
                 .ok_or_else(|| {
                     format!(
                         "the condition names `{name}`, which is not a search of this rule (it has: {})",
@@ -265,7 +215,7 @@ mod tests {
 
     fn eval(condition: &str, true_searches: &[usize]) -> Result<bool, String> {
         let c = parse(condition, &names())?;
-        Ok(c.eval(&mut |i| true_searches.contains(&i)))
+        Ok(c.eval(&mut |i| true_searches.contains(i)))
     }
 
     #[test]
@@ -309,7 +259,7 @@ mod tests {
     #[test]
     fn required_values_for_indexing() -> Result<(), String> {
         let c = parse("selection and not filter_main_a", &names())?;
-        let req = |i: usize| (i == 0).then(|| vec!["stoplogging".to_string()]);
+        let req = |i: &usize| (*i == 0).then(|| vec!["stoplogging".to_string()]);
         assert_eq!(c.required(&req), Some(vec!["stoplogging".to_string()]));
         let c = parse("selection or sel_x", &names())?;
         assert_eq!(c.required(&req), None);

@@ -252,18 +252,9 @@ impl Correlation {
 }
 
 fn parse_timespan(text: &str) -> Option<i64> {
-    let text = text.trim();
-    let unit = text.chars().last()?;
-    let number: i64 = text[..text.len() - unit.len_utf8()].trim().parse().ok()?;
-    let factor = match unit {
-        's' => 1_000,
-        'm' => 60_000,
-        'h' => 3_600_000,
-        'd' => 86_400_000,
-        'w' => 7 * 86_400_000,
-        _ => return None,
-    };
-    (number > 0).then(|| number.saturating_mul(factor))
+    let span = trailhound_event::quantity::parse_span(text).ok()?;
+    let ms = i64::try_from(span.as_millis()).ok()?;
+    (ms > 0).then_some(ms)
 }
 
 /// One matching event fed into a correlation, with what the caller keeps of it (`P`).

@@ -61,7 +61,7 @@ impl Detection {
         // allocating for the usual rule of fewer than 64 searches.
         if self.searches.len() <= 64 {
             let (mut known, mut value) = (0u64, 0u64);
-            self.condition.eval(&mut |i| {
+            self.condition.eval(&mut |&i| {
                 let bit = 1u64 << i;
                 if known & bit == 0 {
                     known |= bit;
@@ -74,14 +74,14 @@ impl Detection {
         } else {
             let mut cache: Vec<Option<bool>> = vec![None; self.searches.len()];
             self.condition
-                .eval(&mut |i| *cache[i].get_or_insert_with(|| self.searches[i].is_match(event)))
+                .eval(&mut |&i| *cache[i].get_or_insert_with(|| self.searches[i].is_match(event)))
         }
     }
 
     /// The exact `field` values every matching event must have, lower-cased (`None`: any).
     pub fn required(&self, field: &str) -> Option<Vec<String>> {
         self.condition
-            .required(&|i| self.searches.get(i).and_then(|s| s.required(field)))
+            .required(&|&i| self.searches.get(i).and_then(|s| s.required(field)))
     }
 
     /// The search names, in the order written.
