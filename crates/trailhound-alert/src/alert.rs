@@ -1,7 +1,7 @@
 //! An alert: one or more findings, about one principal, told to one sink.
 
 use serde::{Deserialize, Serialize};
-use trailhound_detect::{Finding, Level};
+use trailhound_event::{Finding, Level};
 
 /// What a sink is told. Stored in the outbox as JSON, so a restart sends exactly what was
 /// decided before it.

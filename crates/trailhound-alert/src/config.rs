@@ -28,7 +28,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use serde::Deserialize;
-use trailhound_detect::Level;
+use trailhound_event::Level;
 
 use crate::AlertError;
 
@@ -257,6 +257,20 @@ fn default_min_level() -> Level {
 }
 
 impl AlertConfig {
+    /// What feeds the sink `name`, one description per route: `route 2 (level >= high)`, or
+    /// the default route when none is configured.
+    pub fn routes_feeding(&self, name: &str) -> Vec<String> {
+        if self.routes.is_empty() {
+            return vec!["level >= medium (default route)".to_owned()];
+        }
+        self.routes
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.sinks.iter().any(|s| s == name))
+            .map(|(i, r)| format!("route {} (level >= {})", i + 1, r.min_level.as_str()))
+            .collect()
+    }
+
     /// Parses and checks a `trailhound.toml`.
     ///
     /// # Errors
@@ -411,26 +425,12 @@ mod duration_text {
 
     pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
         let text = String::deserialize(d)?;
-        parse(&text).ok_or_else(|| {
-            serde::de::Error::custom(format!(
-                "{text:?} is not a length of time: write a number and s, m, h or d (30m, 1h)"
-            ))
-        })
+        trailhound_event::quantity::parse_span(&text).map_err(serde::de::Error::custom)
     }
 
+    #[cfg(test)]
     pub(super) fn parse(text: &str) -> Option<Duration> {
-        let text = text.trim();
-        let split = text.find(|c: char| !c.is_ascii_digit())?;
-        let (number, unit) = text.split_at(split);
-        let amount: u64 = number.parse().ok()?;
-        let seconds = match unit {
-            "s" => amount,
-            "m" => amount.checked_mul(60)?,
-            "h" => amount.checked_mul(3600)?,
-            "d" => amount.checked_mul(86_400)?,
-            _ => return None,
-        };
-        Some(Duration::from_secs(seconds))
+        trailhound_event::quantity::parse_span(text).ok()
     }
 }
 

@@ -89,11 +89,20 @@ impl Alerting {
     ///
     /// Only when the catalog fails; a sink that fails is counted, not an error.
     pub fn run(&self, catalog: &mut Catalog) -> Result<AlertRound, AlertError> {
-        let now = now_us();
-        let queued = route::route_new(&self.config, catalog, now)?;
+        let queued = self.route(catalog)?;
         let mut round = self.deliver(catalog)?;
         round.queued = queued;
         Ok(round)
+    }
+
+    /// Routes the findings recorded since the last routing into the outbox, in one
+    /// transaction with the routing cursor; returns how many alerts were queued to be sent.
+    ///
+    /// # Errors
+    ///
+    /// When the catalog fails; then nothing is routed.
+    pub fn route(&self, catalog: &mut Catalog) -> Result<u64, AlertError> {
+        route::route_new(&self.config, catalog, now_us())
     }
 
     /// Sends the alerts that are due, each sink's in order.

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use trailhound_detect::Level;
+use trailhound_event::Level;
 use trailhound_lake::{Catalog, NewAlert, StoredFinding};
 
 use crate::config::{AlertConfig, RouteConfig};
@@ -73,7 +73,7 @@ fn plan(
     let mut per_sink: Vec<(String, Vec<&StoredFinding>)> = Vec::new();
     for finding in findings {
         // Triage has the last word: a suppressed finding is not alerted.
-        if finding.status == "suppressed" {
+        if finding.status == trailhound_lake::FindingStatus::Suppressed {
             continue;
         }
         for route in routes.iter().filter(|r| matches(r, finding)) {
@@ -206,7 +206,7 @@ fn new_alert(
 
 #[cfg(test)]
 mod tests {
-    use trailhound_detect::Finding;
+    use trailhound_event::Finding;
 
     use super::*;
 

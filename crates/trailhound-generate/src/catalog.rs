@@ -51,13 +51,8 @@ const fn global(
     actors: &'static [Actor],
 ) -> Api {
     Api {
-        source,
-        name,
-        read_only,
-        data: false,
         global: true,
-        weight,
-        actors,
+        ..api(source, name, read_only, weight, actors)
     }
 }
 const fn data(
@@ -68,13 +63,8 @@ const fn data(
     actors: &'static [Actor],
 ) -> Api {
     Api {
-        source,
-        name,
-        read_only,
         data: true,
-        global: false,
-        weight,
-        actors,
+        ..api(source, name, read_only, weight, actors)
     }
 }
 

@@ -2,11 +2,15 @@
 //! minutes an insight covers, so the CLI's `insights show` and the dashboard explain an
 //! insight the same way.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::DataType;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::InsightsError;
+use crate::chart::ChartPoint;
+use crate::record::{format_average, format_minute};
 use crate::series::{InsightType, Minute, SeriesKey};
 
 /// Every Insights record of the lake, in time order: Trailhound's own and CloudTrail's, as
@@ -115,6 +119,204 @@ impl InsightEvent {
             .ok()
             .map(|t| t.timestamp().div_euclid(60))
     }
+}
+
+/// One insight as its records tell it: its Start and its End, as far as they exist (an
+/// insight still going on has no End).
+#[derive(Debug, Clone, Copy)]
+pub struct RecordedInsight<'r> {
+    /// The Start record.
+    pub start: Option<&'r InsightEvent>,
+    /// The End record.
+    pub end: Option<&'r InsightEvent>,
+}
+
+impl<'r> RecordedInsight<'r> {
+    /// Either record, the Start first: what both agree on (series, origin, baseline).
+    pub fn any(&self) -> Option<&'r InsightEvent> {
+        self.start.or(self.end)
+    }
+
+    /// Its records, the Start first.
+    pub fn records(&self) -> Vec<&'r InsightEvent> {
+        self.start.into_iter().chain(self.end).collect()
+    }
+
+    /// The rate during the insight: the End's, once there is one.
+    pub fn average(&self) -> Option<f64> {
+        self.end.or(self.start).map(|r| r.average)
+    }
+
+    /// Its length in minutes, once known.
+    pub fn duration(&self) -> Option<i64> {
+        self.end.and_then(|e| e.duration).or(self.any()?.duration)
+    }
+
+    /// Who made most of the calls.
+    pub fn principal(&self) -> Option<&'r str> {
+        self.records()
+            .into_iter()
+            .find_map(|r| r.principal.as_deref())
+    }
+
+    /// The minutes `[start, end)` it covers.
+    pub fn minutes(&self) -> (Minute, Minute) {
+        insight_minutes(&self.records())
+    }
+}
+
+impl RecordedInsight<'_> {
+    /// The gist as JSON: one row of the API's and the dashboard's list.
+    pub fn summary_json(&self) -> Value {
+        let Some(any) = self.any() else {
+            return Value::Null;
+        };
+        json!({
+            "sharedEventID": any.shared,
+            "origin": any.origin,
+            "start": self.start.map(|r| r.time.clone()),
+            "end": self.end.map(|r| r.time.clone()),
+            "account": any.key.account,
+            "region": any.key.region,
+            "eventSource": any.key.event_source,
+            "eventName": any.key.event_name,
+            "insightType": any.key.insight_type.as_str(),
+            "errorCode": any.key.error_code,
+            "baselineAverage": any.baseline,
+            "insightAverage": self.average(),
+            "insightDuration": self.duration(),
+            "principal": self.principal(),
+        })
+    }
+
+    /// The insight with its records and the per-minute rate around it (`points`, from
+    /// [`crate::chart::points`]): what `insights show --format json` prints and the API's
+    /// `/insights/{id}` answers.
+    pub fn explained_json(&self, points: &[ChartPoint]) -> Value {
+        let any = self.any();
+        json!({
+            "sharedEventID": any.map(|r| r.shared.clone()),
+            "origin": any.map(|r| r.origin),
+            "insight": self.summary_json(),
+            "records": self.records().iter().map(|r| r.json.clone()).collect::<Vec<_>>(),
+            "baselineAverage": any.map(|r| r.baseline),
+            "series": points.iter().map(|p| json!({
+                "time": format_minute(p.minute),
+                "count": p.count,
+                "insight": p.inside,
+            })).collect::<Vec<_>>(),
+        })
+    }
+
+    /// The insight for people: what it is about, its records, who, and a chart `width`
+    /// columns wide of the rate against the baseline.
+    pub fn explained_text(&self, points: &[ChartPoint], width: usize) -> String {
+        let Some(first) = self.any() else {
+            return String::new();
+        };
+        let key = &first.key;
+        let mut text = format!("{key} ({})\n", key.insight_type);
+        text.push_str(&format!(
+            "sharedEventID {} ({})\n",
+            first.shared, first.origin
+        ));
+        for record in self.records() {
+            text.push_str(&format!(
+                "  {:<5} {}  eventID {}  {} per minute (baseline {} over {} minutes){}\n",
+                record.state,
+                record.time,
+                record.event_id,
+                format_average(record.average),
+                format_average(record.baseline),
+                record
+                    .baseline_duration
+                    .map_or_else(|| "?".to_owned(), |d| d.to_string()),
+                record
+                    .duration
+                    .map_or_else(String::new, |d| format!(", lasted {d} minutes")),
+            ));
+        }
+        if let Some(principal) = &first.principal {
+            text.push_str(&format!("  mostly {principal}\n"));
+        }
+        text.push('\n');
+        text.push_str(&crate::chart::render(points, first.baseline, width));
+        text
+    }
+}
+
+/// The records grouped into insights (one per `sharedEventID` and origin), the earliest
+/// first.
+pub fn group_insights(records: &[InsightEvent]) -> Vec<RecordedInsight<'_>> {
+    let mut grouped: BTreeMap<(&str, &str), RecordedInsight<'_>> = BTreeMap::new();
+    for record in records {
+        let insight = grouped
+            .entry((record.shared.as_str(), record.origin))
+            .or_insert(RecordedInsight {
+                start: None,
+                end: None,
+            });
+        if record.state == "Start" {
+            insight.start = Some(record);
+        } else {
+            insight.end = Some(record);
+        }
+    }
+    let mut insights: Vec<RecordedInsight<'_>> = grouped.into_values().collect();
+    let when = |i: &RecordedInsight<'_>| i.start.map(|r| r.time.clone()).unwrap_or_default();
+    insights.sort_by_cached_key(|i| (when(i), i.any().map(|r| r.shared.clone())));
+    insights
+}
+
+/// The one insight whose `sharedEventID`, or the `eventID` of one of its records, is `id`,
+/// or starts with it when `prefix` (people type a few characters; programs send the id).
+///
+/// # Errors
+///
+/// [`InsightsError::NotFound`] when none matches or several do.
+pub fn find_insight<'r>(
+    records: &'r [InsightEvent],
+    id: &str,
+    prefix: bool,
+) -> Result<RecordedInsight<'r>, InsightsError> {
+    let id = id.trim();
+    let names = |r: &InsightEvent| {
+        if prefix {
+            !id.is_empty() && (r.shared.starts_with(id) || r.event_id.starts_with(id))
+        } else {
+            r.shared == id || r.event_id == id
+        }
+    };
+    let shared: BTreeSet<&str> = records
+        .iter()
+        .filter(|r| names(r))
+        .map(|r| r.shared.as_str())
+        .collect();
+    let shared = match shared.len() {
+        1 => shared.into_iter().next().unwrap_or_default(),
+        0 => {
+            return Err(InsightsError::NotFound(format!(
+                "no insight has the id {id:?}"
+            )));
+        }
+        n => {
+            return Err(InsightsError::NotFound(format!(
+                "{n} insights have ids starting with {id:?}; give more of the id"
+            )));
+        }
+    };
+    let mut insight = RecordedInsight {
+        start: None,
+        end: None,
+    };
+    for record in records.iter().filter(|r| r.shared == shared) {
+        if record.state == "Start" {
+            insight.start = Some(record);
+        } else {
+            insight.end = Some(record);
+        }
+    }
+    Ok(insight)
 }
 
 /// The minutes `[start, end)` one insight covers, from its Start and End records (either may

@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, SecondsFormat};
-use trailhound_detect::{Finding, Level};
+use trailhound_event::{Finding, Level};
 use trailhound_lake::{Catalog, FirstPair, FirstSeenChanges};
 
 use crate::InsightsError;

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use arrow::array::RecordBatch;
 use chrono::{DateTime, SecondsFormat};
 use trailhound_lake::{LakeFileRecord, StoredInsight};
-use trailhound_query::QueryEngine;
+use trailhound_query::{QueryEngine, sql_string};
 
 use crate::InsightsError;
 use crate::columns::{integers, text};
@@ -264,8 +264,7 @@ struct Found<'a> {
 }
 
 /// Anomalies attributed by one query: each is a small grouped scan of its own series, and a
-/// query apiece cost more in planning and file opening than in scanning (a backfill finding
-/// 209 insights over 125,000 sparse events: 1.9–2.3 s one by one, 1.4–1.6 s in batches).
+/// query apiece cost more in planning and file opening than in scanning (docs/benchmarks.md).
 const ATTRIBUTIONS_PER_QUERY: usize = 64;
 
 /// Who, with what, and failing how: the top five principals, user agents and error codes
@@ -363,19 +362,15 @@ fn top_five(counts: HashMap<String, u64>, minutes: f64) -> Vec<(String, f64)> {
 fn same_series(key: &SeriesKey) -> String {
     let mut condition = format!(
         "recipientAccountId = {} AND awsRegion = {} AND eventSource = {} AND eventName = {}",
-        literal(&key.account),
-        literal(&key.region),
-        literal(&key.event_source),
-        literal(&key.event_name)
+        sql_string(&key.account),
+        sql_string(&key.region),
+        sql_string(&key.event_source),
+        sql_string(&key.event_name)
     );
     if let Some(code) = &key.error_code {
-        condition.push_str(&format!(" AND errorCode = {}", literal(code)));
+        condition.push_str(&format!(" AND errorCode = {}", sql_string(code)));
     }
     condition
-}
-
-fn literal(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
 }
 
 fn timestamp(minute: Minute) -> String {

@@ -47,7 +47,10 @@ pub mod series;
 
 pub use detect::{Anomaly, Coverage, Settings, detect};
 pub use error::InsightsError;
-pub use explain::{INSIGHT_RECORDS_SQL, InsightEvent, insight_events, insight_minutes};
+pub use explain::{
+    INSIGHT_RECORDS_SQL, InsightEvent, RecordedInsight, find_insight, group_insights,
+    insight_events, insight_minutes,
+};
 pub use export::export;
 pub use first_seen::{FirstSeen, first_seen};
 pub use history::History;

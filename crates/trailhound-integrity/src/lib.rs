@@ -20,6 +20,7 @@
 
 mod digest;
 mod keys;
+mod report;
 mod s3;
 mod signing;
 mod store;
@@ -31,6 +32,7 @@ use thiserror::Error;
 
 pub use digest::{ChainId, DigestFile, DigestName, LogFileEntry, format_time, layout_key};
 pub use keys::{PublicKey, PublicKeySet, fingerprint, list_public_keys_json};
+pub use report::ValidationSummary;
 pub use s3::S3Tree;
 pub use signing::{DigestSigner, sha256_hex, string_to_sign};
 pub use store::{LocalTree, SIGNATURE_SIDECAR_SUFFIX, TrailStore, sidecar_content, sidecar_path};

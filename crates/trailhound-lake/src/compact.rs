@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::catalog::LakeFileRecord;
+use crate::catalog::files::LakeFileRecord;
 use crate::writer::{move_into_place, read_file, stage_partition};
 use crate::{Lake, LakeError, PartitionKey};
 

@@ -6,6 +6,17 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum LakeError {
+    // --- bad input ---
+    /// A file in the lake's folder is not a lake file as Trailhound writes them: written by
+    /// another tool or version, or damaged.
+    #[error("{path}: not a lake file Trailhound can read ({reason})")]
+    LakeFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+
     // --- configuration ---
     /// The data directory or catalog cannot be used as asked.
     #[error("{0}")]

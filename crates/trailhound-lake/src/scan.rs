@@ -40,22 +40,43 @@ impl Lake {
 
 /// Calls `f` with every original record (`eventJson`) of the listed lake file `path`, one row
 /// group in memory at a time.
+///
+/// # Errors
+///
+/// [`LakeError::Io`] when the file cannot be opened; [`LakeError::LakeFile`], naming the
+/// file, when it is not a lake file as Trailhound writes them (another tool's, or damaged).
 pub fn for_each_record(
     listing: &LakeListing,
     path: &str,
-    mut f: impl FnMut(&str),
+    f: impl FnMut(&str),
 ) -> Result<(), LakeError> {
     let file = listing.open(path)?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file)?;
-    let column = file_schema().index_of("eventJson")?;
+    read_records(file, f).map_err(|reason| LakeError::LakeFile {
+        path: listing.in_place(path),
+        reason,
+    })
+}
+
+fn read_records(file: std::fs::File, mut f: impl FnMut(&str)) -> Result<(), String> {
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| e.to_string())?;
+    let column = file_schema()
+        .index_of("eventJson")
+        .map_err(|e| e.to_string())?;
     let mask = ProjectionMask::roots(builder.parquet_schema(), [column]);
-    for batch in builder
+    let batches = builder
         .with_projection(mask)
         .with_batch_size(8192)
-        .build()?
-    {
-        let batch = batch?;
-        let records = batch.column(0).as_string::<i32>();
+        .build()
+        .map_err(|e| e.to_string())?;
+    for batch in batches {
+        let batch = batch.map_err(|e| e.to_string())?;
+        let column = batch.column(0);
+        let records = column.as_string_opt::<i32>().ok_or_else(|| {
+            format!(
+                "its eventJson column holds {}, not the text Trailhound writes",
+                column.data_type()
+            )
+        })?;
         for row in 0..records.len() {
             if !records.is_null(row) {
                 f(records.value(row));

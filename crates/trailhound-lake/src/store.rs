@@ -16,6 +16,41 @@ const STAGING: &str = ".staging";
 const CATALOG: &str = "catalog.sqlite";
 const LOCK: &str = ".write.lock";
 
+/// The data directory to use: `given` (a flag or `TRAILHOUND_DATA_DIR`), else
+/// `$XDG_DATA_HOME/trailhound`, else `~/.local/share/trailhound`.
+///
+/// # Errors
+///
+/// [`LakeError::Config`] for a URL (`s3://bucket/lake`): the data directory is a local
+/// folder, and taking the URL for a path would make a folder named `s3:`.
+pub fn data_dir(given: Option<&Path>) -> Result<PathBuf, LakeError> {
+    if let Some(dir) = given {
+        let text = dir.to_string_lossy();
+        if let Some((scheme, _)) = text.split_once("://")
+            && !scheme.is_empty()
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '+')
+        {
+            return Err(LakeError::Config(format!(
+                "--data-dir {text} is a URL, but the data directory is a local folder (its \
+                 catalog is a SQLite file); give a path, e.g. --data-dir /var/lib/trailhound. \
+                 To read logs from S3, name the bucket as an input: `trailhound ingest \
+                 s3://bucket/AWSLogs`"
+            )));
+        }
+        return Ok(dir.to_path_buf());
+    }
+    let base = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".local/share")));
+    Ok(base.map_or_else(
+        || PathBuf::from("trailhound-data"),
+        |base| base.join("trailhound"),
+    ))
+}
+
 /// A Trailhound data directory: `catalog.sqlite` and `lake/events/account=…/region=…/date=…/`.
 pub struct Lake {
     root: PathBuf,
@@ -229,5 +264,31 @@ impl Lake {
             }
         }
         Ok(empty)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_url_is_refused_as_a_data_directory_with_the_way_to_read_s3() {
+        for url in [
+            "s3://bucket/lake",
+            "file:///var/lib/trailhound",
+            "https://x/y",
+        ] {
+            let refused = data_dir(Some(Path::new(url)));
+            assert!(
+                matches!(&refused, Err(LakeError::Config(text)) if text.contains("trailhound ingest s3://")),
+                "{url}: {refused:?}"
+            );
+        }
+        for path in ["./data", "/var/lib/trailhound", "s3:", "logs/a://b"] {
+            assert_eq!(
+                data_dir(Some(Path::new(path))).ok(),
+                Some(PathBuf::from(path))
+            );
+        }
     }
 }

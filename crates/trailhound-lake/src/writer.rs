@@ -16,9 +16,11 @@ use parquet::schema::types::ColumnPath;
 use rayon::prelude::*;
 use trailhound_source::{ObjectReport, ObjectStatus};
 
-use trailhound_detect::Finding;
+use trailhound_event::Finding;
 
-use crate::catalog::{LakeFileRecord, SourceRecord};
+use crate::catalog::SourceOutcome;
+use crate::catalog::files::LakeFileRecord;
+use crate::catalog::sources::SourceRecord;
 use crate::convert::{ConvertedBatch, identity_hash};
 use crate::location::SourceLocator;
 use crate::row_group::{ParallelFileWriter, row_groups};
@@ -142,10 +144,10 @@ impl LakeWriter<'_> {
         // or one whose own bytes are at fault (reported now; reading them again would only
         // repeat it).
         let (outcome, error, skippable) = match &report.status {
-            ObjectStatus::Read(_) => ("ok", None, report.stored.is_some()),
-            ObjectStatus::Digest => ("digest", None, report.stored.is_some()),
+            ObjectStatus::Read(_) => (SourceOutcome::Read, None, report.stored.is_some()),
+            ObjectStatus::Digest => (SourceOutcome::Digest, None, report.stored.is_some()),
             ObjectStatus::Failed(err) => (
-                "failed",
+                SourceOutcome::Failed,
                 Some(err.to_string()),
                 err.repeats_for_same_bytes(),
             ),
@@ -155,7 +157,7 @@ impl LakeWriter<'_> {
                 return Ok(());
             }
         };
-        if outcome == "failed" {
+        if outcome == SourceOutcome::Failed {
             self.report.failed += 1;
         } else {
             self.report.objects += 1;
@@ -176,7 +178,7 @@ impl LakeWriter<'_> {
             events_read: report.records,
             events_new: std::mem::take(&mut self.current_new),
             rejected: report.rejected,
-            outcome: outcome.to_owned(),
+            outcome,
             error,
             ingested_at: chrono::Utc::now().to_rfc3339(),
         });
@@ -253,8 +255,8 @@ impl LakeWriter<'_> {
 /// first.
 ///
 /// Written files are flushed to disk by up to [`FLUSHERS`] threads while the others are
-/// encoded: an `fsync` waits for the disk (4–40 ms here) and made the writers wait for it one
-/// file after another. The threads are bounded: a commit of an organization trail's small
+/// encoded: an `fsync` waits for the disk, and made the writers wait for it one file after
+/// another. The threads are bounded: a commit of an organization trail's small
 /// ingest can hold thousands of partitions, and one thread per file started that many.
 fn stage_all(
     staging: &Path,
@@ -336,11 +338,11 @@ pub(crate) fn move_into_place(lake: &Lake, files: &[LakeFileRecord]) -> Result<(
 /// How many bytes at the end of a lake file hold its footer and page index, for a file of one
 /// row group: what a reader should fetch first to open one in a single read.
 ///
-/// A generated day of 20,000 events takes about 12 KiB; the 2M-event benchmark lake's 99
-/// files 11–19 KiB (the bloom filters sit before, and only a test of `eventID` or `eventName`
-/// for equality reads them). Readers default to much more (DataFusion 512 KiB, zeroing and
-/// faulting in that much memory for every file a query opens). A larger footer, of a
-/// compacted file with many row groups, costs such a reader one more read.
+/// A day's file fits well within it (a test checks a generated day; the bloom filters sit
+/// before, and only a test of `eventID` or `eventName` for equality reads them). Readers
+/// default to much more, zeroing and faulting in that much memory for every file a query
+/// opens. A larger footer, of a compacted file with many row groups, costs such a reader one
+/// more read.
 pub const FOOTER_BYTES: usize = 64 * 1024;
 
 /// Rows per row group, and per chunk when rows must be reordered.
@@ -501,9 +503,9 @@ fn write_partition(
 /// bytes for the 60-odd names of a generated day).
 ///
 /// Data pages are version 2: parquet-rs copies a version 1 page whole to put its levels in
-/// front of its values and compresses it into a buffer it then grows and shrinks again (3.7 %
-/// of ingest's instructions), where a version 2 page compresses the values alone, straight
-/// behind the levels. The encodings stay those of version 1 (plain, and dictionaries where
+/// front of its values and compresses it into a buffer it then grows and shrinks again (a
+/// visible share of ingest's instructions, docs/benchmarks.md), where a version 2 page
+/// compresses the values alone, straight behind the levels. The encodings stay those of version 1 (plain, and dictionaries where
 /// enabled): version 2's default fallbacks (delta encodings) cost more to write and are the
 /// part of "Parquet v2" that older readers lack; DuckDB, DataFusion, Trino/Athena and Spark read
 /// version 2 pages.

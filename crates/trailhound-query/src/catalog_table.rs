@@ -1,7 +1,8 @@
 //! Tables whose rows live in the catalog (`findings`, the computed insights), read when a
 //! query scans them instead of when the engine opens. Most queries never touch them, and a
-//! lake's findings grow without bound: read up front, 31,786 of them added about 0.3 s to
-//! every `trailhound query` over `events`, and to every server snapshot after an ingest.
+//! lake's findings grow without bound: read up front, they slowed every `trailhound query`
+//! over `events`, and every server snapshot after an ingest, by their number
+//! (docs/benchmarks.md).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -343,8 +343,8 @@ fn read_only_or_other(err: datafusion::error::DataFusionError) -> QueryError {
 /// How the lake's files are read: Parquet, by their extension.
 ///
 /// Opening a file reads its last [`FOOTER_BYTES`] (footer and page index) instead of
-/// DataFusion's 512 KiB, which zeroed and faulted in 50 MB for a query over 99 files: over the
-/// 2M-event lake that took 17–32 ms off each reference query (docs/benchmarks.md).
+/// DataFusion's default, which zeroes and faults in far more memory than a lake file's footer
+/// needs for every file a query opens (the figures are in docs/benchmarks.md).
 fn lake_file_options() -> ListingOptions {
     let format = ParquetFormat::default().with_metadata_size_hint(Some(FOOTER_BYTES));
     ListingOptions::new(Arc::new(format)).with_file_extension(".parquet")
@@ -354,11 +354,9 @@ fn lake_file_options() -> ListingOptions {
 ///
 /// Gathering reads and converts every file's footer before a scan, which reads the footers
 /// again (from DataFusion's metadata cache) and prunes row groups by them anyway. For a
-/// command that runs one query that is pure cost: over a 90-day lake of 1,088 files `count(*)`
-/// took 0.42 s with them and 0.14 s without, and every reference query over the 7-day
-/// 2M-event lake was faster without them. A server's engine keeps them between queries, and
-/// then prunes files by time without opening them: its search mix answered 12.4–12.6 requests
-/// a second with them against 10.0–10.9 without (docs/benchmarks.md).
+/// command that runs one query that is pure cost, and it grows with the lake's files. A
+/// server's engine keeps them between queries, and then prunes files by time without opening
+/// them, which pays for itself over many requests (docs/benchmarks.md measures both).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Statistics {
     /// Not gathered: one-shot commands.
@@ -394,7 +392,7 @@ mod tests {
 
     use arrow::array::{Array, AsArray};
     use trailhound_lake::{CompactOptions, LakeFileRecord, WriteOptions};
-    use trailhound_source::{InputSpec, ReadOptions};
+    use trailhound_source::{InputSpec, ReadMessage, ReadOptions};
 
     use super::*;
 
@@ -418,12 +416,32 @@ mod tests {
             dir.join("f.json"),
             format!("{{\"Records\":[{}]}}", records.join(",")),
         )?;
-        Lake::open(data, Access::Write)?.ingest(
+        // The lake writer fed directly: ingest itself belongs to the pipeline, which builds on
+        // this crate.
+        let mut lake = Lake::open(data, Access::Write)?;
+        let mut writer = lake.writer(WriteOptions::default());
+        let mut failure = None;
+        trailhound_source::read(
             vec![InputSpec::Path(dir.to_owned())],
             &ReadOptions::default(),
-            WriteOptions::default(),
-            |_| {},
-        )?;
+            |message| {
+                let written = match message {
+                    ReadMessage::Batch(batch) => writer.add(trailhound_lake::convert(&batch)),
+                    ReadMessage::ObjectDone(report) => writer.object_done(&report),
+                    _ => Ok(()),
+                };
+                failure = written.err();
+                if failure.is_some() {
+                    std::ops::ControlFlow::Break(())
+                } else {
+                    std::ops::ControlFlow::Continue(())
+                }
+            },
+        );
+        if let Some(err) = failure {
+            return Err(err.into());
+        }
+        writer.finish()?;
         Ok(())
     }
 
@@ -532,10 +550,10 @@ mod tests {
         // as it sees events committed since.
         let mut lake = Lake::open(&data, Access::Write)?;
         lake.catalog_mut()?
-            .add_findings(&[trailhound_detect::Finding {
+            .add_findings(&[trailhound_event::Finding {
                 rule_id: "r1".into(),
                 rule_title: "Bucket deleted".into(),
-                level: trailhound_detect::Level::High,
+                level: trailhound_event::Level::High,
                 tags: vec!["attack.impact".into()],
                 time: Some("2024-07-01T12:00:05Z".into()),
                 first_time: Some("2024-07-01T12:00:05Z".into()),

@@ -88,7 +88,7 @@ fn to_batch(findings: &[StoredFinding]) -> Result<RecordBatch, QueryError> {
         // control character or non-ASCII text must still give an array SQL can read.
         text(|r| serde_json::to_string(&r.finding.event_ids).ok()),
         text(|r| Some(r.finding.summary.clone())),
-        text(|r| Some(r.status.clone())),
+        text(|r| Some(r.status.as_str().to_owned())),
         text(|r| Some(r.found_at.clone())),
     ];
     RecordBatch::try_new(schema(), columns)

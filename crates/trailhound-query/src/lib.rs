@@ -29,6 +29,7 @@ mod lake_store;
 mod output;
 mod principal;
 mod quick_filter;
+mod statements;
 mod stats;
 mod time_bound;
 
@@ -37,6 +38,9 @@ pub use engine::{QueryEngine, QueryLimits};
 pub use error::QueryError;
 pub use output::{Format, ResultWriter, write_batches};
 pub use principal::PRINCIPAL_SQL;
-pub use quick_filter::{ErrorFilter, Pattern, QuickFilter, search_columns};
+pub use quick_filter::{
+    ErrorFilter, LISTING_COLUMNS, Pattern, QuickFilter, listing_row, search_columns,
+};
+pub use statements::{event_by_id, first_text, sql_string};
 pub use stats::{StatsQuery, stats_queries};
 pub use time_bound::{TimeBound, parse_age, parse_time_bound};

@@ -3,20 +3,36 @@
 
 use chrono::{DateTime, Utc};
 use trailhound_event::CloudTrailEvent;
+use trailhound_source::Selection;
 
-use crate::PRINCIPAL_SQL;
+use crate::{PRINCIPAL_SQL, sql_string};
 
-/// A glob: `*` is any run of characters, `?` one character; matching ignores case.
+/// A glob: `*` is any run of characters, `?` one character; matching ignores case. Anything
+/// else, `[` included, stands for itself, as in the SQL `ILIKE` the same pattern becomes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pattern {
     glob: String,
+    compiled: glob::Pattern,
 }
 
 impl Pattern {
     /// A pattern from its text.
     pub fn new(glob: &str) -> Pattern {
+        // Brackets are character classes to the glob crate, and `**` a path wildcard; here
+        // the one is text and the other the same as `*`.
+        let mut escaped = String::with_capacity(glob.len());
+        for c in glob.chars() {
+            match c {
+                '[' => escaped.push_str("[[]"),
+                ']' => escaped.push_str("[]]"),
+                '*' if escaped.ends_with('*') => {}
+                c => escaped.push(c),
+            }
+        }
         Pattern {
             glob: glob.to_owned(),
+            // With brackets escaped and no `**`, every text is a valid pattern.
+            compiled: glob::Pattern::new(&escaped).unwrap_or_default(),
         }
     }
 
@@ -31,27 +47,12 @@ impl Pattern {
 
     /// Whether `text` matches, ignoring case.
     pub fn matches(&self, text: &str) -> bool {
-        let pattern: Vec<char> = self.glob.to_lowercase().chars().collect();
-        let text: Vec<char> = text.to_lowercase().chars().collect();
-        // Classic wildcard matching with backtracking to the last `*`.
-        let (mut p, mut t, mut star, mut mark) = (0, 0, None, 0);
-        while t < text.len() {
-            if p < pattern.len() && (pattern[p] == '?' || pattern[p] == text[t]) {
-                p += 1;
-                t += 1;
-            } else if p < pattern.len() && pattern[p] == '*' {
-                star = Some(p);
-                mark = t;
-                p += 1;
-            } else if let Some(s) = star {
-                p = s + 1;
-                mark += 1;
-                t = mark;
-            } else {
-                return false;
-            }
-        }
-        pattern[p..].iter().all(|c| *c == '*')
+        const IGNORING_CASE: glob::MatchOptions = glob::MatchOptions {
+            case_sensitive: false,
+            require_literal_separator: false,
+            require_literal_leading_dot: false,
+        };
+        self.compiled.matches_with(text, IGNORING_CASE)
     }
 
     /// An SQL `ILIKE` operand, quoted.
@@ -117,8 +118,39 @@ pub struct QuickFilter {
     pub until: Option<DateTime<Utc>>,
 }
 
-/// The columns of an event's row in a listing: `search` over the lake, the API's search and a
-/// finding's events.
+/// The names of the columns of an event's row in a listing.
+pub const LISTING_COLUMNS: [&str; 9] = [
+    "eventTime",
+    "eventName",
+    "eventSource",
+    "principal",
+    "sourceIPAddress",
+    "errorCode",
+    "awsRegion",
+    "recipientAccountId",
+    "eventID",
+];
+
+/// An event's row in a listing, read from the record itself: what [`search_columns`] selects
+/// from the lake, for events searched in files.
+pub fn listing_row(event: &CloudTrailEvent<'_>) -> Vec<String> {
+    [
+        event.event_time_text(),
+        event.event_name(),
+        event.event_source(),
+        event.user_identity().and_then(|u| u.principal()),
+        event.source_ip_address(),
+        event.error_code(),
+        event.aws_region(),
+        event.recipient_account_id(),
+        event.event_id(),
+    ]
+    .map(|value| value.unwrap_or_default().to_owned())
+    .to_vec()
+}
+
+/// The columns of an event's row in a listing ([`LISTING_COLUMNS`]): `search` over the lake,
+/// the API's search and a finding's events.
 pub fn search_columns() -> String {
     format!(
         "eventTime, eventName, eventSource, {PRINCIPAL_SQL} AS principal, sourceIPAddress, \
@@ -158,7 +190,7 @@ impl QuickFilter {
         let list = |values: &[String]| {
             values
                 .iter()
-                .map(|v| format!("'{}'", v.replace('\'', "''")))
+                .map(|v| sql_string(v))
                 .collect::<Vec<_>>()
                 .join(", ")
         };
@@ -189,12 +221,20 @@ impl QuickFilter {
         }
     }
 
-    /// The whole `search` query over the lake.
+    /// The whole `search` query over the lake: the listing's columns.
     pub fn search_sql(&self, limit: Option<usize>) -> String {
+        self.select(&search_columns(), limit)
+    }
+
+    /// The matching events' original records (`eventJson`), in time order.
+    pub fn records_sql(&self, limit: Option<usize>) -> String {
+        self.select("eventJson", limit)
+    }
+
+    fn select(&self, columns: &str, limit: Option<usize>) -> String {
         let limit = limit.map(|n| format!(" LIMIT {n}")).unwrap_or_default();
         format!(
-            "SELECT {} FROM events WHERE {} ORDER BY eventTime{limit}",
-            search_columns(),
+            "SELECT {columns} FROM events WHERE {} ORDER BY eventTime{limit}",
             self.where_clause()
         )
     }
@@ -234,17 +274,8 @@ impl QuickFilter {
             }
             _ => {}
         }
-        if !self.regions.is_empty()
-            && !event
-                .aws_region()
-                .is_some_and(|r| self.regions.iter().any(|x| x == r))
-        {
-            return false;
-        }
-        if !self.accounts.is_empty()
-            && !event
-                .recipient_account_id()
-                .is_some_and(|a| self.accounts.iter().any(|x| x == a))
+        if !Selection::lists(&self.regions, event.aws_region())
+            || !Selection::lists(&self.accounts, event.recipient_account_id())
         {
             return false;
         }
@@ -274,6 +305,10 @@ mod tests {
         assert!(Pattern::new("Get?bject").matches("GetObject"));
         assert!(Pattern::contains("alice").matches("arn:aws:iam::1:user/alice"));
         assert!(!Pattern::new("a*b").matches("ac"));
+        assert!(
+            Pattern::new("[x]**y").matches("[X]abY"),
+            "brackets are text, ** is *"
+        );
     }
 
     #[test]

@@ -56,20 +56,10 @@ pub fn parse_time_bound(text: &str) -> Result<TimeBound, String> {
     {
         return Ok(TimeBound::At(midnight.and_utc()));
     }
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let amount: i64 = number.parse().map_err(|_| usage(text))?;
-    let age = match unit {
-        "s" => Duration::try_seconds(amount),
-        "m" => Duration::try_minutes(amount),
-        "h" => Duration::try_hours(amount),
-        "d" => Duration::try_days(amount),
-        "w" => Duration::try_weeks(amount),
-        _ => None,
-    }
-    .ok_or_else(|| usage(text))?;
+    let age = trailhound_event::quantity::parse_span(text)
+        .ok()
+        .and_then(|span| Duration::from_std(span).ok())
+        .ok_or_else(|| usage(text))?;
     Ok(TimeBound::Ago(age))
 }
 

@@ -39,7 +39,6 @@ use axum::routing::{get, post};
 use serde_json::json;
 use trailhound_query::QueryLimits;
 
-pub use api::{MonitorStatus, monitor_status};
 pub use auth::{AuthStore, Role, TokenInfo};
 pub use error::{ApiError, ServeError};
 pub use state::{AppState, ServeSettings, TlsFiles};
@@ -122,6 +121,33 @@ pub async fn serve(
         None => axum::serve(listener, app).await?,
     }
     Ok(())
+}
+
+/// [`serve`] on a runtime of its own, for a caller that is not async (the CLI): checks the
+/// settings, starts one worker thread per core, and serves until an error.
+///
+/// # Errors
+///
+/// [`ServeError::Config`] for settings that cannot work; otherwise as [`serve`].
+pub fn serve_blocking(
+    settings: ServeSettings,
+    on_listening: impl FnOnce(SocketAddr, bool),
+) -> Result<(), ServeError> {
+    if settings.query_timeout.is_zero() {
+        return Err(ServeError::Config(
+            "--query-timeout must be at least 1 second".to_owned(),
+        ));
+    }
+    if settings.max_rows == 0 {
+        return Err(ServeError::Config(
+            "--max-rows must be at least 1".to_owned(),
+        ));
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|err| ServeError::Config(format!("cannot start the server's runtime: {err}")))?;
+    runtime.block_on(serve(settings, on_listening))
 }
 
 async fn health(State(state): State<AppState>) -> Response {

@@ -150,8 +150,8 @@ impl Metrics {
                 let _ = writeln!(
                     out,
                     "trailhound_findings{{level=\"{}\",status=\"{}\"}} {count}",
-                    escape(&level),
-                    escape(&status)
+                    escape(level.as_str()),
+                    escape(status.as_str())
                 );
             }
         }

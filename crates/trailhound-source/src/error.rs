@@ -77,6 +77,9 @@ pub enum SourceError {
     /// endpoint).
     #[error("{0}")]
     S3Config(String),
+    /// The inputs cannot be read as given (stdin named twice).
+    #[error("{0}")]
+    Inputs(String),
     /// A glob pattern or folder yielded no files.
     #[error("{what}: no CloudTrail log files found")]
     NothingFound {

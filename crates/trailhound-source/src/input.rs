@@ -22,6 +22,25 @@ pub enum InputSpec {
 }
 
 impl InputSpec {
+    /// Reads every command-line input (see [`InputSpec::parse`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`InputSpec::parse`], and [`SourceError::Inputs`] when stdin is named twice (it
+    /// can be read only once).
+    pub fn parse_all(args: &[String]) -> Result<Vec<InputSpec>, SourceError> {
+        let inputs = args
+            .iter()
+            .map(|arg| InputSpec::parse(arg))
+            .collect::<Result<Vec<_>, _>>()?;
+        if inputs.iter().filter(|i| **i == InputSpec::Stdin).count() > 1 {
+            return Err(SourceError::Inputs(
+                "stdin (-) can be read only once; name it a single time".to_owned(),
+            ));
+        }
+        Ok(inputs)
+    }
+
     /// Reads a command-line argument: `-` is stdin; `s3://…` is a bucket; an existing path is
     /// a path; text with glob characters that is not an existing path is a pattern.
     ///

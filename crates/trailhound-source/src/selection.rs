@@ -21,6 +21,11 @@ pub struct Selection {
 }
 
 impl Selection {
+    /// Whether `value` is one of `list`; an empty list admits anything.
+    pub fn lists(list: &[String], value: Option<&str>) -> bool {
+        list.is_empty() || value.is_some_and(|v| list.iter().any(|x| x == v))
+    }
+
     /// How late CloudTrail may deliver an event after it happened, for key pruning. AWS states
     /// an average of about five minutes; an hour leaves a wide margin. An event delivered even
     /// later than this in a file past `until` is the one thing pruning can miss.
@@ -69,21 +74,8 @@ impl Selection {
                 return false;
             }
         }
-        if !self.accounts.is_empty()
-            && !event
-                .account_id()
-                .is_some_and(|a| self.accounts.iter().any(|s| s == a))
-        {
-            return false;
-        }
-        if !self.regions.is_empty()
-            && !event
-                .aws_region()
-                .is_some_and(|r| self.regions.iter().any(|s| s == r))
-        {
-            return false;
-        }
-        true
+        Selection::lists(&self.accounts, event.account_id())
+            && Selection::lists(&self.regions, event.aws_region())
     }
 }
 

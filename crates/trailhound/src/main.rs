@@ -4,7 +4,6 @@
 
 mod cli;
 mod commands;
-mod output;
 mod read_report;
 mod table;
 
@@ -16,16 +15,16 @@ use crate::cli::{Cli, Command};
 
 /// jemalloc rather than glibc's allocator. Ingest's workers allocate each file's buffers and
 /// columns, and the rule pack's matches cross from them to the ingesting thread; glibc's arenas
-/// fragmented under that mix and their slow path made the pack cost a quarter of ingest's
-/// throughput, against about 5 % with jemalloc (docs/benchmarks.md).
+/// fragmented under that mix and their slow path made the pack cost several times what it
+/// costs with jemalloc (docs/benchmarks.md).
 #[cfg(not(target_env = "msvc"))]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 /// Lets jemalloc return freed memory to the system from its own background threads rather
 /// than in whichever thread happens to free or allocate. Ingest frees each commit's hundreds of
-/// megabytes at once; purging them inline cost about a second of system time and 5 % of the
-/// wall time for 2M events (docs/benchmarks.md). Long-running commands (`serve`, `watch`) also
+/// megabytes at once, and purging them inline stalled whichever thread did it
+/// (docs/benchmarks.md). Long-running commands (`serve`, `watch`) also
 /// give memory back while idle, which inline purging only does on the next allocation.
 fn purge_in_background() {
     #[cfg(not(target_env = "msvc"))]

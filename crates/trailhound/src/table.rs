@@ -92,3 +92,21 @@ pub(crate) fn print_table(table: &Table, format: OutputFormat) -> std::io::Resul
     }
     out.flush()
 }
+
+/// Prints `items` as one pretty JSON array or as JSON lines.
+pub(crate) fn print_json<T: serde::Serialize>(
+    items: &[T],
+    format: OutputFormat,
+) -> std::io::Result<()> {
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    if format == OutputFormat::Jsonl {
+        for item in items {
+            serde_json::to_writer(&mut out, item)?;
+            writeln!(out)?;
+        }
+    } else {
+        serde_json::to_writer_pretty(&mut out, items)?;
+        writeln!(out)?;
+    }
+    out.flush()
+}

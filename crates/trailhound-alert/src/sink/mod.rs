@@ -167,16 +167,9 @@ impl Transport {
                 aws.insert(sink.name.clone(), client);
             }
         }
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(15))
-            .connect_timeout(Duration::from_secs(5))
-            .user_agent(concat!("trailhound/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|err| AlertError::Internal(format!("cannot make an HTTP client: {err}")))?;
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|err| AlertError::Internal(format!("cannot start the I/O runtime: {err}")))?;
+        let client = trailhound_source::aws::http_client(Duration::from_secs(15))
+            .map_err(AlertError::Internal)?;
+        let runtime = trailhound_source::aws::io_runtime().map_err(AlertError::Internal)?;
         Ok(Transport {
             client,
             runtime,

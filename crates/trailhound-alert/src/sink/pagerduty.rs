@@ -2,7 +2,7 @@
 //! PagerDuty folds repeats into one incident.
 
 use serde_json::{Value, json};
-use trailhound_detect::Level;
+use trailhound_event::Level;
 
 use crate::Alert;
 

@@ -5,17 +5,6 @@ use rusqlite::{OptionalExtension, params};
 
 use crate::{Catalog, LakeError};
 
-pub(crate) const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS checkpoints (
-    source       TEXT PRIMARY KEY,  -- s3://bucket/<trail folder>/, or a local folder
-    position     TEXT,              -- key of the newest object taken (S3)
-    polled_at    TEXT,              -- the last poll, whatever its outcome
-    advanced_at  TEXT,              -- the last poll that took new objects
-    objects      INTEGER NOT NULL DEFAULT 0,  -- objects taken in all
-    error        TEXT               -- why the last poll failed; NULL when it went well
-);
-";
-
 /// One followed source.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Checkpoint {
@@ -110,14 +99,17 @@ impl Catalog {
 }
 
 fn checkpoint_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Checkpoint> {
-    Ok(Checkpoint {
-        source: row.get(0)?,
-        position: row.get(1)?,
-        polled_at: row.get(2)?,
-        advanced_at: row.get(3)?,
-        objects: row.get(4)?,
-        error: row.get(5)?,
-    })
+    Ok(record_from_row!(
+        row,
+        Checkpoint {
+            source,
+            position,
+            polled_at,
+            advanced_at,
+            objects,
+            error,
+        }
+    ))
 }
 
 #[cfg(test)]

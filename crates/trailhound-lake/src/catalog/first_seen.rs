@@ -13,32 +13,10 @@
 use std::collections::HashMap;
 
 use rusqlite::{OptionalExtension, params};
-use trailhound_detect::Finding;
+use trailhound_event::Finding;
 
-use crate::catalog::insert_findings;
+use super::findings::insert_findings;
 use crate::{Catalog, LakeError};
-
-pub(crate) const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS first_seen_entities (
-    kind      TEXT NOT NULL,     -- principal | access_key | account
-    entity    TEXT NOT NULL,
-    since_us  INTEGER NOT NULL,  -- its first event's time
-    PRIMARY KEY (kind, entity)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS first_seen_pairs (
-    rule_id       TEXT NOT NULL,  -- the detection comparing them
-    entity        TEXT NOT NULL,
-    value         TEXT NOT NULL,
-    time_us       INTEGER NOT NULL,
-    event_id      TEXT,
-    event_source  TEXT,
-    event_name    TEXT,
-    account       TEXT,
-    region        TEXT,
-    source_ip     TEXT,
-    PRIMARY KEY (rule_id, entity, value)
-) WITHOUT ROWID;
-";
 
 /// The first event of one (entity, value) pair of a first-seen detection.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,6 +78,22 @@ impl Catalog {
             .prepare("SELECT path FROM lake_files WHERE history_folded = 0 ORDER BY path")?;
         let rows = statement.query_map([], |row| row.get(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The earliest and latest event times (µs) of the lake files not yet in the first-seen
+    /// tables: the stretch an update must cover, whether the files came from the last
+    /// ingest or from one whose update was interrupted or skipped.
+    ///
+    /// # Errors
+    ///
+    /// When the catalog cannot be read.
+    pub fn first_seen_pending_stretch(&self) -> Result<Option<(i64, i64)>, LakeError> {
+        let (from, to): (Option<i64>, Option<i64>) = self.connection.query_row(
+            "SELECT min(min_time_us), max(max_time_us) FROM lake_files WHERE history_folded = 0",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )?;
+        Ok(from.zip(to))
     }
 
     /// When each of `entities` of `kind` was first active, for those remembered.
@@ -233,18 +227,21 @@ const PAIR_COLUMNS: &str = "SELECT rule_id, entity, value, time_us, event_id, ev
     FROM first_seen_pairs";
 
 fn pair_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<FirstPair> {
-    Ok(FirstPair {
-        rule_id: row.get(0)?,
-        entity: row.get(1)?,
-        value: row.get(2)?,
-        time_us: row.get(3)?,
-        event_id: row.get(4)?,
-        event_source: row.get(5)?,
-        event_name: row.get(6)?,
-        account: row.get(7)?,
-        region: row.get(8)?,
-        source_ip: row.get(9)?,
-    })
+    Ok(record_from_row!(
+        row,
+        FirstPair {
+            rule_id,
+            entity,
+            value,
+            time_us,
+            event_id,
+            event_source,
+            event_name,
+            account,
+            region,
+            source_ip,
+        }
+    ))
 }
 
 #[cfg(test)]

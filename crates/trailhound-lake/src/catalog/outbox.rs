@@ -7,28 +7,47 @@ use rusqlite::{OptionalExtension, params};
 
 use crate::{Catalog, LakeError};
 
-pub(crate) const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS outbox (
-    id               INTEGER PRIMARY KEY,
-    sink             TEXT NOT NULL,
-    dedup_key        TEXT NOT NULL,     -- what throttling compares (rule, principal, …)
-    finding_ids      TEXT NOT NULL,     -- JSON array of findings.id
-    payload          TEXT NOT NULL,     -- the alert, as the alerting crate serialises it
-    state            TEXT NOT NULL,     -- pending | sent | suppressed
-    attempts         INTEGER NOT NULL DEFAULT 0,
-    next_attempt_us  INTEGER NOT NULL,
-    last_error       TEXT,
-    created_us       INTEGER NOT NULL,
-    sent_us          INTEGER
-);
-CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (state, sink, id);
-CREATE INDEX IF NOT EXISTS outbox_dedup ON outbox (sink, dedup_key, created_us);
--- Named positions, such as the newest finding already routed to the outbox.
-CREATE TABLE IF NOT EXISTS cursors (
-    name   TEXT PRIMARY KEY,
-    value  INTEGER NOT NULL
-);
-";
+/// Where an alert stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AlertState {
+    /// Waiting for its sink.
+    Pending,
+    /// Its sink took it.
+    Sent,
+    /// Throttled or a repeat: recorded, never to be sent.
+    Suppressed,
+}
+
+impl AlertState {
+    /// The name the catalog stores.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertState::Pending => "pending",
+            AlertState::Sent => "sent",
+            AlertState::Suppressed => "suppressed",
+        }
+    }
+}
+
+impl std::fmt::Display for AlertState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl rusqlite::types::FromSql for AlertState {
+    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        match value.as_str()? {
+            "pending" => Ok(AlertState::Pending),
+            "sent" => Ok(AlertState::Sent),
+            "suppressed" => Ok(AlertState::Suppressed),
+            other => Err(rusqlite::types::FromSqlError::Other(
+                format!("unknown alert state {other:?}").into(),
+            )),
+        }
+    }
+}
 
 /// An alert to record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,8 +77,8 @@ pub struct OutboxEntry {
     pub finding_ids: Vec<i64>,
     /// The alert itself.
     pub payload: String,
-    /// `pending`, `sent` or `suppressed`.
-    pub state: String,
+    /// Where it stands.
+    pub state: AlertState,
     /// Failed attempts so far.
     pub attempts: i64,
     /// Not before this time (µs since the epoch).
@@ -128,16 +147,16 @@ impl Catalog {
                 let ids = sonic_rs::to_string(&alert.finding_ids)
                     .map_err(|err| LakeError::Config(err.to_string()))?;
                 let state = if alert.suppressed {
-                    "suppressed"
+                    AlertState::Suppressed
                 } else {
-                    "pending"
+                    AlertState::Pending
                 };
                 insert.execute(params![
                     alert.sink,
                     alert.dedup_key,
                     ids,
                     alert.payload,
-                    state,
+                    state.as_str(),
                     now_us
                 ])?;
             }
@@ -335,7 +354,7 @@ mod tests {
         assert_eq!(left[0].sink, "mail");
         let all = catalog.alerts(10)?;
         assert_eq!(all.len(), 3);
-        assert_eq!(all[2].state, "sent");
+        assert_eq!(all[2].state, AlertState::Sent);
         assert_eq!(all[2].attempts, 1);
         Ok(())
     }

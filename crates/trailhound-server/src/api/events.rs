@@ -8,9 +8,9 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
-use trailhound_query::search_columns;
+use trailhound_query::{event_by_id, first_text, search_columns};
 
-use super::{FilterParams, Params, literal, page_size, rows};
+use super::{FilterParams, Params, page_size, rows};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -78,25 +78,8 @@ pub(super) async fn show(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let snapshot = state.lake.snapshot().await?;
-    let found = state
-        .lake
-        .sql(
-            &snapshot,
-            &format!(
-                "SELECT eventJson FROM events WHERE eventID = {} LIMIT 1",
-                literal(&id)
-            ),
-            None,
-        )
-        .await?;
-    let record = found
-        .iter()
-        .find(|b| b.num_rows() > 0)
-        .and_then(|b| {
-            b.column(0)
-                .as_string_opt::<i32>()
-                .map(|c| c.value(0).to_owned())
-        })
+    let found = state.lake.sql(&snapshot, &event_by_id(&id), None).await?;
+    let record = first_text(&found)
         .ok_or_else(|| ApiError::not_found(format!("no event with eventID {id:?} in the lake")))?;
     Ok(([(header::CONTENT_TYPE, "application/json")], record).into_response())
 }

@@ -5,11 +5,11 @@ use axum::extract::{Path, State};
 use axum::{Extension, Json};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use trailhound_detect::Level;
-use trailhound_lake::{FINDING_STATUSES, FindingQuery, StoredFinding};
-use trailhound_query::search_columns;
+use trailhound_event::Level;
+use trailhound_lake::{FindingQuery, FindingStatus, StoredFinding};
+use trailhound_query::{search_columns, sql_string};
 
-use super::{Params, json_body, literal, page_size, rfc3339, rows, time_param};
+use super::{Params, json_body, page_size, rfc3339, rows, time_param};
 use crate::auth::{Caller, Role};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -35,13 +35,15 @@ fn finding_json(stored: &StoredFinding) -> Value {
     value
 }
 
-fn status_param(status: Option<String>) -> Result<Option<String>, ApiError> {
+fn status_param(status: Option<String>) -> Result<Option<FindingStatus>, ApiError> {
     match status.filter(|s| !s.is_empty()) {
-        Some(s) if !FINDING_STATUSES.contains(&s.as_str()) => Err(ApiError::bad_request(
-            "invalid",
-            format!("status {s:?}: use one of {}", FINDING_STATUSES.join(", ")),
-        )),
-        other => Ok(other),
+        None => Ok(None),
+        Some(s) => FindingStatus::parse(&s).map(Some).ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid",
+                format!("status {s:?}: use one of {}", FindingStatus::names()),
+            )
+        }),
     }
 }
 
@@ -115,7 +117,7 @@ pub(super) async fn show(
         .event_ids
         .iter()
         .take(100)
-        .map(|id| literal(id))
+        .map(|id| sql_string(id))
         .collect();
     let events = if ids.is_empty() {
         Vec::new()
@@ -169,7 +171,7 @@ pub(super) async fn triage(
         .map(str::trim)
         .filter(|n| !n.is_empty());
     let stored = state.lake.with_catalog(|catalog| {
-        if !catalog.triage_finding(id, &status, note, &caller.token.name)? {
+        if !catalog.triage_finding(id, status, note, &caller.token.name)? {
             return Err(ApiError::not_found(format!("no finding {id}")));
         }
         catalog

@@ -18,8 +18,6 @@ use serde::Deserialize;
 use serde_json::Value;
 use trailhound_query::{ErrorFilter, Pattern, QuickFilter, parse_time_bound};
 
-pub use status::{AlertSummary, FailingSink, Followed, LakeSummary, MonitorStatus, monitor_status};
-
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -225,11 +223,6 @@ pub fn columns(batches: &[RecordBatch]) -> Vec<Value> {
 pub fn json_body<T: serde::de::DeserializeOwned>(body: &[u8], shape: &str) -> Result<T, ApiError> {
     serde_json::from_slice(body)
         .map_err(|err| ApiError::bad_request("invalid", format!("send {shape} as JSON: {err}")))
-}
-
-/// An SQL string literal.
-pub fn literal(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
 }
 
 /// A page size from a request, within `1..=max`.

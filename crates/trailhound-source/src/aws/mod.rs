@@ -157,9 +157,7 @@ fn assumed_role(
         .into_iter()
         .find_map(|var| std::env::var(var).ok().filter(|v| !v.is_empty()))
         .unwrap_or_else(|| format!("https://sts.{region}.amazonaws.com/"));
-    let http = reqwest::Client::builder()
-        .build()
-        .map_err(|err| SourceError::S3Config(format!("cannot make an HTTP client: {err}")))?;
+    let http = http_client(Duration::from_secs(40)).map_err(SourceError::S3Config)?;
     Ok(assume_role::AssumedRole {
         source,
         role_arn: role.arn,
@@ -210,15 +208,8 @@ impl AwsClient {
             .with_region(&region)
             .build()
             .map_err(|err| SourceError::S3Config(err.to_string()))?;
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(40))
-            .connect_timeout(Duration::from_secs(5))
-            .build()
-            .map_err(|err| SourceError::S3Config(format!("cannot make an HTTP client: {err}")))?;
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|err| SourceError::S3Config(format!("cannot start the I/O runtime: {err}")))?;
+        let http = http_client(Duration::from_secs(40)).map_err(SourceError::S3Config)?;
+        let runtime = io_runtime().map_err(SourceError::S3Config)?;
         Ok(AwsClient {
             credentials,
             region,
@@ -298,4 +289,31 @@ pub fn describe(err: &reqwest::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+/// The HTTP client Trailhound calls AWS and webhooks with: `timeout` per request, five
+/// seconds to connect, and its name and version as the user agent.
+///
+/// # Errors
+///
+/// What went wrong, as a sentence (the TLS backend could not start).
+pub fn http_client(timeout: Duration) -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(Duration::from_secs(5))
+        .user_agent(concat!("trailhound/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|err| format!("cannot make an HTTP client: {err}"))
+}
+
+/// A runtime on the calling thread for blocking callers of asynchronous clients.
+///
+/// # Errors
+///
+/// What went wrong, as a sentence.
+pub fn io_runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|err| format!("cannot start the I/O runtime: {err}"))
 }

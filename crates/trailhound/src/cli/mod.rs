@@ -1,14 +1,12 @@
 //! What the user can ask for: clap definitions and the parsing of argument values. Parsed
 //! arguments are turned into library settings by the commands, not here.
 
-mod size;
-
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use trailhound_source::{InputSpec, ReadLimits, ReadOptions, S3Settings, Selection};
 
-pub(crate) use size::parse_size;
+pub(crate) use trailhound_event::quantity::parse_size;
 pub(crate) use trailhound_query::{TimeBound, parse_age, parse_time_bound};
 
 /// Fast, self-hosted AWS CloudTrail monitoring and analysis.
@@ -50,20 +48,8 @@ pub(crate) struct GlobalArgs {
 
 impl GlobalArgs {
     /// The data directory: the flag or environment, else the platform's data folder.
-    pub(crate) fn data_dir(&self) -> PathBuf {
-        if let Some(dir) = &self.data_dir {
-            return dir.clone();
-        }
-        let base = std::env::var_os("XDG_DATA_HOME")
-            .map(PathBuf::from)
-            .filter(|p| p.is_absolute())
-            .or_else(|| {
-                std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".local/share"))
-            });
-        base.map_or_else(
-            || PathBuf::from("trailhound-data"),
-            |base| base.join("trailhound"),
-        )
+    pub(crate) fn data_dir(&self) -> anyhow::Result<PathBuf> {
+        Ok(trailhound_lake::data_dir(self.data_dir.as_deref())?)
     }
 }
 
@@ -275,14 +261,7 @@ impl ReadArgs {
 /// Turns command-line inputs into input specifications, refusing malformed `s3://` URLs and
 /// stdin named twice.
 pub(crate) fn input_specs(args: &[String]) -> anyhow::Result<Vec<InputSpec>> {
-    let inputs = args
-        .iter()
-        .map(|arg| InputSpec::parse(arg))
-        .collect::<Result<Vec<_>, _>>()?;
-    if inputs.iter().filter(|i| **i == InputSpec::Stdin).count() > 1 {
-        anyhow::bail!("stdin (-) can be read only once; name it a single time");
-    }
-    Ok(inputs)
+    Ok(InputSpec::parse_all(args)?)
 }
 
 /// How to reach `s3://` sources. Credentials and region come from the standard AWS chain:
@@ -345,7 +324,14 @@ pub(crate) struct IngestArgs {
     /// make smaller files and lose less work to an interruption.
     #[arg(long, value_parser = parse_size, default_value = "384MiB", value_name = "SIZE")]
     pub(crate) commit_size: u64,
-    /// Do not run detection rules on the events as they are ingested.
+    #[command(flatten)]
+    pub(crate) pipeline: PipelineArgs,
+}
+
+/// What happens to new events, and which are read: shared by `ingest` and `watch`.
+#[derive(Debug, Args)]
+pub(crate) struct PipelineArgs {
+    /// Do not run detection rules on the new events.
     #[arg(long)]
     pub(crate) no_detect: bool,
     /// Do not compute Insights (unusual API call and error rates) or first-seen findings for
@@ -780,18 +766,8 @@ pub(crate) struct WatchArgs {
     /// Poll once, deliver alerts, and exit (for cron, and for tests).
     #[arg(long)]
     pub(crate) once: bool,
-    /// Do not run detection rules on new events.
-    #[arg(long)]
-    pub(crate) no_detect: bool,
-    /// Do not compute Insights or first-seen findings for new events.
-    #[arg(long)]
-    pub(crate) no_insights: bool,
     #[command(flatten)]
-    pub(crate) rules: RuleSourceArgs,
-    #[command(flatten)]
-    pub(crate) selection: SelectionArgs,
-    #[command(flatten)]
-    pub(crate) read: ReadArgs,
+    pub(crate) pipeline: PipelineArgs,
 }
 
 #[derive(Debug, Subcommand)]

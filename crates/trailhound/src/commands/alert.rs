@@ -13,21 +13,21 @@ use crate::table::{Table, print_table};
 
 /// The configuration file: `--config`/`TRAILHOUND_CONFIG`, else `./trailhound.toml`, else
 /// `<data-dir>/trailhound.toml`; none at all is a valid configuration (defaults).
-pub(crate) fn config_path(global: &GlobalArgs) -> Option<PathBuf> {
+pub(crate) fn config_path(global: &GlobalArgs) -> anyhow::Result<Option<PathBuf>> {
     if let Some(path) = &global.config {
-        return Some(path.clone());
+        return Ok(Some(path.clone()));
     }
-    [
+    Ok([
         PathBuf::from("trailhound.toml"),
-        global.data_dir().join("trailhound.toml"),
+        global.data_dir()?.join("trailhound.toml"),
     ]
     .into_iter()
-    .find(|p| p.is_file())
+    .find(|p| p.is_file()))
 }
 
 /// Alerting as configured.
 pub(crate) fn load(global: &GlobalArgs) -> anyhow::Result<Alerting> {
-    let config = match config_path(global) {
+    let config = match config_path(global)? {
         None => AlertConfig::default(),
         Some(path) => {
             let text = std::fs::read_to_string(&path)
@@ -45,23 +45,10 @@ pub(crate) fn run(command: AlertCommand, global: &GlobalArgs) -> anyhow::Result<
             let mut table = Table::new(&["sink", "type", "routes"]);
             let config = alerting.config();
             for sink in &config.sinks {
-                let routes: Vec<String> = if config.routes.is_empty() {
-                    vec!["level >= medium (default route)".to_owned()]
-                } else {
-                    config
-                        .routes
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, r)| r.sinks.contains(&sink.name))
-                        .map(|(i, r)| {
-                            format!("route {} (level >= {})", i + 1, r.min_level.as_str())
-                        })
-                        .collect()
-                };
                 table.row(vec![
                     sink.name.clone(),
                     kind_name(&sink.kind).to_owned(),
-                    routes.join("; "),
+                    config.routes_feeding(&sink.name).join("; "),
                 ]);
             }
             print_table(&table, format)?;
@@ -75,7 +62,7 @@ pub(crate) fn run(command: AlertCommand, global: &GlobalArgs) -> anyhow::Result<
             Ok(exit::OK)
         }
         AlertCommand::Send => {
-            let mut lake = Lake::open(&global.data_dir(), Access::Write)?;
+            let mut lake = Lake::open(&global.data_dir()?, Access::Write)?;
             let round = alerting.run(lake.catalog_mut()?)?;
             if !global.quiet {
                 eprintln!(
@@ -90,7 +77,7 @@ pub(crate) fn run(command: AlertCommand, global: &GlobalArgs) -> anyhow::Result<
             })
         }
         AlertCommand::History { limit, format } => {
-            let lake = Lake::open(&global.data_dir(), Access::Read)?;
+            let lake = Lake::open(&global.data_dir()?, Access::Read)?;
             let mut table = Table::new(&[
                 "id",
                 "sink",
@@ -113,7 +100,7 @@ pub(crate) fn run(command: AlertCommand, global: &GlobalArgs) -> anyhow::Result<
                 table.row(vec![
                     entry.id.to_string(),
                     entry.sink,
-                    entry.state,
+                    entry.state.to_string(),
                     entry.attempts.to_string(),
                     time(Some(entry.created_us)),
                     time(entry.sent_us),

@@ -2,18 +2,23 @@ use std::ops::ControlFlow;
 use std::time::Instant;
 
 use anyhow::Context;
+use trailhound_event::{RecordLayout, RecordWriter, Written};
 use trailhound_source::{ReadMessage, Selection};
 
 use crate::cli::{CatArgs, GlobalArgs, SelectionArgs, input_specs};
 use crate::exit;
-use crate::output::{EventWriter, WriteOutcome};
 use crate::read_report::ReadReporter;
 
 pub(crate) fn run(args: CatArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
     let started = Instant::now();
     let inputs = input_specs(&args.paths)?;
     let options = args.read.options(selection(&args.selection)?);
-    let mut writer = EventWriter::new(std::io::stdout().lock(), args.pretty);
+    let layout = if args.pretty {
+        RecordLayout::Pretty
+    } else {
+        RecordLayout::Lines
+    };
+    let mut writer = RecordWriter::new(std::io::stdout().lock(), layout);
     let mut reporter = ReadReporter::new(global.quiet);
     let mut write_error = None;
     trailhound_source::read(inputs, &options, |message| {
@@ -21,8 +26,8 @@ pub(crate) fn run(args: CatArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
         if let ReadMessage::Batch(batch) = &message {
             for record in batch.records() {
                 match writer.write(record) {
-                    Ok(WriteOutcome::Written) => {}
-                    Ok(WriteOutcome::Closed) => return ControlFlow::Break(()),
+                    Ok(Written::Yes) => {}
+                    Ok(Written::Closed) => return ControlFlow::Break(()),
                     Err(err) => {
                         write_error = Some(err);
                         return ControlFlow::Break(());
@@ -35,7 +40,7 @@ pub(crate) fn run(args: CatArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
     if let Some(err) = write_error {
         return Err(err).context("writing events to stdout failed");
     }
-    writer.flush().context("writing events to stdout failed")?;
+    writer.finish().context("writing events to stdout failed")?;
     let summary = reporter.finish(started.elapsed());
     Ok(if summary.anything_skipped() {
         exit::INPUT_ERROR

@@ -3,10 +3,8 @@
 use std::time::Instant;
 
 use anyhow::Context;
-use trailhound_detect::{Detector, EventMatch, Level, RuleSet};
-use trailhound_event::CloudTrailEvent;
-use trailhound_lake::{Access, CompactOptions, IngestReport, Lake, WriteOptions};
-use trailhound_source::{InputSpec, ReadOptions};
+use trailhound_lake::{Access, CompactOptions, Lake, WriteOptions};
+use trailhound_pipeline::{IngestSettings, ingest, update_pending_insights};
 
 use crate::cli::{GlobalArgs, IngestArgs, SourcesArgs, input_specs};
 use crate::commands::cat::selection;
@@ -16,50 +14,39 @@ use crate::table::{Table, print_table};
 
 pub(crate) fn run(args: IngestArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
     let started = Instant::now();
-    let data_dir = global.data_dir();
+    let data_dir = global.data_dir()?;
     let mut lake = Lake::open(&data_dir, Access::Write)
         .with_context(|| format!("cannot open the lake in {}", data_dir.display()))?;
     let inputs = input_specs(&args.sources)?;
-    let mut options = args.read.options(selection(&args.selection)?);
-    if !args.force {
-        options.skip_unchanged = Some(lake.unchanged_filter()?);
-    }
+    let read = args
+        .pipeline
+        .read
+        .options(selection(&args.pipeline.selection)?);
+    let rules = (!args.pipeline.no_detect)
+        .then(|| crate::commands::rules::load(&args.pipeline.rules))
+        .transpose()?;
+    let settings = IngestSettings {
+        write: WriteOptions {
+            commit_bytes: usize::try_from(args.commit_size).unwrap_or(usize::MAX),
+        },
+        rules: rules.as_ref(),
+        force: args.force,
+    };
     let mut reporter = ReadReporter::new(global.quiet);
-    let write = WriteOptions {
-        commit_bytes: usize::try_from(args.commit_size).unwrap_or(usize::MAX),
-    };
-    let rules = if args.no_detect {
-        None
-    } else {
-        Some(crate::commands::rules::load(&args.rules)?)
-    };
-    let report = ingest_into(
-        &mut lake,
-        inputs,
-        &options,
-        write,
-        rules.as_ref(),
-        &mut reporter,
-    )?;
+    let report = ingest(&mut lake, inputs, &read, &settings, |message| {
+        reporter.observe(message)
+    })
+    .context("ingest stopped; run it again to resume (nothing is lost or stored twice)")?;
     let summary = reporter.finish(started.elapsed());
-    let compacted = if args.no_compact {
+    let compacted = (!args.no_compact)
+        .then(|| lake.compact(CompactOptions::automatic()))
+        .transpose()?;
+    // Insights need each new minute's baseline, which is in the lake only once committed.
+    let insights = if args.pipeline.no_insights {
         None
     } else {
-        Some(lake.compact(CompactOptions::automatic())?)
-    };
-    // Insights need each new minute's baseline, which is in the lake only once committed.
-    let insights = match report.new_time_us {
-        Some((from, to)) if !args.no_insights => Some(
-            crate::commands::insights::update(
-                &mut lake,
-                Some(from),
-                Some(to),
-                &trailhound_insights::Settings::default(),
-                false,
-            )
-            .context("the events are in the lake, but computing their Insights failed; run `trailhound insights` to retry")?,
-        ),
-        _ => None,
+        update_pending_insights(&mut lake, &trailhound_insights::Settings::default())
+            .context("the events are in the lake, but computing their Insights failed; run `trailhound insights` to retry")?
     };
     if !global.quiet {
         eprintln!(
@@ -94,33 +81,8 @@ pub(crate) fn run(args: IngestArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
     })
 }
 
-/// Reads `inputs` into the lake, running `rules` (if any) on every event, and reporting
-/// progress and skipped input through `reporter`.
-pub(crate) fn ingest_into(
-    lake: &mut Lake,
-    inputs: Vec<InputSpec>,
-    options: &ReadOptions,
-    write: WriteOptions,
-    rules: Option<&RuleSet>,
-    reporter: &mut ReadReporter,
-) -> anyhow::Result<IngestReport> {
-    let report = match rules {
-        None => lake.ingest(inputs, options, write, |message| reporter.observe(message)),
-        Some(rules) => {
-            let inspect = |events: &[CloudTrailEvent<'_>]| -> Vec<EventMatch> {
-                rules.evaluate_events(events)
-            };
-            let mut detector = Detector::new(rules, Level::Informational);
-            lake.ingest_with(inputs, options, write, &inspect, &mut detector, |message| {
-                reporter.observe(message)
-            })
-        }
-    };
-    report.context("ingest stopped; run it again to resume (nothing is lost or stored twice)")
-}
-
 pub(crate) fn sources(args: SourcesArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
-    let lake = Lake::open(&global.data_dir(), Access::Read)?;
+    let lake = Lake::open(&global.data_dir()?, Access::Read)?;
     let sources = lake.catalog().sources(args.failed)?;
     let mut table = Table::new(&[
         "location",
@@ -134,7 +96,7 @@ pub(crate) fn sources(args: SourcesArgs, global: &GlobalArgs) -> anyhow::Result<
     for source in &sources {
         table.row(vec![
             source.location.clone(),
-            source.outcome.clone(),
+            source.outcome.to_string(),
             source.events_read.to_string(),
             source.events_new.to_string(),
             source.rejected.to_string(),
@@ -144,7 +106,7 @@ pub(crate) fn sources(args: SourcesArgs, global: &GlobalArgs) -> anyhow::Result<
     }
     print_table(&table, args.format)?;
     Ok(if args.failed && !sources.is_empty() {
-        1
+        exit::FOUND
     } else {
         exit::OK
     })
@@ -152,7 +114,7 @@ pub(crate) fn sources(args: SourcesArgs, global: &GlobalArgs) -> anyhow::Result<
 
 pub(crate) fn compact(global: &GlobalArgs) -> anyhow::Result<u8> {
     let started = Instant::now();
-    let mut lake = Lake::open(&global.data_dir(), Access::Write)?;
+    let mut lake = Lake::open(&global.data_dir()?, Access::Write)?;
     let report = lake.compact(CompactOptions::manual())?;
     if !global.quiet {
         eprintln!(

@@ -6,13 +6,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use arrow::array::{Array, AsArray, RecordBatch};
-use trailhound_event::{CloudTrailEvent, layout};
+use trailhound_event::{RecordLayout, RecordWriter, Written, layout};
 use trailhound_lake::{Access, Lake};
 use trailhound_query::{
-    ErrorFilter, Format, Pattern, QueryEngine, QueryError, QuickFilter, ResultWriter,
-    stats_queries, write_batches,
+    ErrorFilter, Format, LISTING_COLUMNS, Pattern, QueryEngine, QueryError, QuickFilter,
+    ResultWriter, listing_row, stats_queries, write_batches,
 };
-use trailhound_source::ReadMessage;
 
 use crate::cli::{
     DdlArgs, DdlEngine, GlobalArgs, OutputFormat, QueryArgs, SearchArgs, ShowArgs, StatsArgs,
@@ -20,7 +19,6 @@ use crate::cli::{
 };
 use crate::commands::cat::selection;
 use crate::exit;
-use crate::output::{EventWriter, WriteOutcome};
 use crate::read_report::ReadReporter;
 use crate::table::{Table, print_table};
 
@@ -34,7 +32,7 @@ fn format(format: OutputFormat) -> Format {
 }
 
 fn engine(global: &GlobalArgs) -> anyhow::Result<QueryEngine> {
-    let dir = global.data_dir();
+    let dir = global.data_dir()?;
     QueryEngine::open(&dir).with_context(|| format!("cannot open the lake in {}", dir.display()))
 }
 
@@ -114,15 +112,12 @@ pub(crate) fn search(args: SearchArgs, global: &GlobalArgs) -> anyhow::Result<u8
     let engine = engine(global)?;
     match args.format {
         OutputFormat::Jsonl | OutputFormat::Json => {
-            let sql = format!(
-                "SELECT eventJson FROM events WHERE {} ORDER BY eventTime{}",
-                filter.where_clause(),
-                limit.map(|n| format!(" LIMIT {n}")).unwrap_or_default()
-            );
-            let mut printer = RecordPrinter::new(args.format == OutputFormat::Json)?;
+            let mut printer = RecordPrinter::new(args.format == OutputFormat::Json);
             engine
-                .sql_for_each(&sql, |batch| {
-                    let column = batch.column(0).as_string::<i32>();
+                .sql_for_each(&filter.records_sql(limit), |batch| {
+                    let column = batch.column(0).as_string_opt::<i32>().ok_or_else(|| {
+                        QueryError::Output("the lake's eventJson column is not text".to_owned())
+                    })?;
                     for row in 0..column.len() {
                         if printer.print(column.value(row))?.is_break() {
                             return Ok(ControlFlow::Break(()));
@@ -141,65 +136,29 @@ pub(crate) fn search(args: SearchArgs, global: &GlobalArgs) -> anyhow::Result<u8
 }
 
 /// Prints whole records as they come: as NDJSON, or as one JSON array.
-enum RecordPrinter<'o> {
-    Lines(EventWriter<std::io::StdoutLock<'o>>),
-    Array {
-        out: std::io::BufWriter<std::io::StdoutLock<'o>>,
-        first: bool,
-        compact: Vec<u8>,
-    },
-}
+struct RecordPrinter<'o>(RecordWriter<std::io::StdoutLock<'o>>);
 
 impl RecordPrinter<'_> {
-    fn new(array: bool) -> std::io::Result<Self> {
-        let stdout = std::io::stdout().lock();
-        if !array {
-            return Ok(RecordPrinter::Lines(EventWriter::new(stdout, false)));
-        }
-        let mut out = std::io::BufWriter::with_capacity(1 << 20, stdout);
-        out.write_all(b"[")?;
-        Ok(RecordPrinter::Array {
-            out,
-            first: true,
-            compact: Vec::new(),
-        })
+    fn new(array: bool) -> Self {
+        let layout = if array {
+            RecordLayout::Array
+        } else {
+            RecordLayout::Lines
+        };
+        RecordPrinter(RecordWriter::new(std::io::stdout().lock(), layout))
     }
 
     /// Prints one record; [`ControlFlow::Break`] once the reader has hung up.
     fn print(&mut self, record: &str) -> Result<ControlFlow<()>, QueryError> {
-        let written = match self {
-            RecordPrinter::Lines(writer) => writer.write(record),
-            RecordPrinter::Array {
-                out,
-                first,
-                compact,
-            } => {
-                compact.clear();
-                if !std::mem::take(first) {
-                    compact.push(b',');
-                }
-                layout::write_compact(record, compact);
-                out.write_all(compact).map(|()| WriteOutcome::Written)
-            }
-        };
-        match written {
-            Ok(WriteOutcome::Written) => Ok(ControlFlow::Continue(())),
-            Ok(WriteOutcome::Closed) => Ok(ControlFlow::Break(())),
-            Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => {
-                Err(QueryError::OutputClosed)
-            }
+        match self.0.write(record) {
+            Ok(Written::Yes) => Ok(ControlFlow::Continue(())),
+            Ok(Written::Closed) => Ok(ControlFlow::Break(())),
             Err(err) => Err(QueryError::Output(err.to_string())),
         }
     }
 
     fn finish(self) -> std::io::Result<()> {
-        match self {
-            RecordPrinter::Lines(mut writer) => writer.flush().map(drop),
-            RecordPrinter::Array { mut out, .. } => {
-                out.write_all(b"]\n")?;
-                out.flush()
-            }
-        }
+        self.0.finish().map(drop)
     }
 }
 
@@ -210,80 +169,49 @@ fn search_files(
     global: &GlobalArgs,
 ) -> anyhow::Result<u8> {
     let started = std::time::Instant::now();
-    let inputs = input_specs(&args.paths)?;
     // Key pruning still applies; the exact test is the filter's.
-    let options = args.read.options(selection(&args.selection)?);
+    let read = args.read.options(selection(&args.selection)?);
     let mut reporter = ReadReporter::new(global.quiet);
     // Whole records are printed as they are found; a table waits for all its rows.
     let mut printer = match args.format {
         OutputFormat::Json | OutputFormat::Jsonl => {
-            Some(RecordPrinter::new(args.format == OutputFormat::Json)?)
+            Some(RecordPrinter::new(args.format == OutputFormat::Json))
         }
         OutputFormat::Table | OutputFormat::Csv => None,
     };
-    let mut failure = None;
-    let (mut found, mut matched): (Vec<String>, usize) = (Vec::new(), 0);
-    trailhound_source::read(inputs, &options, |message| {
-        reporter.observe(&message);
-        if let ReadMessage::Batch(batch) = &message {
-            for (record, event) in batch.records().zip(batch.events()) {
-                if !event.is_ok_and(|e| filter.matches(&e)) {
-                    continue;
-                }
-                matched += 1;
-                match printer.as_mut().map(|printer| printer.print(record)) {
-                    None => found.push(record.to_owned()),
-                    Some(Ok(ControlFlow::Continue(()))) => {}
-                    Some(Ok(ControlFlow::Break(()))) => return ControlFlow::Break(()),
-                    Some(Err(err)) => {
-                        failure = Some(err);
-                        return ControlFlow::Break(());
-                    }
-                }
-                if limit.is_some_and(|n| matched >= n) {
+    let mut table = Table::new(&LISTING_COLUMNS);
+    let (mut failure, mut matched) = (None, 0);
+    let inputs = input_specs(&args.paths)?;
+    trailhound_pipeline::search_files(
+        inputs,
+        &read,
+        filter,
+        |message| reporter.observe(message),
+        |record, event| {
+            matched += 1;
+            match printer.as_mut().map(|printer| printer.print(record)) {
+                None => table.row(listing_row(event)),
+                Some(Ok(ControlFlow::Continue(()))) => {}
+                Some(Ok(ControlFlow::Break(()))) => return ControlFlow::Break(()),
+                Some(Err(err)) => {
+                    failure = Some(err);
                     return ControlFlow::Break(());
                 }
             }
-        }
-        ControlFlow::Continue(())
-    });
+            if limit.is_some_and(|n| matched >= n) {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        },
+    );
     let summary = reporter.finish(started.elapsed());
     if let Some(err) = failure {
         return Err(err.into());
     }
     match printer {
         Some(printer) => printer.finish()?,
-        None => {
-            let mut table = Table::new(&[
-                "eventTime",
-                "eventName",
-                "eventSource",
-                "principal",
-                "sourceIPAddress",
-                "errorCode",
-                "awsRegion",
-                "recipientAccountId",
-                "eventID",
-            ]);
-            for record in &found {
-                let Ok(event) = CloudTrailEvent::parse(record) else {
-                    continue;
-                };
-                let text = |v: Option<&str>| v.unwrap_or_default().to_owned();
-                table.row(vec![
-                    text(event.event_time_text()),
-                    text(event.event_name()),
-                    text(event.event_source()),
-                    text(event.user_identity().and_then(|u| u.principal())),
-                    text(event.source_ip_address()),
-                    text(event.error_code()),
-                    text(event.aws_region()),
-                    text(event.recipient_account_id()),
-                    text(event.event_id()),
-                ]);
-            }
-            print_table(&table, args.format)?;
-        }
+        None => print_table(&table, args.format)?,
     }
     Ok(if summary.anything_skipped() {
         exit::INPUT_ERROR
@@ -313,21 +241,13 @@ pub(crate) fn stats(args: StatsArgs, global: &GlobalArgs) -> anyhow::Result<u8> 
 
 pub(crate) fn show(args: ShowArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
     let engine = engine(global)?;
-    let sql = format!(
-        "SELECT eventJson FROM events WHERE eventID = '{}' LIMIT 1",
-        args.event_id.replace('\'', "''")
-    );
-    let batches = run_sql(&engine, &sql)?;
-    let Some(record) = batches
-        .iter()
-        .find(|b| b.num_rows() > 0)
-        .map(|b| b.column(0).as_string::<i32>().value(0).to_owned())
-    else {
+    let batches = run_sql(&engine, &trailhound_query::event_by_id(&args.event_id))?;
+    let Some(record) = trailhound_query::first_text(&batches) else {
         eprintln!(
             "error: no event with eventID {:?} in the lake",
             args.event_id
         );
-        return Ok(1);
+        return Ok(exit::FOUND);
     };
     let mut text = Vec::new();
     if args.compact {
@@ -344,7 +264,7 @@ pub(crate) fn ddl(args: DdlArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
     let location = match args.location {
         Some(location) => location,
         None => {
-            let lake = Lake::open(&global.data_dir(), Access::Read)?;
+            let lake = Lake::open(&global.data_dir()?, Access::Read)?;
             let dir = lake.events_dir();
             std::fs::canonicalize(&dir)
                 .unwrap_or(dir)

@@ -1,9 +1,7 @@
 //! `rules list|test|lint|export`, and loading the rules every detecting command uses.
 
 use anyhow::Context;
-use trailhound_detect::{
-    DetectError, Level, Rule, RuleSet, builtin_files, builtin_rules, load_rules,
-};
+use trailhound_detect::{Level, RuleSet, RuleSources, builtin_files};
 
 use crate::cli::{GlobalArgs, LevelArg, RuleSourceArgs, RulesCommand};
 use crate::exit;
@@ -21,39 +19,13 @@ impl From<LevelArg> for Level {
     }
 }
 
-/// The built-in pack (unless --no-builtin) and the user's rules. Any rule file with problems
-/// stops the command, with every problem listed: running with half the rules a user asked
-/// for would hide the other half.
+/// The rules `args` name: the built-in pack (unless --no-builtin) and the user's.
 pub(crate) fn load(args: &RuleSourceArgs) -> anyhow::Result<RuleSet> {
-    let mut rules: Vec<Rule> = if args.no_builtin {
-        Vec::new()
-    } else {
-        builtin_rules().context("the built-in rule pack does not load (a bug; please report it)")?
-    };
-    let mut errors: Vec<DetectError> = Vec::new();
-    for path in &args.rule_paths {
-        anyhow::ensure!(
-            path.exists(),
-            "no rules at {}: give a rule file or folder",
-            path.display()
-        );
-        let (loaded, problems) = load_rules(path);
-        rules.extend(loaded);
-        errors.extend(problems);
+    Ok(RuleSources {
+        paths: args.rule_paths.clone(),
+        no_builtin: args.no_builtin,
     }
-    if !errors.is_empty() {
-        let listed: Vec<String> = errors.iter().map(ToString::to_string).collect();
-        anyhow::bail!(
-            "{} rule file(s) have problems; fix them or leave them out (`trailhound rules lint PATH` lists them):\n{}",
-            errors.len(),
-            listed.join("\n")
-        );
-    }
-    anyhow::ensure!(
-        !rules.is_empty(),
-        "no rules to run: --no-builtin needs --rules PATH"
-    );
-    Ok(RuleSet::new(rules)?)
+    .load()?)
 }
 
 pub(crate) fn run(command: RulesCommand, global: &GlobalArgs) -> anyhow::Result<u8> {
@@ -65,7 +37,7 @@ pub(crate) fn run(command: RulesCommand, global: &GlobalArgs) -> anyhow::Result<
                 table.row(vec![
                     rule.id.clone(),
                     rule.level.to_string(),
-                    kind(rule).to_owned(),
+                    rule.logic.kind().to_owned(),
                     rule.title.clone(),
                     rule.tags.join(","),
                     rule.origin.clone(),
@@ -97,30 +69,18 @@ pub(crate) fn run(command: RulesCommand, global: &GlobalArgs) -> anyhow::Result<
             Ok(if failed > 0 { exit::FOUND } else { exit::OK })
         }
         RulesCommand::Lint(args) => {
-            let mut all_rules = Vec::new();
-            let mut problems = Vec::new();
-            for path in &args.paths {
-                anyhow::ensure!(
-                    path.exists(),
-                    "no rules at {}: give a rule file or folder",
-                    path.display()
-                );
-                let (rules, errors) = load_rules(path);
-                all_rules.extend(rules);
-                problems.extend(errors.into_iter().map(|e| e.to_string()));
-            }
-            let loaded = all_rules.len();
-            // References between rules (correlations) are checked on the set as a whole.
-            if let Err(err) = RuleSet::new(all_rules) {
-                problems.push(err.to_string());
-            }
-            for problem in &problems {
+            let lint = trailhound_detect::lint(&args.paths)?;
+            for problem in &lint.problems {
                 println!("{problem}");
             }
             if !global.quiet {
-                eprintln!("{loaded} rules load; {} problems", problems.len());
+                eprintln!(
+                    "{} rules load; {} problems",
+                    lint.loaded,
+                    lint.problems.len()
+                );
             }
-            Ok(if problems.is_empty() {
+            Ok(if lint.problems.is_empty() {
                 exit::OK
             } else {
                 exit::FOUND
@@ -145,13 +105,5 @@ pub(crate) fn run(command: RulesCommand, global: &GlobalArgs) -> anyhow::Result<
             }
             Ok(exit::OK)
         }
-    }
-}
-
-fn kind(rule: &Rule) -> &'static str {
-    match rule.logic {
-        trailhound_detect::Logic::Detection(_) => "sigma",
-        trailhound_detect::Logic::Filter(_) => "metric-filter",
-        trailhound_detect::Logic::Correlation(_) => "correlation",
     }
 }

@@ -2,7 +2,6 @@
 
 use std::time::Duration;
 
-use anyhow::Context;
 use trailhound_server::{AuthStore, Role, ServeSettings, TlsFiles};
 
 use crate::cli::{GlobalArgs, OutputFormat, ServeArgs, TokenCommand, TokenRole};
@@ -10,7 +9,7 @@ use crate::exit;
 use crate::table::{Table, print_table};
 
 pub(crate) fn run(args: ServeArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
-    let data_dir = global.data_dir();
+    let data_dir = global.data_dir()?;
     let mut settings = ServeSettings::new(data_dir.clone());
     settings.listen = args.listen;
     settings.tls = match (args.tls_cert, args.tls_key) {
@@ -18,11 +17,6 @@ pub(crate) fn run(args: ServeArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
         _ => None,
     };
     settings.secure_cookies = args.secure_cookies;
-    anyhow::ensure!(
-        args.query_timeout > 0,
-        "--query-timeout must be at least 1 second"
-    );
-    anyhow::ensure!(args.max_rows > 0, "--max-rows must be at least 1");
     settings.query_timeout = Duration::from_secs(args.query_timeout);
     settings.query_memory = usize::try_from(args.query_memory).unwrap_or(usize::MAX);
     settings.max_rows = args.max_rows;
@@ -46,11 +40,7 @@ pub(crate) fn run(args: ServeArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
         );
     }
     let quiet = global.quiet;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the server's runtime")?;
-    runtime.block_on(trailhound_server::serve(settings, |address, tls| {
+    trailhound_server::serve_blocking(settings, |address, tls| {
         let scheme = if tls { "https" } else { "http" };
         // Tests and scripts read this line to find the port when --listen ends in :0.
         eprintln!("listening on {scheme}://{address}");
@@ -60,12 +50,12 @@ pub(crate) fn run(args: ServeArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
                 data_dir.display()
             );
         }
-    }))?;
+    })?;
     Ok(exit::OK)
 }
 
 pub(crate) fn token(command: TokenCommand, global: &GlobalArgs) -> anyhow::Result<u8> {
-    let store = AuthStore::open(&global.data_dir())?;
+    let store = AuthStore::open(&global.data_dir()?)?;
     match command {
         TokenCommand::Create { name, role } => {
             let role = match role {

@@ -14,7 +14,7 @@ fn the_dashboard_works_in_a_real_browser() -> TestResult {
     let e2e = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e");
     assert!(
         e2e.join("node_modules/playwright-core").is_dir(),
-        "playwright-core is not installed: run `npm ci --prefix {}` (and install Debian's chromium)",
+        "playwright-core is not installed: run scripts/setup-test-env (`npm ci --prefix {}` and Debian's chromium)",
         e2e.display()
     );
     let dir = tempfile::tempdir()?;

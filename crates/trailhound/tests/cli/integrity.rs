@@ -513,7 +513,7 @@ fn signatures_agree_with_an_independent_implementation() -> TestResult {
         .output()?;
     assert!(
         verified.status.success(),
-        "python verify failed (is PyPI `cryptography` installed? .ci/run installs it):\n{}{}",
+        "python verify failed (is PyPI `cryptography` installed? scripts/setup-test-env installs it):\n{}{}",
         String::from_utf8_lossy(&verified.stdout),
         String::from_utf8_lossy(&verified.stderr)
     );

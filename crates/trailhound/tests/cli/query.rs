@@ -300,15 +300,10 @@ fn duckdb_reads_the_lake_with_the_printed_ddl_and_agrees() -> TestResult {
         .args(["-c", "import duckdb"])
         .status()
         .is_ok_and(|s| s.success());
-    if !has_duckdb {
-        // CI installs duckdb (.ci/run); there this test must run.
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "duckdb is not installed for python3"
-        );
-        eprintln!("skipped: `pip install duckdb` to run this test");
-        return Ok(());
-    }
+    assert!(
+        has_duckdb,
+        "duckdb is not installed for python3: run scripts/setup-test-env (or `pip install duckdb`)"
+    );
     let ddl = lake_run(&data, &["ddl", "--engine", "duckdb", "--table", "events"])?;
     assert_eq!(ddl.code, 0, "{}", ddl.stderr);
     let questions = [

@@ -1,5 +1,5 @@
 //! A real S3-compatible server for the tests: `moto_server` (PyPI `moto[server]`, installed by
-//! .ci/run) on a free loopback port, with its request log kept so that tests can count what
+//! scripts/setup-test-env) on a free loopback port, with its request log kept so that tests can count what
 //! Trailhound asked for.
 
 use std::path::{Path, PathBuf};
@@ -42,7 +42,7 @@ impl S3Server {
             .spawn()
             .map_err(|err| {
                 format!(
-                    "cannot start moto_server (pip install 'moto[server]'; .ci/run does): {err}"
+                    "cannot start moto_server (run scripts/setup-test-env, or pip install 'moto[server]'): {err}"
                 )
             })?;
         let server = S3Server {

@@ -1,5 +1,6 @@
-//! A real SMTP server for the email sink's tests: aiosmtpd (PyPI, installed by .ci/run) on a
-//! free loopback port, saving what it receives; stopped when dropped.
+//! A real SMTP server for the email sink's tests: aiosmtpd (PyPI, installed by
+//! scripts/setup-test-env) on a free loopback port, saving what it receives; stopped when
+//! dropped.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -114,7 +115,7 @@ impl SmtpServer {
             .stderr(Stdio::null())
             .spawn()
             .map_err(|err| {
-                format!("cannot start smtp.py (pip install aiosmtpd; .ci/run does): {err}")
+                format!("cannot start smtp.py (run scripts/setup-test-env, or pip install aiosmtpd): {err}")
             })?;
         let stdout = child.stdout.take().ok_or("no stdout")?;
         let mut line = String::new();

@@ -1,0 +1,182 @@
+//! One poll, in the order that makes it exactly once (see the module above): nothing is
+//! forgotten at a source, and no checkpoint moves, before the lake commit that holds what
+//! was taken.
+
+use std::ops::ControlFlow;
+
+use trailhound_lake::{CompactOptions, WriteOptions};
+use trailhound_source::{InputSpec, ReadSummary};
+
+use super::{Collected, Monitor, PollObserver, PollReport, Problem, Severity, Step};
+use crate::PipelineError;
+use crate::ingest::{IngestSettings, ingest};
+use crate::insights::update_pending_insights;
+
+impl Monitor {
+    /// One poll that stops at the first boundary where `stop` says so, as if the process had
+    /// been killed there: how the tests prove each boundary safe.
+    pub(crate) fn poll_until(
+        &mut self,
+        observer: &mut dyn PollObserver,
+        stop: &mut dyn FnMut(Step) -> ControlFlow<()>,
+    ) -> Result<PollReport, PipelineError> {
+        let mut report = PollReport::default();
+        if self.take_in(observer, stop, &mut report)?.is_break() {
+            return Ok(report);
+        }
+        let catalog = self.lake.catalog_mut()?;
+        report.alerts.queued = self.alerting.route(catalog)?;
+        if stop(Step::Routed).is_break() {
+            return Ok(report);
+        }
+        let queued = report.alerts.queued;
+        report.alerts = self.alerting.deliver(catalog)?;
+        report.alerts.queued = queued;
+        let _ = stop(Step::Delivered);
+        Ok(report)
+    }
+
+    /// Everything up to the checkpoints: collect, commit, and what follows the commit.
+    fn take_in(
+        &mut self,
+        observer: &mut dyn PollObserver,
+        stop: &mut dyn FnMut(Step) -> ControlFlow<()>,
+        report: &mut PollReport,
+    ) -> Result<ControlFlow<()>, PipelineError> {
+        let mut collected: Vec<Collected> = Vec::with_capacity(self.followed.len());
+        for source in &mut self.followed {
+            let found = source.collect(self.lake.catalog())?;
+            for (checkpoint, error) in &found.failures {
+                self.lake
+                    .catalog_mut()?
+                    .fail_checkpoint(checkpoint, error)?;
+                problem(
+                    observer,
+                    report,
+                    Severity::Error,
+                    format!("{checkpoint}: {error}"),
+                );
+            }
+            for warning in &found.warnings {
+                problem(observer, report, Severity::Warning, warning.clone());
+            }
+            collected.push(found);
+        }
+        if stop(Step::Collected).is_break() {
+            return Ok(ControlFlow::Break(()));
+        }
+        let inputs: Vec<InputSpec> = collected
+            .iter_mut()
+            .flat_map(|c| std::mem::take(&mut c.inputs))
+            .collect();
+        if !inputs.is_empty() {
+            let mut summary = ReadSummary::default();
+            let settings = IngestSettings {
+                write: WriteOptions::default(),
+                rules: self.settings.rules.as_ref(),
+                force: false,
+            };
+            let ingested = ingest(
+                &mut self.lake,
+                inputs,
+                &self.settings.read,
+                &settings,
+                |message| {
+                    summary.add(message);
+                    observer.read(message);
+                },
+            );
+            let ingested = match ingested {
+                Ok(ingested) => ingested,
+                Err(err) => {
+                    // Nothing moves: the next poll retries from the same checkpoints, and
+                    // queue messages come back after their visibility timeout.
+                    let error = err.to_string();
+                    for advance in collected.iter().flat_map(|c| &c.advances) {
+                        self.lake
+                            .catalog_mut()?
+                            .fail_checkpoint(&advance.checkpoint, &error)?;
+                    }
+                    problem(observer, report, Severity::Error, error);
+                    return Ok(ControlFlow::Continue(()));
+                }
+            };
+            report.objects = summary.objects_read + summary.objects_failed;
+            report.problems += summary.objects_failed + summary.inputs_failed;
+            report.events_new = ingested.events_new;
+            report.findings = ingested.findings;
+            if stop(Step::Committed).is_break() {
+                return Ok(ControlFlow::Break(()));
+            }
+            // The events are in the lake: what follows is reported when it fails, but does
+            // not stop the monitor or hold the checkpoints back.
+            if let Err(err) = self.lake.compact(CompactOptions::automatic()) {
+                problem(
+                    observer,
+                    report,
+                    Severity::Warning,
+                    format!("compacting the lake failed ({err}); `trailhound compact` retries"),
+                );
+            }
+            if stop(Step::Compacted).is_break() {
+                return Ok(ControlFlow::Break(()));
+            }
+        }
+        // Files an earlier poll committed but did not get to (killed, or the update failed)
+        // are caught up here even when nothing new came.
+        if let Some(settings) = &self.settings.insights {
+            match update_pending_insights(&mut self.lake, settings) {
+                Ok(None) => {}
+                Ok(Some(updated)) => {
+                    report.insights = updated.computation.insights.len();
+                    report.findings += updated.new_findings;
+                }
+                Err(err) => problem(
+                    observer,
+                    report,
+                    Severity::Warning,
+                    format!(
+                        "computing Insights for the new events failed ({err}); the next poll \
+                         tries again, and `trailhound insights --since …` computes them anew"
+                    ),
+                ),
+            }
+        }
+        if stop(Step::InsightsUpdated).is_break() {
+            return Ok(ControlFlow::Break(()));
+        }
+        for (source, found) in self.followed.iter_mut().zip(&collected) {
+            if let Err(err) = source.settle(found) {
+                // The messages come back after their visibility timeout; the catalog then
+                // skips their objects.
+                problem(observer, report, Severity::Warning, err);
+            }
+        }
+        if stop(Step::Settled).is_break() {
+            return Ok(ControlFlow::Break(()));
+        }
+        for advance in collected.iter().flat_map(|c| &c.advances) {
+            // A folder's objects are counted by what the read took from it.
+            let objects = advance
+                .objects
+                .unwrap_or_else(|| i64::try_from(report.objects).unwrap_or(i64::MAX));
+            self.lake.catalog_mut()?.advance_checkpoint(
+                &advance.checkpoint,
+                advance.position.as_deref(),
+                objects,
+            )?;
+        }
+        Ok(stop(Step::CheckpointsMoved))
+    }
+}
+
+/// Counts a problem and tells the observer.
+fn problem(
+    observer: &mut dyn PollObserver,
+    report: &mut PollReport,
+    severity: Severity,
+    message: String,
+) {
+    report.problems += 1;
+    observer.problem(&Problem { severity, message });
+}
