@@ -60,6 +60,6 @@ pub use listing::{LakeListing, ListedFile, RETIRED_GRACE};
 pub use location::{SourceLocator, source_location};
 pub use partition::PartitionKey;
 pub use scan::for_each_record;
-pub use schema::{PARTITION_COLUMNS, file_schema};
+pub use schema::{JSON_TEXT_COLUMNS, PARTITION_COLUMNS, file_schema};
 pub use store::{Access, Lake, data_dir};
 pub use writer::{FOOTER_BYTES, IngestReport, LakeWriter, WriteOptions};

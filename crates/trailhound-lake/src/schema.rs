@@ -8,6 +8,18 @@ use arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
 /// Hive partition columns, in path order: `account=…/region=…/date=…`.
 pub const PARTITION_COLUMNS: [&str; 3] = ["account", "region", "date"];
 
+/// Columns holding JSON text: CloudTrail's free-form parts, whose shape depends on the service
+/// and call, and the whole record.
+pub const JSON_TEXT_COLUMNS: [&str; 7] = [
+    "requestParameters",
+    "responseElements",
+    "additionalEventData",
+    "serviceEventDetails",
+    "resources",
+    "insightDetails",
+    "eventJson",
+];
+
 /// `userIdentity.sessionContext.sessionIssuer`.
 fn session_issuer() -> Fields {
     strings(&["type", "principalId", "arn", "accountId", "userName"])

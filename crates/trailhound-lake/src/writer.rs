@@ -24,7 +24,7 @@ use crate::catalog::sources::SourceRecord;
 use crate::convert::{ConvertedBatch, identity_hash};
 use crate::location::SourceLocator;
 use crate::row_group::{ParallelFileWriter, row_groups};
-use crate::schema::{EVENT_ID_COLUMN, EVENT_TIME_COLUMN, file_schema};
+use crate::schema::{EVENT_ID_COLUMN, EVENT_TIME_COLUMN, JSON_TEXT_COLUMNS, file_schema};
 use crate::{Lake, LakeError, PartitionKey};
 
 /// How an ingest writes.
@@ -357,17 +357,11 @@ const ROW_GROUP_ROWS: usize = 128 * 1024;
 const EVENT_NAMES_PER_ROW_GROUP: u64 = 4096;
 
 /// Free-form or unique text: statistics and dictionaries on these only cost time and space
-/// (nobody prunes on the text of `requestParameters`, and every `eventJson` is unique).
-const PLAIN_TEXT_COLUMNS: [&str; 8] = [
-    "requestParameters",
-    "responseElements",
-    "additionalEventData",
-    "serviceEventDetails",
-    "resources",
-    "insightDetails",
-    "eventJson",
-    "requestID",
-];
+/// (nobody prunes on the text of `requestParameters`, and every `eventJson` is unique): the
+/// JSON columns and `requestID`.
+fn plain_text_columns() -> impl Iterator<Item = &'static str> {
+    JSON_TEXT_COLUMNS.into_iter().chain(["requestID"])
+}
 
 /// Many-valued text that no query prunes files on (dotted paths reach into structs): rows are
 /// in time order, so the minimum and maximum of a page of eventIDs, addresses or ARNs rule
@@ -528,7 +522,7 @@ fn writer_properties() -> Result<WriterProperties, LakeError> {
         let path = ColumnPath::new(column.split('.').map(str::to_owned).collect());
         builder = builder.set_column_statistics_enabled(path, EnabledStatistics::None);
     }
-    for column in PLAIN_TEXT_COLUMNS {
+    for column in plain_text_columns() {
         builder = builder
             .set_column_dictionary_enabled(ColumnPath::from(column), false)
             .set_column_statistics_enabled(ColumnPath::from(column), EnabledStatistics::None);

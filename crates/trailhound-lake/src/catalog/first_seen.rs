@@ -369,7 +369,7 @@ mod tests {
         let version: i64 = catalog
             .connection
             .pragma_query_value(None, "user_version", |row| row.get(0))?;
-        assert_eq!(version, 2);
+        assert_eq!(version, Catalog::SCHEMA_VERSION);
         Ok(())
     }
 }

@@ -30,6 +30,10 @@ const MIGRATIONS: &[Migration] = &[
         what: "watch checkpoints, the alert outbox, triage, integrity checks and first-seen memory",
         apply: version_2,
     },
+    Migration {
+        what: "saved queries",
+        apply: |t| t.execute_batch(VERSION_3),
+    },
 ];
 
 /// The version a catalog has once every migration ran.
@@ -219,6 +223,17 @@ CREATE TABLE IF NOT EXISTS first_seen_pairs (
 /// Version 2: the monitor's and the dashboard's tables, and a flag on each lake file saying
 /// whether first-seen has read it. No file of an older lake is in the first-seen tables yet,
 /// so the next run reads them all once.
+const VERSION_3: &str = "
+CREATE TABLE IF NOT EXISTS saved_queries (
+    name         TEXT PRIMARY KEY,
+    language     TEXT NOT NULL,   -- sql | logs-insights
+    dialect      TEXT NOT NULL,   -- for SQL: auto | lake | athena | datafusion
+    text         TEXT NOT NULL,
+    description  TEXT,
+    saved_at     TEXT NOT NULL
+);
+";
+
 fn version_2(transaction: &Transaction<'_>) -> rusqlite::Result<()> {
     transaction.execute_batch(VERSION_2)?;
     let folded_known: bool = transaction.query_row(

@@ -14,6 +14,7 @@
 //! | [`checkpoints`] | `checkpoints` | where each followed source stands |
 //! | [`outbox`] | `outbox`, `cursors` | alerts waiting for or taken by their sinks |
 //! | [`integrity`] | `integrity_checks` | the record of `validate` runs |
+//! | [`saved_queries`] | `saved_queries` | the queries people saved under a name |
 //!
 //! The schema changes only through [`migrations`], a numbered list applied in order when a
 //! catalog is opened.
@@ -36,6 +37,7 @@ pub mod insights;
 pub mod integrity;
 mod migrations;
 pub mod outbox;
+pub mod saved_queries;
 pub mod sources;
 pub mod triage;
 
