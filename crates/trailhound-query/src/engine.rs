@@ -18,8 +18,9 @@ use datafusion::logical_expr::LogicalPlan;
 use futures::StreamExt;
 use trailhound_lake::{Access, FOOTER_BYTES, Lake, PARTITION_COLUMNS, file_schema};
 
-use crate::QueryError;
+use crate::dialect::{Dialect, Names};
 use crate::events_table::EventsTable;
+use crate::{Language, QueryError};
 
 /// Bounds on what one engine's queries may use, for a server that runs other people's SQL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -39,6 +40,8 @@ pub struct QueryEngine {
     context: SessionContext,
     /// The runtime of a blocking engine; `None` for one opened inside a runtime.
     runtime: Option<tokio::runtime::Runtime>,
+    /// The tables' names, for queries in other dialects.
+    names: Arc<Names>,
 }
 
 impl QueryEngine {
@@ -135,9 +138,15 @@ impl QueryEngine {
             Arc::new(crate::findings::findings_table(data_dir)),
         )?;
         crate::insights::register(&context, data_dir).await?;
+        crate::functions::register(&context);
+        let mut schemas = Vec::new();
+        for table in ["events", "findings", "insights"] {
+            schemas.push(context.table_provider(table).await?.schema());
+        }
         Ok(QueryEngine {
             context,
             runtime: None,
+            names: Arc::new(Names::of(&schemas)),
         })
     }
 
@@ -185,6 +194,25 @@ impl QueryEngine {
     pub fn sql_for_each<E>(
         &self,
         sql: &str,
+        each: impl FnMut(&RecordBatch) -> Result<ControlFlow<()>, E>,
+    ) -> Result<(), E>
+    where
+        E: From<QueryError>,
+    {
+        self.query_for_each(sql, Language::Sql(Dialect::DataFusion), each)
+    }
+
+    /// [`QueryEngine::sql_for_each`] for a query as a user wrote it, in `language`: SQL in
+    /// CloudTrail Lake's, Athena's or DataFusion's dialect (see [`Dialect`]), run with the
+    /// table name as the only change, or a Logs Insights query.
+    ///
+    /// # Errors
+    ///
+    /// As [`QueryEngine::sql_for_each`].
+    pub fn query_for_each<E>(
+        &self,
+        query: &str,
+        language: Language,
         mut each: impl FnMut(&RecordBatch) -> Result<ControlFlow<()>, E>,
     ) -> Result<(), E>
     where
@@ -192,15 +220,21 @@ impl QueryEngine {
     {
         self.blocking_runtime()?.block_on(async {
             let mut stream = self
-                .frame(sql)
+                .frame_in(query, language)
                 .await?
                 .execute_stream()
                 .await
                 .map_err(QueryError::from)?;
+            let mut delivered = false;
             while let Some(batch) = stream.next().await {
+                delivered = true;
                 if each(&batch.map_err(QueryError::from)?)?.is_break() {
                     break;
                 }
+            }
+            // No rows still have columns: a table prints its header, CSV its header line.
+            if !delivered {
+                let _ = each(&RecordBatch::new_empty(stream.schema()))?;
             }
             Ok(())
         })
@@ -283,7 +317,22 @@ impl QueryEngine {
         sql: &str,
         rows: Option<usize>,
     ) -> Result<Vec<RecordBatch>, QueryError> {
-        let frame = self.frame(sql).await?;
+        self.query_async(sql, Language::Sql(Dialect::DataFusion), rows)
+            .await
+    }
+
+    /// [`QueryEngine::sql_async_limited`] for a query as a user wrote it, in `language`.
+    ///
+    /// # Errors
+    ///
+    /// As [`QueryEngine::sql_async`].
+    pub async fn query_async(
+        &self,
+        query: &str,
+        language: Language,
+        rows: Option<usize>,
+    ) -> Result<Vec<RecordBatch>, QueryError> {
+        let frame = self.frame_in(query, language).await?;
         // EXPLAIN answers with its own few rows, and ANALYZE must stay the root of its plan.
         let explains = matches!(
             frame.logical_plan(),
@@ -293,7 +342,14 @@ impl QueryEngine {
             Some(rows) if !explains => frame.limit(0, Some(rows))?,
             _ => frame,
         };
-        Ok(frame.collect().await?)
+        let schema = Arc::new(frame.schema().as_arrow().clone());
+        let batches = frame.collect().await?;
+        // No rows still have columns, for the header of a table.
+        Ok(if batches.is_empty() {
+            vec![RecordBatch::new_empty(schema)]
+        } else {
+            batches
+        })
     }
 }
 
@@ -308,16 +364,78 @@ impl QueryEngine {
         })
     }
 
-    /// Plans one statement, refusing anything that is not a query.
+    /// Plans one statement of Trailhound's own, refusing anything that is not a query.
     async fn frame(&self, sql: &str) -> Result<DataFrame, QueryError> {
+        self.frame_in(sql, Language::Sql(Dialect::DataFusion)).await
+    }
+
+    /// Plans one query written in `language`, refusing anything that is not a query.
+    async fn frame_in(&self, query: &str, language: Language) -> Result<DataFrame, QueryError> {
         let options = SQLOptions::new()
             .with_allow_ddl(false)
             .with_allow_dml(false)
             .with_allow_statements(false);
+        let (sql, dialect) = as_sql(query, language)?;
+        let mut statements = crate::dialect::prepare(&sql, dialect, &self.names)?;
+        let statement = match statements.len() {
+            1 => statements.remove(0),
+            0 => return Err(QueryError::Plan("the SQL holds no statement".to_owned())),
+            n => {
+                return Err(QueryError::Plan(format!(
+                    "the SQL holds {n} statements; run one at a time"
+                )));
+            }
+        };
+        let state = self.context.state();
+        let plan = state
+            .statement_to_plan(statement)
+            .await
+            .map_err(read_only_or_other)?;
+        options.verify_plan(&plan).map_err(read_only_or_other)?;
         self.context
-            .sql_with_options(sql, options)
+            .execute_logical_plan(plan)
             .await
             .map_err(read_only_or_other)
+    }
+}
+
+impl QueryEngine {
+    /// What DataFusion runs for `query` written in `language`: the SQL after translation.
+    /// This is what `trailhound query --explain` prints.
+    ///
+    /// # Errors
+    ///
+    /// [`QueryError::Plan`] for a query that does not parse.
+    pub fn translate(&self, query: &str, language: Language) -> Result<String, QueryError> {
+        let (sql, dialect) = as_sql(query, language)?;
+        crate::dialect::translate(&sql, dialect, &self.names)
+    }
+
+    /// Plans `query` without running it: whether it would run.
+    ///
+    /// # Errors
+    ///
+    /// As [`QueryEngine::sql`], for what planning finds.
+    pub fn check(&self, query: &str, language: Language) -> Result<(), QueryError> {
+        self.blocking_runtime()?
+            .block_on(self.frame_in(query, language))
+            .map(drop)
+    }
+}
+
+/// `query` as SQL and the dialect it is in: Logs Insights queries are translated into SQL.
+fn as_sql(
+    query: &str,
+    language: Language,
+) -> Result<(std::borrow::Cow<'_, str>, Dialect), QueryError> {
+    match language {
+        Language::Sql(dialect) => Ok((query.into(), dialect)),
+        Language::LogsInsights => Ok((
+            crate::logs_insights::to_sql(query)
+                .map_err(|err| QueryError::Plan(err.to_string()))?
+                .into(),
+            Dialect::Auto,
+        )),
     }
 }
 

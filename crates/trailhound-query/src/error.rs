@@ -40,34 +40,19 @@ pub enum QueryError {
 impl From<datafusion::error::DataFusionError> for QueryError {
     fn from(err: datafusion::error::DataFusionError) -> Self {
         use datafusion::error::DataFusionError as E;
+        // The optimizer folds the query's constants: what fails there is a value the query
+        // wrote ('yesterday' as a time), not the run.
+        let folding_constants = err.to_string().starts_with("Optimizer rule");
         match err.find_root() {
             E::SQL(..) | E::Plan(..) | E::SchemaError(..) | E::NotImplemented(..) => {
-                QueryError::Plan(without_settings_advice(&err.find_root().to_string()))
+                QueryError::Plan(crate::messages::plain(&err.find_root().to_string()))
             }
-            E::Internal(message) => QueryError::Internal(message.clone()),
+            E::ArrowError(..) | E::Execution(..) if folding_constants => {
+                QueryError::Plan(crate::messages::plain(&err.find_root().to_string()))
+            }
+            E::Internal(message) => QueryError::Internal(crate::messages::plain(message)),
             E::ResourcesExhausted(message) => QueryError::Exhausted(message.clone()),
-            _ => QueryError::Execution(err.to_string()),
+            root => QueryError::Execution(crate::messages::plain(&root.to_string())),
         }
     }
-}
-
-/// DataFusion follows a wrongly cased column name with advice to quote it or to switch off
-/// `datafusion.sql_parser.enable_ident_normalization`: advice for a DataFusion user. Here names
-/// are already case-sensitive and settings cannot be changed (`SET` is refused), so that
-/// sentence becomes one about CloudTrail's names; its "Did you mean …?" before it stays.
-fn without_settings_advice(message: &str) -> String {
-    const ADVICE_STARTS: &str = "Column names are case sensitive.";
-    const ADVICE_ENDS: &str = "enable_ident_normalization configuration.";
-    let Some(start) = message.find(ADVICE_STARTS) else {
-        return message.to_owned();
-    };
-    let Some(end) = message[start..].find(ADVICE_ENDS) else {
-        return message.to_owned();
-    };
-    format!(
-        "{}Column names are case-sensitive and spelled as CloudTrail writes them \
-         (eventName, userIdentity.arn).{}",
-        &message[..start],
-        &message[start + end + ADVICE_ENDS.len()..]
-    )
 }

@@ -3,10 +3,16 @@
 //! CLI, the HTTP API and the dashboard share this one engine and never disagree.
 //!
 //! - [`QueryEngine`] is a DataFusion session with the `events` table registered over the
-//!   lake's Parquet files. Identifiers are case-sensitive, so CloudTrail's names work as
-//!   written: `SELECT eventName, userIdentity.arn FROM events WHERE errorCode = 'AccessDenied'`.
-//!   JSON functions reach into the free-form parts: `requestParameters->>'bucketName'`,
-//!   `json_get_str(requestParameters, 'policyArn')`.
+//!   lake's Parquet files, with CloudTrail's names: `SELECT eventName, userIdentity.arn FROM
+//!   events WHERE errorCode = 'AccessDenied'`. JSON functions reach into the free-form parts:
+//!   `requestParameters->>'bucketName'`, `json_get_str(requestParameters, 'policyArn')`.
+//! - Queries are run as users wrote them ([`QueryEngine::query_for_each`] with a
+//!   [`Language`]): CloudTrail Lake's and Athena's SQL are rewritten on their syntax tree into
+//!   DataFusion's (the `dialect` module: names in any case, Athena's partitions, JSON paths,
+//!   Trino's functions, `UNNEST`), and Logs Insights queries are translated into SQL
+//!   ([`logs_insights_to_sql`]). docs/queries.md has the details and what runs of AWS's
+//!   published queries.
+//! - [`BUILT_IN_QUERIES`] are the investigations `trailhound query --run NAME` knows.
 //! - Queries are read-only: DDL, DML, `COPY` and `SET` are refused with
 //!   [`QueryError::NotReadOnly`], and no table reads outside the lake.
 //! - [`QuickFilter`] turns `search`-style flags into SQL, or matches events read directly from
@@ -20,12 +26,17 @@
 
 mod catalog_table;
 mod ddl;
+mod dialect;
 mod engine;
 mod error;
 mod events_table;
 mod findings;
+mod functions;
 mod insights;
 mod lake_store;
+mod library;
+mod logs_insights;
+mod messages;
 mod output;
 mod principal;
 mod quick_filter;
@@ -34,8 +45,11 @@ mod stats;
 mod time_bound;
 
 pub use ddl::{Engine, ddl};
+pub use dialect::Dialect;
 pub use engine::{QueryEngine, QueryLimits};
 pub use error::QueryError;
+pub use library::{BUILT_IN_QUERIES, BuiltInQuery, Language, built_in_query};
+pub use logs_insights::{InsightsError, to_sql as logs_insights_to_sql};
 pub use output::{Format, ResultWriter, write_batches};
 pub use principal::PRINCIPAL_SQL;
 pub use quick_filter::{
