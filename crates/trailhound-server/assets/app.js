@@ -179,21 +179,28 @@ async function search(params) {
 }
 
 // ---------------------------------------------------------------- SQL
+// Written as users paste them: CloudTrail Lake's and Athena's SQL run as written.
 const EXAMPLES = [
-  ["Events per principal", "SELECT userIdentity.arn, count(*) AS events FROM events GROUP BY 1 ORDER BY 2 DESC LIMIT 20"],
-  ["Deletions", "SELECT eventTime, eventName, userIdentity.arn, requestParameters FROM events WHERE eventName LIKE 'Delete%' ORDER BY eventTime DESC LIMIT 100"],
-  ["Failed console logins", "SELECT sourceIPAddress, count(*) AS failures FROM events WHERE eventName = 'ConsoleLogin' AND errorMessage = 'Failed authentication' GROUP BY 1 ORDER BY 2 DESC"],
-  ["Errors per hour", "SELECT date_trunc('hour', eventTime) AS hour, count(*) AS errors FROM events WHERE errorCode IS NOT NULL GROUP BY 1 ORDER BY 1"],
-  ["Findings", "SELECT time, level, ruleTitle, principal, summary FROM findings ORDER BY time DESC LIMIT 50"],
+  ["Events per principal", "sql", "SELECT userIdentity.arn, count(*) AS events FROM events GROUP BY 1 ORDER BY 2 DESC LIMIT 20"],
+  ["Deletions", "sql", "SELECT eventTime, eventName, userIdentity.arn, requestParameters FROM events WHERE eventName LIKE 'Delete%' ORDER BY eventTime DESC LIMIT 100"],
+  ["Console logins without MFA (Athena)", "sql", "SELECT eventtime, useridentity.arn, sourceipaddress FROM cloudtrail_logs WHERE eventname = 'ConsoleLogin' AND json_extract_scalar(additionaleventdata, '$.MFAUsed') = 'No' ORDER BY eventtime DESC"],
+  ["Deleted buckets (CloudTrail Lake)", "sql", "SELECT eventTime, userIdentity.arn, element_at(requestParameters, 'bucketName') AS bucket FROM $EDS_ID WHERE eventName = 'DeleteBucket' ORDER BY eventTime DESC"],
+  ["Errors per hour (Logs Insights)", "logs-insights", "filter ispresent(errorCode)\n| stats count(*) as errors by bin(1h), errorCode\n| sort errors desc"],
+  ["Findings", "sql", "SELECT time, level, ruleTitle, principal, summary FROM findings ORDER BY time DESC LIMIT 50"],
 ];
 
 function sqlConsole(params) {
-  const editor = h("textarea", { className: "sql mono", "data-testid": "sql-editor", spellcheck: "false" }, params.get("sql") || EXAMPLES[0][1]);
+  const editor = h("textarea", { className: "sql mono", "data-testid": "sql-editor", spellcheck: "false" }, params.get("sql") || params.get("query") || EXAMPLES[0][2]);
+  const language = h("select", { "data-testid": "sql-language", "aria-label": "Query language" },
+    h("option", { value: "sql" }, "SQL (CloudTrail Lake, Athena, DataFusion)"),
+    h("option", { value: "logs-insights" }, "Logs Insights"));
+  if (params.get("language") === "logs-insights") language.value = "logs-insights";
   const output = h("div", { className: "card", "data-testid": "sql-output" });
+  const request = (extra) => ({ sql: editor.value, language: language.value, ...extra });
   const run = async () => {
     output.replaceChildren(h("p", { className: "muted" }, "Running…"));
     try {
-      const result = await api("/api/v1/query", { method: "POST", json: { sql: editor.value } });
+      const result = await api("/api/v1/query", { method: "POST", json: request({}) });
       const columns = result.columns.map((c) => ({
         title: c.name,
         cell: (row) => { const v = row[c.name]; return v === null || v === undefined ? "" : typeof v === "object" ? JSON.stringify(v) : String(v); },
@@ -207,7 +214,7 @@ function sqlConsole(params) {
   };
   const download = async () => {
     try {
-      const response = await api("/api/v1/query", { method: "POST", json: { sql: editor.value, format: "csv" }, raw: true });
+      const response = await api("/api/v1/query", { method: "POST", json: request({ format: "csv" }), raw: true });
       const url = URL.createObjectURL(await response.blob());
       const link = h("a", { href: url, download: "trailhound-query.csv" });
       document.body.append(link);
@@ -219,17 +226,18 @@ function sqlConsole(params) {
     }
   };
   editor.addEventListener("keydown", (e) => { if ((e.ctrlKey || e.metaKey) && e.key === "Enter") run(); });
-  main.replaceChildren(h("h1", {}, "SQL"), h("div", { className: "stack" },
+  main.replaceChildren(h("h1", {}, "Query"), h("div", { className: "stack" },
     h("div", { className: "card" },
       h("div", { className: "toolbar" }, h("span", { className: "muted" }, "Examples:"),
-        EXAMPLES.map(([label, sql]) => h("button", { type: "button", onclick: () => { editor.value = sql; } }, label))),
+        EXAMPLES.map(([label, lang, text]) => h("button", { type: "button", onclick: () => { editor.value = text; language.value = lang; } }, label))),
       editor,
       h("div", { className: "toolbar" },
+        language,
         h("button", { type: "button", className: "primary", onclick: run, "data-testid": "sql-run" }, "Run (Ctrl+Enter)"),
         h("button", { type: "button", onclick: download, "data-testid": "sql-csv" }, "Download CSV"),
-        h("span", { className: "muted" }, "Read-only: tables events, findings, insights. CloudTrail's own names, e.g. userIdentity.arn, requestParameters->>'bucketName'."))),
+        h("span", { className: "muted" }, "Read-only: tables events, findings, insights. Queries from CloudTrail Lake ($EDS_ID) and Athena (cloudtrail_logs) run as written."))),
     output));
-  if (params.get("sql")) run();
+  if (params.get("sql") || params.get("query")) run();
 }
 
 // ---------------------------------------------------------------- findings

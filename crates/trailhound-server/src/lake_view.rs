@@ -18,7 +18,7 @@ use arrow::array::RecordBatch;
 use serde_json::Value;
 use tokio::sync::{OnceCell, Semaphore};
 use trailhound_lake::{Access, Catalog, Lake};
-use trailhound_query::{QueryEngine, QueryLimits};
+use trailhound_query::{Dialect, Language, QueryEngine, QueryLimits};
 
 use crate::error::ApiError;
 
@@ -174,6 +174,23 @@ impl LakeView {
         sql: &str,
         rows: Option<usize>,
     ) -> Result<Vec<RecordBatch>, ApiError> {
+        self.query(snapshot, sql, Language::Sql(Dialect::DataFusion), rows)
+            .await
+    }
+
+    /// [`LakeView::sql`] for a query as a user wrote it, in `language` (CloudTrail Lake's,
+    /// Athena's or DataFusion's SQL, or Logs Insights).
+    ///
+    /// # Errors
+    ///
+    /// As [`LakeView::sql`].
+    pub async fn query(
+        &self,
+        snapshot: &Snapshot,
+        query: &str,
+        language: Language,
+        rows: Option<usize>,
+    ) -> Result<Vec<RecordBatch>, ApiError> {
         let _turn = self
             .running
             .acquire()
@@ -181,7 +198,7 @@ impl LakeView {
             .map_err(|_| ApiError::internal("the query queue was closed"))?;
         match tokio::time::timeout(
             self.query_timeout,
-            snapshot.engine.sql_async_limited(sql, rows),
+            snapshot.engine.query_async(query, language, rows),
         )
         .await
         {

@@ -22,11 +22,12 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 /// The routes under `/api/v1`, relative to it. Each one is in `openapi.json` (a test checks).
-pub const ROUTES: [(&str, &str); 18] = [
+pub const ROUTES: [(&str, &str); 19] = [
     ("get", "/me"),
     ("get", "/events"),
     ("get", "/events/{id}"),
     ("post", "/query"),
+    ("post", "/sql"),
     ("get", "/stats"),
     ("get", "/timeline"),
     ("get", "/findings"),
@@ -50,6 +51,7 @@ pub fn router() -> Router<AppState> {
         .route("/events", get(events::search))
         .route("/events/{id}", get(events::show))
         .route("/query", post(sql::query))
+        .route("/sql", post(sql::query))
         .route("/stats", get(stats::stats))
         .route("/timeline", get(stats::timeline))
         .route("/findings", get(findings::list))

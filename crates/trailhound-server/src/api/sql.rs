@@ -1,5 +1,6 @@
-//! `POST /query`: read-only SQL within the server's time, memory and row limits, as JSON or
-//! as a CSV download.
+//! `POST /query` (also `/sql`): a read-only query within the server's time, memory and row
+//! limits, as JSON or as a CSV download. SQL in CloudTrail Lake's, Athena's or DataFusion's
+//! dialect runs as written; `"language": "logs-insights"` takes a Logs Insights query.
 
 use axum::Json;
 use axum::extract::State;
@@ -11,10 +12,17 @@ use serde_json::json;
 use super::{columns, json_body, rows};
 use crate::error::ApiError;
 use crate::state::AppState;
+use trailhound_query::Language;
 
 #[derive(Debug, Deserialize)]
 pub(super) struct QueryRequest {
+    /// The query (`query` is accepted for it too).
+    #[serde(alias = "query")]
     sql: String,
+    /// `sql` (default) or `logs-insights`.
+    language: Option<String>,
+    /// For SQL: `auto` (default), `lake`, `athena` or `datafusion`.
+    dialect: Option<String>,
     /// Rows wanted; at most the server's `--max-rows`.
     limit: Option<usize>,
     /// `json` (default) or `csv`.
@@ -27,8 +35,13 @@ pub(super) async fn query(
 ) -> Result<Response, ApiError> {
     let request: QueryRequest = json_body(&body, "{\"sql\": \"SELECT …\"}")?;
     if request.sql.trim().is_empty() {
-        return Err(ApiError::bad_request("invalid", "the SQL is empty"));
+        return Err(ApiError::bad_request("invalid", "the query is empty"));
     }
+    let language = Language::from_names(
+        request.language.as_deref().unwrap_or("sql"),
+        request.dialect.as_deref().unwrap_or("auto"),
+    )
+    .map_err(|message| ApiError::bad_request("invalid", message))?;
     let max = state.settings.max_rows;
     let limit = request.limit.unwrap_or(max).clamp(1, max);
     let csv = match request.format.as_deref() {
@@ -46,7 +59,7 @@ pub(super) async fn query(
     // One row more than asked tells whether the answer was cut.
     let batches = state
         .lake
-        .sql(&snapshot, &request.sql, Some(limit + 1))
+        .query(&snapshot, &request.sql, language, Some(limit + 1))
         .await?;
     let elapsed = started.elapsed();
     let total: usize = batches.iter().map(|b| b.num_rows()).sum();

@@ -81,15 +81,21 @@ pub(crate) enum Command {
     /// detection rules (as `hunt` would); findings go to the catalog and to the `findings`
     /// table of `trailhound query`.
     Ingest(IngestArgs),
-    /// Run read-only SQL over the lake (CloudTrail Lake / Athena style).
+    /// Run read-only SQL over the lake: CloudTrail Lake's, Athena's or DataFusion's, or a
+    /// CloudWatch Logs Insights query.
     ///
-    /// Tables: events, findings, insights (computed_insights: Trailhound's own only). Column
-    /// names are CloudTrail's own and case-sensitive:
-    /// `SELECT eventName, userIdentity.arn FROM events WHERE errorCode = 'AccessDenied'`.
-    /// JSON functions reach into the free-form parts: `requestParameters->>'bucketName'`,
-    /// `json_get_str(requestParameters, 'policyArn')`. Filters on the partition columns
-    /// `account`, `region` and `date` (YYYY-MM-DD) skip whole folders, and so do those on
-    /// `recipientAccountId`, `awsRegion` (`=`, `IN`) and `eventTime` (comparisons, `BETWEEN`).
+    /// Tables: events, findings, insights (computed_insights: Trailhound's own only). A query
+    /// pasted from CloudTrail Lake or Athena runs as written: `FROM $EDS_ID`, an event data
+    /// store ID or `cloudtrail_logs…` mean `events`; names match in any case
+    /// (`useridentity.arn`); `requestParameters.bucketName`, `element_at(…)`,
+    /// `json_extract_scalar(…)` reach into the JSON; Athena's `year`/`month`/`day`/`timestamp`
+    /// partitions are the lake's `date`. Filters on `account`, `region`, `date`,
+    /// `recipientAccountId`, `awsRegion` and `eventTime` skip whole folders.
+    ///
+    /// Examples:
+    ///   trailhound query "SELECT eventName, count(*) FROM events GROUP BY 1 ORDER BY 2 DESC"
+    ///   trailhound query -l logs-insights 'filter errorCode like /AccessDenied/ | stats count(*) by userIdentity.arn'
+    ///   trailhound query --list;  trailhound query --run console-logins-without-mfa
     Query(QueryArgs),
     /// Find events with quick filters, over the lake or directly over files.
     ///
@@ -348,15 +354,65 @@ pub(crate) struct PipelineArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct QueryArgs {
-    /// One SQL statement (SELECT, WITH, …); `-` reads it from stdin.
-    #[arg(value_name = "SQL")]
-    pub(crate) sql: String,
+    /// One query (SELECT, WITH, … or a Logs Insights pipeline); `-` reads it from stdin.
+    #[arg(value_name = "QUERY", required_unless_present_any = ["run", "list", "forget"])]
+    pub(crate) query: Option<String>,
+    /// The language the query is written in.
+    #[arg(long, short = 'l', value_enum, default_value_t = QueryLanguage::Sql)]
+    pub(crate) language: QueryLanguage,
+    /// The SQL dialect, where CloudTrail Lake's, Athena's and DataFusion's conflict; `auto`
+    /// runs queries of all three as written.
+    #[arg(long, value_enum, default_value_t = SqlDialect::Auto)]
+    pub(crate) dialect: SqlDialect,
+    /// Print the SQL the engine runs (after translation) instead of running it.
+    #[arg(long)]
+    pub(crate) explain: bool,
+    /// Save the query under NAME (in the lake's catalog) instead of running it.
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["run", "list", "forget"])]
+    pub(crate) save: Option<String>,
+    /// With --save: what the query is for, shown by --list.
+    #[arg(long, value_name = "TEXT", requires = "save")]
+    pub(crate) description: Option<String>,
+    /// Run the saved or built-in query NAME.
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["query", "list", "forget"])]
+    pub(crate) run: Option<String>,
+    /// List the saved and built-in queries.
+    #[arg(long, conflicts_with_all = ["query", "forget"])]
+    pub(crate) list: bool,
+    /// Delete the saved query NAME.
+    #[arg(long, value_name = "NAME", conflicts_with = "query")]
+    pub(crate) forget: Option<String>,
     /// Print how long planning and running the query took (on stderr).
     #[arg(long)]
     pub(crate) timing: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub(crate) format: OutputFormat,
+}
+
+/// The language of `trailhound query`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum QueryLanguage {
+    /// SQL, in the dialect --dialect names.
+    Sql,
+    /// CloudWatch Logs Insights' query language (`fields … | filter … | stats …`).
+    #[value(alias = "insights", alias = "cwli")]
+    LogsInsights,
+}
+
+/// The SQL dialects of `trailhound query --dialect`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum SqlDialect {
+    /// Whichever of the three the query is written in.
+    Auto,
+    /// CloudTrail Lake's (Trino).
+    #[value(alias = "cloudtrail-lake")]
+    Lake,
+    /// Athena's (Trino/Presto).
+    #[value(alias = "trino", alias = "presto")]
+    Athena,
+    /// DataFusion's own, with no translation.
+    Datafusion,
 }
 
 #[derive(Debug, Args)]

@@ -7,15 +7,17 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use arrow::array::{Array, AsArray, RecordBatch};
 use trailhound_event::{RecordLayout, RecordWriter, Written, layout};
+use trailhound_lake::catalog::saved_queries::SavedQuery;
 use trailhound_lake::{Access, Lake};
 use trailhound_query::{
-    ErrorFilter, Format, LISTING_COLUMNS, Pattern, QueryEngine, QueryError, QuickFilter,
-    ResultWriter, listing_row, stats_queries, write_batches,
+    BUILT_IN_QUERIES, Dialect, ErrorFilter, Format, LISTING_COLUMNS, Language, Pattern,
+    QueryEngine, QueryError, QuickFilter, ResultWriter, built_in_query, listing_row, stats_queries,
+    write_batches,
 };
 
 use crate::cli::{
-    DdlArgs, DdlEngine, GlobalArgs, OutputFormat, QueryArgs, SearchArgs, ShowArgs, StatsArgs,
-    input_specs,
+    DdlArgs, DdlEngine, GlobalArgs, OutputFormat, QueryArgs, QueryLanguage, SearchArgs, ShowArgs,
+    SqlDialect, StatsArgs, input_specs,
 };
 use crate::commands::cat::selection;
 use crate::exit;
@@ -48,16 +50,21 @@ fn run_sql(engine: &QueryEngine, sql: &str) -> anyhow::Result<Vec<RecordBatch>> 
     engine.sql(sql).map_err(user_facing)
 }
 
-/// Runs `sql` and prints its result in `format` as the engine makes it, so that an export
+/// Runs `query` and prints its result in `format` as the engine makes it, so that an export
 /// holds one batch at a time. Returns the rows printed and the time the engine took (the
 /// printing left out).
-fn print_sql(engine: &QueryEngine, sql: &str, format: Format) -> anyhow::Result<(usize, Duration)> {
+fn print_query(
+    engine: &QueryEngine,
+    query: &str,
+    language: Language,
+    format: Format,
+) -> anyhow::Result<(usize, Duration)> {
     let started = Instant::now();
     let mut stdout = std::io::stdout().lock();
     let mut writer = ResultWriter::new(format, &mut stdout);
     let (mut rows, mut printing) = (0, Duration::ZERO);
     engine
-        .sql_for_each(sql, |batch| {
+        .query_for_each(query, language, |batch| {
             let start = Instant::now();
             writer.write(batch)?;
             printing += start.elapsed();
@@ -70,22 +77,155 @@ fn print_sql(engine: &QueryEngine, sql: &str, format: Format) -> anyhow::Result<
     Ok((rows, in_engine))
 }
 
+fn language(args: &QueryArgs) -> Language {
+    match args.language {
+        QueryLanguage::LogsInsights => Language::LogsInsights,
+        QueryLanguage::Sql => Language::Sql(match args.dialect {
+            SqlDialect::Auto => Dialect::Auto,
+            SqlDialect::Lake => Dialect::Lake,
+            SqlDialect::Athena => Dialect::Athena,
+            SqlDialect::Datafusion => Dialect::DataFusion,
+        }),
+    }
+}
+
 pub(crate) fn query(args: QueryArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
-    let sql = if args.sql == "-" {
-        let mut text = String::new();
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .context("reading SQL from stdin")?;
-        text
-    } else {
-        args.sql
+    if args.list {
+        return list_queries(args.format, global);
+    }
+    if let Some(name) = &args.forget {
+        return forget_query(name, global);
+    }
+    let (text, language) = match (&args.run, &args.query) {
+        (Some(name), _) => saved_query(name, global)?,
+        (None, Some(text)) if text == "-" => {
+            let mut text = String::new();
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .context("reading the query from stdin")?;
+            (text, language(&args))
+        }
+        (None, Some(text)) => (text.clone(), language(&args)),
+        (None, None) => anyhow::bail!("give a query, or --run NAME, or --list"),
     };
     let engine = engine(global)?;
-    let (rows, elapsed) = print_sql(&engine, &sql, format(args.format))?;
+    if let Some(name) = &args.save {
+        return save_query(&engine, name, &text, language, args.description, global);
+    }
+    if args.explain {
+        println!(
+            "{}",
+            engine.translate(&text, language).map_err(user_facing)?
+        );
+        return Ok(exit::OK);
+    }
+    let (rows, elapsed) = print_query(&engine, &text, language, format(args.format))?;
     if args.timing {
         eprintln!("{rows} rows in {:.1} ms", elapsed.as_secs_f64() * 1000.0);
     }
     Ok(exit::OK)
+}
+
+/// The text and language of the saved or built-in query `name`; a saved one first.
+fn saved_query(name: &str, global: &GlobalArgs) -> anyhow::Result<(String, Language)> {
+    let lake = Lake::open(&global.data_dir()?, Access::Read)?;
+    if let Some(saved) = lake.catalog().saved_query(name)? {
+        let language = Language::from_names(&saved.language, &saved.dialect)
+            .map_err(|err| anyhow::anyhow!("the saved query {name:?}: {err}"))?;
+        return Ok((saved.text, language));
+    }
+    if let Some(built_in) = built_in_query(name) {
+        return Ok((built_in.text.to_owned(), built_in.language));
+    }
+    anyhow::bail!(
+        "no saved or built-in query is called {name:?}; `trailhound query --list` lists them"
+    )
+}
+
+fn save_query(
+    engine: &QueryEngine,
+    name: &str,
+    text: &str,
+    language: Language,
+    description: Option<String>,
+    global: &GlobalArgs,
+) -> anyhow::Result<u8> {
+    let valid = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if !valid {
+        anyhow::bail!(
+            "{name:?} cannot name a query: use letters, digits, '-', '_' and '.' (as in root-activity)"
+        );
+    }
+    if built_in_query(name).is_some() {
+        anyhow::bail!("{name:?} is a built-in query; save yours under another name");
+    }
+    // A query that cannot run is refused now rather than when it is needed.
+    engine.check(text, language).map_err(user_facing)?;
+    let lake = Lake::open(&global.data_dir()?, Access::Read)?;
+    lake.catalog().save_query(&SavedQuery {
+        name: name.to_owned(),
+        language: language.name().to_owned(),
+        dialect: language.dialect_name().to_owned(),
+        text: text.to_owned(),
+        description,
+        saved_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    })?;
+    if !global.quiet {
+        eprintln!("saved; run it with: trailhound query --run {name}");
+    }
+    Ok(exit::OK)
+}
+
+fn forget_query(name: &str, global: &GlobalArgs) -> anyhow::Result<u8> {
+    let lake = Lake::open(&global.data_dir()?, Access::Read)?;
+    if lake.catalog().forget_query(name)? {
+        Ok(exit::OK)
+    } else if built_in_query(name).is_some() {
+        anyhow::bail!("{name:?} is a built-in query and cannot be deleted")
+    } else {
+        anyhow::bail!("no query is saved as {name:?}")
+    }
+}
+
+fn list_queries(format: OutputFormat, global: &GlobalArgs) -> anyhow::Result<u8> {
+    let lake = Lake::open(&global.data_dir()?, Access::Read)?;
+    let mut table = Table::new(&["name", "kind", "language", "description", "query"]);
+    let language_label = |language: &str, dialect: &str| match dialect {
+        "" | "auto" => language.to_owned(),
+        dialect => format!("{language} ({dialect})"),
+    };
+    for saved in lake.catalog().saved_queries()? {
+        table.row(vec![
+            saved.name,
+            "saved".to_owned(),
+            language_label(&saved.language, &saved.dialect),
+            saved.description.unwrap_or_default(),
+            one_line(&saved.text),
+        ]);
+    }
+    for built_in in BUILT_IN_QUERIES {
+        table.row(vec![
+            built_in.name.to_owned(),
+            "built-in".to_owned(),
+            language_label(built_in.language.name(), built_in.language.dialect_name()),
+            built_in.description.to_owned(),
+            one_line(built_in.text),
+        ]);
+    }
+    print_table(&table, format)?;
+    Ok(exit::OK)
+}
+
+/// A query on one line, shortened for a table.
+fn one_line(text: &str) -> String {
+    let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match line.char_indices().nth(60) {
+        Some((cut, _)) => format!("{}…", &line[..cut]),
+        None => line,
+    }
 }
 
 fn quick_filter(args: &SearchArgs) -> anyhow::Result<QuickFilter> {
@@ -129,7 +269,12 @@ pub(crate) fn search(args: SearchArgs, global: &GlobalArgs) -> anyhow::Result<u8
             printer.finish()?;
         }
         other => {
-            print_sql(&engine, &filter.search_sql(limit), format(other))?;
+            print_query(
+                &engine,
+                &filter.search_sql(limit),
+                Language::Sql(Dialect::DataFusion),
+                format(other),
+            )?;
         }
     }
     Ok(exit::OK)

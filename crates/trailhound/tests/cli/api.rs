@@ -47,6 +47,7 @@ fn routes(event_id: &str, finding: i64) -> Vec<(&'static str, String)> {
         ("GET", "/api/v1/events".to_owned()),
         ("GET", format!("/api/v1/events/{event_id}")),
         ("POST", "/api/v1/query".to_owned()),
+        ("POST", "/api/v1/sql".to_owned()),
         ("GET", "/api/v1/stats".to_owned()),
         ("GET", "/api/v1/timeline".to_owned()),
         ("GET", "/api/v1/findings".to_owned()),
@@ -283,6 +284,46 @@ fn every_endpoint_answers_and_refuses_by_role() -> TestResult {
         "{}",
         curl_style.body
     );
+
+    // Queries as users paste them: Athena's SQL as written at /api/v1/sql, and Logs Insights.
+    let as_athena = client.call(
+        "POST",
+        "/api/v1/sql",
+        &[("authorization", &format!("Bearer {viewer}"))],
+        Some(
+            json!({"sql": "SELECT eventname, count(*) AS n FROM cloudtrail_logs WHERE year = '2024' AND readonly = 'false' GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 3"})
+                .to_string(),
+        ),
+    )?;
+    assert_eq!(as_athena.status, 200, "{}", as_athena.body);
+    let as_datafusion = client.sql(
+        &viewer,
+        json!({"sql": "SELECT \"eventName\" AS eventname, count(*) AS n FROM events WHERE NOT \"readOnly\" GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 3", "dialect": "datafusion"}),
+    )?;
+    assert_eq!(as_athena.json()["rows"], as_datafusion.json()["rows"]);
+    let insights = client.sql(
+        &viewer,
+        json!({"query": "filter readOnly = 0 | stats count(*) as n by eventName | sort n desc, eventName asc | limit 3", "language": "logs-insights"}),
+    )?;
+    let counts = |answer: &crate::server::Answer| -> Vec<Value> {
+        answer.json()["rows"]
+            .as_array()
+            .map(|rows| rows.iter().map(|r| r["n"].clone()).collect())
+            .unwrap_or_default()
+    };
+    assert_eq!(counts(&insights), counts(&as_athena), "{}", insights.body);
+    let misplaced = client.sql(
+        &viewer,
+        json!({"sql": "fields eventName | fitler x = 1", "language": "logs-insights"}),
+    )?;
+    assert_eq!(misplaced.status, 400, "{}", misplaced.body);
+    assert!(
+        misplaced.body.contains("did you mean `filter`"),
+        "{}",
+        misplaced.body
+    );
+    let unknown = client.sql(&viewer, json!({"sql": "SELECT 1", "language": "kql"}))?;
+    assert_eq!(unknown.refusal().0, 400, "{}", unknown.body);
 
     // Stats and the timeline agree with SQL.
     let stats = client.get("/api/v1/stats", &viewer)?.json();

@@ -126,16 +126,24 @@ fn only_read_only_sql_is_allowed() -> TestResult {
         "{}",
         unknown.stderr
     );
-    // A name in the wrong case gets the right one, not advice about DataFusion's settings.
-    let cased = lake_run(&data, &["query", "SELECT eventname FROM events"])?;
+    // A name in another case is CloudTrail's, as in Athena; in DataFusion's own dialect it
+    // gets the right spelling, not advice about DataFusion's settings.
+    assert_eq!(
+        scalar(&data, "SELECT count(eventname) FROM events")?,
+        total.to_string()
+    );
+    let cased = lake_run(
+        &data,
+        &[
+            "query",
+            "--dialect",
+            "datafusion",
+            "SELECT eventname FROM events",
+        ],
+    )?;
     assert_eq!(cased.code, 2);
     assert!(
-        cased
-            .stderr
-            .contains(r#"Did you mean 'events."eventName"'?"#)
-            && cased
-                .stderr
-                .contains("Column names are case-sensitive and spelled as CloudTrail")
+        cased.stderr.contains("Did you mean eventName?")
             && !cased.stderr.contains("enable_ident_normalization"),
         "{}",
         cased.stderr
@@ -385,5 +393,232 @@ fn ddl_for_the_other_engines() -> TestResult {
             "{engine}"
         );
     }
+    Ok(())
+}
+
+#[test]
+fn pasted_lake_athena_and_logs_insights_queries_run_as_written() -> TestResult {
+    let (_dir, _logs, data, _) = lake()?;
+    let as_datafusion = scalar(
+        &data,
+        "SELECT count(*) FROM events WHERE \"eventName\" = 'ConsoleLogin' AND \"additionalEventData\"->>'MFAUsed' = 'No'",
+    )?;
+    // CloudTrail Lake's placeholder table and element_at; Athena's table, names and JSONPath.
+    for pasted in [
+        "SELECT count(*) FROM $EDS_ID WHERE eventname = 'ConsoleLogin' AND element_at(additionaleventdata, 'MFAUsed') = 'No'",
+        "SELECT count(*) FROM cloudtrail_logs WHERE eventname = 'ConsoleLogin' AND json_extract_scalar(additionaleventdata, '$.MFAUsed') = 'No' AND year = '2024'",
+    ] {
+        assert_eq!(scalar(&data, pasted)?, as_datafusion, "{pasted}");
+    }
+    let athena = lake_run(
+        &data,
+        &[
+            "query",
+            "--dialect",
+            "athena",
+            "--format",
+            "csv",
+            "SELECT useridentity.arn, count(*) AS n FROM cloudtrail_logs WHERE eventname = 'ConsoleLogin' GROUP BY 1 ORDER BY 2 DESC, 1",
+        ],
+    )?;
+    assert_eq!(athena.code, 0, "{}", athena.stderr);
+    assert!(athena.stdout.starts_with("arn,n\n"), "{}", athena.stdout);
+    let insights = lake_run(
+        &data,
+        &[
+            "query",
+            "-l",
+            "logs-insights",
+            "--format",
+            "csv",
+            "filter eventName = \"ConsoleLogin\" | stats count(*) as n by userIdentity.arn | sort n desc, userIdentity.arn asc",
+        ],
+    )?;
+    assert_eq!(insights.code, 0, "{}", insights.stderr);
+    assert_eq!(
+        insights.stdout.lines().skip(1).collect::<Vec<_>>(),
+        athena.stdout.lines().skip(1).collect::<Vec<_>>()
+    );
+    // --explain prints what runs, and runs nothing.
+    let explain = lake_run(
+        &data,
+        &[
+            "query",
+            "--explain",
+            "-l",
+            "logs-insights",
+            "filter errorCode like /Denied/ | stats count(*) by bin(1h)",
+        ],
+    )?;
+    assert_eq!(explain.code, 0, "{}", explain.stderr);
+    assert!(
+        explain
+            .stdout
+            .contains("regexp_like(\"errorCode\", 'Denied')"),
+        "{}",
+        explain.stdout
+    );
+    assert!(
+        explain
+            .stdout
+            .contains("date_bin(INTERVAL '1 hours', eventTime"),
+        "{}",
+        explain.stdout
+    );
+    let explain = lake_run(
+        &data,
+        &[
+            "query",
+            "--explain",
+            "SELECT useridentity.arn FROM cloudtrail_logs",
+        ],
+    )?;
+    assert_eq!(
+        explain.stdout.trim(),
+        "SELECT userIdentity.arn AS \"arn\" FROM events"
+    );
+    Ok(())
+}
+
+#[test]
+fn mistakes_in_queries_are_told_in_the_users_terms() -> TestResult {
+    let (_dir, _logs, data, _) = lake()?;
+    let typo = lake_run(&data, &["query", "SELECT eventnmae FROM cloudtrail_logs"])?;
+    assert_eq!(typo.code, 2);
+    assert!(
+        typo.stderr
+            .contains("unknown column eventnmae. Did you mean eventName?"),
+        "{}",
+        typo.stderr
+    );
+    let placeholder = lake_run(
+        &data,
+        &[
+            "query",
+            "SELECT * FROM $EDS_ID WHERE eventTime > '${date_filter}'",
+        ],
+    )?;
+    assert!(
+        placeholder.stderr.contains("placeholder ${date_filter}"),
+        "{}",
+        placeholder.stderr
+    );
+    let insights = lake_run(
+        &data,
+        &[
+            "query",
+            "-l",
+            "logs-insights",
+            "fields eventName\n| stats cout(*)",
+        ],
+    )?;
+    assert_eq!(insights.code, 2);
+    assert!(
+        insights.stderr.contains("did you mean `count`"),
+        "{}",
+        insights.stderr
+    );
+    assert!(
+        insights.stderr.contains("at line 2, column 9"),
+        "{}",
+        insights.stderr
+    );
+    for words in [
+        "bug in DataFusion",
+        "datafusion.",
+        "Optimizer rule",
+        "Internal error",
+    ] {
+        for run in [&typo, &placeholder, &insights] {
+            assert!(!run.stderr.contains(words), "{}", run.stderr);
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn queries_are_saved_listed_run_and_forgotten() -> TestResult {
+    let (_dir, _logs, data, _) = lake()?;
+    let list = lake_run(&data, &["query", "--list"])?;
+    assert_eq!(list.code, 0, "{}", list.stderr);
+    for built_in in [
+        "console-logins-without-mfa",
+        "root-activity",
+        "delete-actions",
+        "errors-by-principal",
+        "activity-per-user",
+    ] {
+        assert!(
+            list.stdout.contains(built_in),
+            "{built_in}: {}",
+            list.stdout
+        );
+    }
+    let root = lake_run(
+        &data,
+        &["query", "--run", "root-activity", "--format", "jsonl"],
+    )?;
+    assert_eq!(root.code, 0, "{}", root.stderr);
+    assert!(
+        !root.stdout.is_empty(),
+        "the generated estate has root activity"
+    );
+
+    let save = lake_run(
+        &data,
+        &[
+            "query",
+            "--save",
+            "logins",
+            "--description",
+            "console logins",
+            "-l",
+            "logs-insights",
+            "filter eventName = \"ConsoleLogin\" | stats count(*) as n",
+        ],
+    )?;
+    assert_eq!(save.code, 0, "{}", save.stderr);
+    let saved = lake_run(&data, &["query", "--run", "logins", "--format", "csv"])?;
+    assert_eq!(saved.code, 0, "{}", saved.stderr);
+    assert_eq!(
+        saved.stdout.lines().nth(1),
+        Some(
+            scalar(
+                &data,
+                "SELECT count(*) FROM events WHERE \"eventName\" = 'ConsoleLogin'"
+            )?
+            .as_str()
+        )
+    );
+    let list = lake_run(&data, &["query", "--list", "--format", "json"])?;
+    let listed: serde_json::Value = serde_json::from_str(&list.stdout)?;
+    let mine = listed
+        .as_array()
+        .and_then(|rows| rows.iter().find(|r| r["name"] == "logins"))
+        .ok_or("the saved query is listed")?;
+    assert_eq!(mine["kind"], "saved");
+    assert_eq!(mine["language"], "logs-insights");
+
+    // What cannot run is not saved; built-in names are taken; unknown names are told.
+    let broken = lake_run(
+        &data,
+        &["query", "--save", "broken", "SELECT nope FROM events"],
+    )?;
+    assert_eq!(broken.code, 2);
+    assert!(
+        broken.stderr.contains("unknown column nope"),
+        "{}",
+        broken.stderr
+    );
+    let taken = lake_run(&data, &["query", "--save", "root-activity", "SELECT 1"])?;
+    assert_eq!(taken.code, 2);
+    assert!(taken.stderr.contains("built-in"), "{}", taken.stderr);
+    let missing = lake_run(&data, &["query", "--run", "broken"])?;
+    assert_eq!(missing.code, 2);
+    assert!(missing.stderr.contains("--list"), "{}", missing.stderr);
+    let forget = lake_run(&data, &["query", "--forget", "logins"])?;
+    assert_eq!(forget.code, 0, "{}", forget.stderr);
+    let gone = lake_run(&data, &["query", "--run", "logins"])?;
+    assert_eq!(gone.code, 2);
     Ok(())
 }

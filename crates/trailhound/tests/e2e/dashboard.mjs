@@ -110,6 +110,17 @@ try {
     const [download] = await Promise.all([page.waitForEvent("download"), page.click("[data-testid=sql-csv]")]);
     report.csv = download.suggestedFilename();
     await shot("sql");
+    // A query pasted from Athena runs as written, and a Logs Insights one with its language.
+    await page.fill("[data-testid=sql-editor]", "SELECT eventname, count(*) AS n FROM cloudtrail_logs WHERE eventsource = 'cloudtrail.amazonaws.com' GROUP BY 1 ORDER BY 1");
+    await page.click("[data-testid=sql-run]");
+    await page.locator("[data-testid=sql-results] th").filter({ hasText: /^eventname$/ }).waitFor();
+    report.athenaRows = await page.locator("[data-testid=sql-results] tbody tr").count();
+    await page.selectOption("[data-testid=sql-language]", "logs-insights");
+    await page.fill("[data-testid=sql-editor]", "filter eventSource = \"cloudtrail.amazonaws.com\" | stats count(*) as calls by eventName | sort eventName");
+    await page.click("[data-testid=sql-run]");
+    await page.locator("[data-testid=sql-results] th").filter({ hasText: /^calls$/ }).waitFor();
+    report.insightsRows = await page.locator("[data-testid=sql-results] tbody tr").count();
+    await page.selectOption("[data-testid=sql-language]", "sql");
     await page.fill("[data-testid=sql-editor]", "DROP TABLE events");
     await page.click("[data-testid=sql-run]");
     await page.locator("[data-testid=sql-output] .error").filter({ hasText: /read-only/ }).waitFor();
