@@ -124,20 +124,27 @@ pub(crate) fn prepare(
         unfilled_placeholder(&text)?;
     }
     for statement in &mut statements {
-        let DFStatement::Statement(inner) = statement else {
-            continue;
-        };
-        let mut scope = Scope::default();
-        let _ = Visit::visit(&**inner, &mut scope);
-        let mut rewriter = Rewriter {
-            names,
-            dialect,
-            scope,
-            unnested: Vec::new(),
-        };
-        let _ = VisitMut::visit(&mut **inner, &mut rewriter);
+        rewrite(statement, dialect, names);
     }
     Ok(statements.into_iter().collect())
+}
+
+/// Rewrites one statement, and the statement an `EXPLAIN` explains.
+fn rewrite(statement: &mut DFStatement, dialect: Dialect, names: &Names) {
+    let inner = match statement {
+        DFStatement::Statement(inner) => inner,
+        DFStatement::Explain(explain) => return rewrite(&mut explain.statement, dialect, names),
+        _ => return,
+    };
+    let mut scope = Scope::default();
+    let _ = Visit::visit(&**inner, &mut scope);
+    let mut rewriter = Rewriter {
+        names,
+        dialect,
+        scope,
+        unnested: Vec::new(),
+    };
+    let _ = VisitMut::visit(&mut **inner, &mut rewriter);
 }
 
 /// What `prepare` makes of `sql`, as SQL text: what `--explain` shows.

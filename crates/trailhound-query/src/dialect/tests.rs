@@ -193,3 +193,11 @@ fn unnest_of_a_json_column_reads_its_elements() {
         "{rows}"
     );
 }
+
+#[test]
+fn explain_rewrites_what_it_explains() {
+    assert_eq!(
+        rewritten("EXPLAIN ANALYZE SELECT count(*) FROM cloudtrail_logs WHERE year = '2024'"),
+        "EXPLAIN ANALYZE SELECT count(*) AS \"count(*)\" FROM events WHERE SUBSTR(date, 1, 4) = '2024'"
+    );
+}
