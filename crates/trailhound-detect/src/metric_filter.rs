@@ -18,6 +18,8 @@ use crate::pattern::TextPattern;
 #[derive(Debug, Clone)]
 pub struct MetricFilter {
     expr: Expr,
+    /// The pattern as written, for putting it on a log group.
+    text: String,
 }
 
 /// A pattern: tests of selectors, joined by `&&` and `||`.
@@ -65,7 +67,15 @@ impl MetricFilter {
                 token.text()
             ));
         }
-        Ok(MetricFilter { expr })
+        Ok(MetricFilter {
+            expr,
+            text: trimmed.to_owned(),
+        })
+    }
+
+    /// The pattern as it was written (trimmed).
+    pub fn text(&self) -> &str {
+        &self.text
     }
 
     /// Whether the event (its JSON text) matches.

@@ -15,7 +15,7 @@ use std::time::Duration;
 pub fn parse_span(text: &str) -> Result<Duration, String> {
     let wrong = |why: &str| {
         format!(
-            "{text:?} is not a length of time ({why}): write a number and s, m, h, d or w (90s, 36h, 7d)"
+            "{text:?} is not a length of time ({why}): write a number and s, m, h, d, w or y (90s, 36h, 7d, 2y)"
         )
     };
     let units = text
@@ -30,9 +30,9 @@ pub fn parse_span(text: &str) -> Result<Duration, String> {
 }
 
 /// The units [`parse_span`] takes.
-const SPAN_UNITS: [&str; 20] = [
+const SPAN_UNITS: [&str; 23] = [
     "s", "sec", "secs", "second", "seconds", "m", "min", "mins", "minute", "minutes", "h", "hr",
-    "hrs", "hour", "hours", "d", "day", "days", "w", "weeks",
+    "hrs", "hour", "hours", "d", "day", "days", "w", "weeks", "y", "year", "years",
 ];
 
 /// Parses a byte size: `1048576`, `64MiB`, `512M`, `2GiB`, `1.5G` (binary units either way;
@@ -94,16 +94,9 @@ mod tests {
         assert_eq!(parse_span("7d"), minutes(7 * 24 * 60));
         assert_eq!(parse_span("2w"), minutes(14 * 24 * 60));
         assert_eq!(parse_span("1h30m"), minutes(90));
-        for wrong in [
-            "",
-            "10",
-            "yesterday",
-            "7 parsecs",
-            "-1h",
-            "5y",
-            "2M",
-            "1.5h",
-        ] {
+        // A year as humantime counts it, 365.25 days: 2y is 730 whole days.
+        assert_eq!(parse_span("2y").map(|d| d.as_secs() / 86_400), Ok(730));
+        for wrong in ["", "10", "yesterday", "7 parsecs", "-1h", "2M", "1.5h"] {
             assert!(parse_span(wrong).is_err(), "{wrong:?}");
         }
     }

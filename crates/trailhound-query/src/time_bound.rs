@@ -28,7 +28,7 @@ pub fn parse_age(text: &str) -> Result<Duration, String> {
     match parse_time_bound(text) {
         Ok(TimeBound::Ago(age)) if age > Duration::zero() => Ok(age),
         _ => Err(format!(
-            "'{text}' is not a length of time: write a number and s, m, h, d or w (36h, 7d)"
+            "'{text}' is not a length of time: write a number and s, m, h, d, w or y (36h, 7d, 2y)"
         )),
     }
 }

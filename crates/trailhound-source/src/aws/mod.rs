@@ -178,6 +178,7 @@ pub struct AwsClient {
     /// the chain applies.
     credentials: AmazonS3,
     region: String,
+    endpoint: Option<String>,
     http: reqwest::Client,
     runtime: Arc<tokio::runtime::Runtime>,
 }
@@ -197,7 +198,7 @@ impl AwsClient {
     ///
     /// [`SourceError::S3Config`] when the credentials or settings are unusable.
     pub fn new(settings: &S3Settings, region: Option<&str>) -> Result<AwsClient, SourceError> {
-        let (builder, _) = configured_builder(settings)?;
+        let (builder, endpoint) = configured_builder(settings)?;
         let region = region
             .map(str::to_owned)
             .or_else(|| builder.get_config_value(&AmazonS3ConfigKey::Region))
@@ -213,6 +214,7 @@ impl AwsClient {
         Ok(AwsClient {
             credentials,
             region,
+            endpoint,
             http,
             runtime: Arc::new(runtime),
         })
@@ -221,6 +223,12 @@ impl AwsClient {
     /// The region requests are signed for.
     pub fn region(&self) -> &str {
         &self.region
+    }
+
+    /// The endpoint every service is reached at instead of AWS (`--endpoint-url`,
+    /// `AWS_ENDPOINT_URL`, the profile's `endpoint_url`), when one is set.
+    pub fn endpoint(&self) -> Option<&str> {
+        self.endpoint.as_deref()
     }
 
     /// POSTs `body` to `url`, signed with SigV4 for `service`; the answer's body when the
@@ -237,6 +245,35 @@ impl AwsClient {
         headers: &[(&str, &str)],
         body: Vec<u8>,
     ) -> Result<Bytes, SourceError> {
+        let answer = self.send(http::Method::POST, service, url, headers, body)?;
+        if answer.is_success() {
+            Ok(answer.body)
+        } else {
+            let message: String = String::from_utf8_lossy(&answer.body)
+                .chars()
+                .take(300)
+                .collect();
+            Err(SourceError::Remote {
+                location: url.to_owned(),
+                reason: format!("{}: {}", answer.status, message.trim()),
+            })
+        }
+    }
+
+    /// Sends a request signed with SigV4 for `service`, whatever status comes back: callers
+    /// that tell "not configured" (404) from "refused" read the status themselves.
+    ///
+    /// # Errors
+    ///
+    /// [`SourceError::Remote`] when no answer came (connection, TLS, credentials).
+    pub fn send(
+        &self,
+        method: http::Method,
+        service: &str,
+        url: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> Result<Answer, SourceError> {
         let fail = |reason: String| SourceError::Remote {
             location: url.to_owned(),
             reason,
@@ -248,7 +285,7 @@ impl AwsClient {
                 .get_credential()
                 .await
                 .map_err(|err| fail(format!("no usable AWS credentials: {err}")))?;
-            let mut request = http::Request::post(url);
+            let mut request = http::Request::builder().method(method.clone()).uri(url);
             for (name, value) in headers {
                 request = request.header(*name, *value);
             }
@@ -260,21 +297,32 @@ impl AwsClient {
             let body = body.as_bytes().cloned().unwrap_or_default();
             let response = self
                 .http
-                .post(url)
+                .request(method, url)
                 .headers(parts.headers)
                 .body(body)
                 .send()
                 .await
                 .map_err(|err| fail(describe(&err)))?;
-            let status = response.status();
-            let text = response.bytes().await.map_err(|err| fail(describe(&err)))?;
-            if status.is_success() {
-                Ok(text)
-            } else {
-                let message: String = String::from_utf8_lossy(&text).chars().take(300).collect();
-                Err(fail(format!("{status}: {}", message.trim())))
-            }
+            let status = response.status().as_u16();
+            let body = response.bytes().await.map_err(|err| fail(describe(&err)))?;
+            Ok(Answer { status, body })
         })
+    }
+}
+
+/// What a service answered: its HTTP status and body.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    /// The HTTP status code.
+    pub status: u16,
+    /// The body, as sent.
+    pub body: Bytes,
+}
+
+impl Answer {
+    /// A 2xx status.
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
     }
 }
 

@@ -6,6 +6,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use trailhound_source::{InputSpec, ReadLimits, ReadOptions, S3Settings, Selection};
 
+mod trail;
+
+pub(crate) use trail::{
+    PostureArgs, PostureFormat, RetentionCommand, S3LifecycleArgs, SetupArgs, Severity,
+};
 pub(crate) use trailhound_event::quantity::parse_size;
 pub(crate) use trailhound_query::{TimeBound, parse_age, parse_time_bound};
 
@@ -133,6 +138,29 @@ pub(crate) enum Command {
     /// x-amz-meta-signature) as a `.sig` sidecar, so `trailhound validate DIR` works offline.
     /// Files already there at the right size are skipped, so an interrupted pull resumes.
     Pull(PullArgs),
+    /// Check every trail and its delivery chain against CIS and best practice, live from the
+    /// AWS APIs.
+    ///
+    /// Reads CloudTrail (trails, status, selectors, Insights, tags), the trail bucket
+    /// (versioning, MFA delete, policy, ACL, public access block, encryption, access
+    /// logging, lifecycle, Object Lock), the KMS key (rotation, policy), CloudWatch Logs
+    /// (group, retention, the CIS metric filters and their alarms) and SNS. Each check has an
+    /// ID, the CIS controls it evidences, a severity and, when it fails, the exact fix. A
+    /// check whose facts cannot be read (refused, or not implemented by the server) says
+    /// "unknown", never "pass". Exit code 1 when a check at or above --fail-on fails.
+    Posture(PostureArgs),
+    /// Create or complete a trail the way best practice says; prints the plan, changes
+    /// nothing without --apply.
+    ///
+    /// A multi-region trail with log file validation, to a bucket with the CloudTrail bucket
+    /// policy, versioning, public access block, default encryption and optionally a lifecycle
+    /// rule and server access logging; optionally SSE-KMS, CloudWatch Logs, SNS, S3 data
+    /// events, Insights, the CIS alarms and tags. Only what is missing is planned, so a second
+    /// run plans nothing, and a setting already stronger than asked is never weakened.
+    Setup(SetupArgs),
+    /// How long logs are kept: the trail bucket's lifecycle rule (`retention s3-lifecycle`).
+    #[command(subcommand)]
+    Retention(RetentionCommand),
     /// Follow buckets and folders as CloudTrail delivers: ingest each new object once, run
     /// the rules and Insights on it, and alert on what is found.
     ///

@@ -56,3 +56,6 @@ mod api;
 
 /// The dashboard in headless Chromium, driven by Playwright.
 mod dashboard;
+
+/// The trail itself, on a local AWS-compatible server: posture, setup, S3 lifecycle.
+mod posture;

@@ -68,7 +68,15 @@ impl S3Server {
 
     /// Like [`S3Server::python`], returning what the script printed.
     pub fn python_output(&self, args: &[&str]) -> Result<String, Error> {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/s3.py");
+        self.script("s3.py", args)
+    }
+
+    /// Runs tests/fixtures/`name` against the server, `args[0]` being its command; returns
+    /// what it printed.
+    pub fn script(&self, name: &str, args: &[&str]) -> Result<String, Error> {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(name);
         let out = Command::new("python3")
             .arg(script)
             .arg(args[0])
@@ -77,7 +85,7 @@ impl S3Server {
             .output()?;
         assert!(
             out.status.success(),
-            "s3.py {args:?}: {}",
+            "{name} {args:?}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
         Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())

@@ -1,0 +1,167 @@
+//! `posture` and `setup`: the trail's configuration, checked and set up.
+
+use std::io::Write;
+
+use trailhound_event::Level;
+use trailhound_posture::setup::{self, Encryption};
+use trailhound_posture::{Aws, Convention, Verdict};
+
+use crate::cli::{GlobalArgs, OutputFormat, PostureArgs, PostureFormat, SetupArgs, Severity};
+use crate::exit;
+use crate::table::{Table, print_table};
+
+fn threshold(severity: Severity) -> Option<Level> {
+    match severity {
+        Severity::Informational => Some(Level::Informational),
+        Severity::Low => Some(Level::Low),
+        Severity::Medium => Some(Level::Medium),
+        Severity::High => Some(Level::High),
+        Severity::Critical => Some(Level::Critical),
+        Severity::Never => None,
+    }
+}
+
+pub(crate) fn posture(args: PostureArgs, _global: &GlobalArgs) -> anyhow::Result<u8> {
+    let region = args.regions.first().map(String::as_str);
+    let aws = Aws::connect(&args.s3.settings(), region)?;
+    let facts = trailhound_posture::gather(&aws, &args.regions)?;
+    let convention = Convention {
+        name_pattern: args.name_pattern,
+        required_tags: args.required_tags,
+        require_mfa_delete: args.require_mfa_delete,
+        require_object_lock: args.require_object_lock,
+        max_delivery_age: args.max_delivery_age.to_std().unwrap_or_default(),
+        min_log_retention_days: args.min_log_retention,
+    };
+    let rules = trailhound_detect::builtin_rules()?;
+    let outcomes = trailhound_posture::evaluate(&facts, &convention, &rules, chrono::Utc::now());
+    match args.format {
+        PostureFormat::Json => {
+            let document = serde_json::json!({"facts": facts, "outcomes": outcomes});
+            let mut out = std::io::stdout().lock();
+            serde_json::to_writer_pretty(&mut out, &document)?;
+            writeln!(out)?;
+        }
+        PostureFormat::Table => {
+            let mut table =
+                Table::new(&["check", "severity", "verdict", "resource", "found", "cis"]);
+            for outcome in &outcomes {
+                table.row(vec![
+                    outcome.check.id.clone(),
+                    outcome.check.severity.as_str().to_owned(),
+                    outcome.verdict.as_str().to_owned(),
+                    outcome.resource.clone(),
+                    outcome.found.clone(),
+                    outcome.check.cis.first().cloned().unwrap_or_default(),
+                ]);
+            }
+            print_table(&table, OutputFormat::Table)?;
+            let mut out = std::io::stdout().lock();
+            let failed: Vec<_> = outcomes
+                .iter()
+                .filter(|o| o.verdict == Verdict::Fail)
+                .collect();
+            if !failed.is_empty() {
+                writeln!(out, "\nFixes:")?;
+                for outcome in failed {
+                    if let Some(fix) = &outcome.fix {
+                        writeln!(
+                            out,
+                            "  {} {}:\n    {fix}",
+                            outcome.check.id, outcome.resource
+                        )?;
+                    }
+                }
+            }
+            let count = |v: Verdict| outcomes.iter().filter(|o| o.verdict == v).count();
+            writeln!(
+                out,
+                "\n{} passed, {} failed, {} unknown, {} not applicable ({} trail(s) in {})",
+                count(Verdict::Pass),
+                count(Verdict::Fail),
+                count(Verdict::Unknown),
+                count(Verdict::NotApplicable),
+                facts.trails.len(),
+                facts.regions.join(", ")
+            )?;
+        }
+    }
+    let failing = threshold(args.fail_on).is_some_and(|level| {
+        outcomes
+            .iter()
+            .any(|o| o.verdict == Verdict::Fail && o.check.severity >= level)
+    });
+    Ok(if failing { exit::FOUND } else { exit::OK })
+}
+
+pub(crate) fn setup(args: SetupArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
+    let aws = Aws::connect(&args.s3.settings(), args.region.as_deref())?;
+    let region = args
+        .region
+        .clone()
+        .unwrap_or_else(|| aws.default_region().to_owned());
+    let lifecycle = args.lifecycle.rule("")?;
+    let request = setup::Request {
+        trail: args.name.clone(),
+        bucket: args.bucket.clone(),
+        prefix: args.prefix.clone(),
+        region: region.clone(),
+        encryption: match (&args.kms_key, args.create_kms_key) {
+            (Some(key), _) => Encryption::Key(key.clone()),
+            (None, true) => Encryption::CreateKey,
+            (None, false) => Encryption::S3Managed,
+        },
+        lifecycle,
+        access_log_bucket: args.access_log_bucket.clone(),
+        cloudwatch_logs: args
+            .cloudwatch_logs
+            .clone()
+            .map(|group| (group, args.log_retention_days)),
+        sns_topic: args.sns_topic.clone(),
+        notify_emails: args.notify_emails.clone(),
+        cis_alarms: args.cis_alarms,
+        s3_data_events: args.s3_data_events,
+        insights: args.insights,
+        tags: args.tags.clone(),
+    };
+    let plan = setup::plan(&aws, &request)?;
+    let mut out = std::io::stdout().lock();
+    for kept in &plan.kept {
+        writeln!(out, "kept: {kept}")?;
+    }
+    if plan.steps.is_empty() {
+        writeln!(out, "nothing to do: trail {} is set up as asked", args.name)?;
+        return Ok(exit::OK);
+    }
+    if !args.apply {
+        writeln!(
+            out,
+            "plan ({} calls; run again with --apply to make them):",
+            plan.steps.len()
+        )?;
+        for (n, step) in plan.steps.iter().enumerate() {
+            writeln!(
+                out,
+                "{:>3}. {}  {}\n     # {}",
+                n + 1,
+                step.action,
+                step.arguments(),
+                step.why
+            )?;
+        }
+        return Ok(exit::OK);
+    }
+    let quiet = global.quiet;
+    setup::apply(&aws, &region, &plan, |step| {
+        if !quiet {
+            eprintln!("done: {}", step.action);
+        }
+    })?;
+    writeln!(
+        out,
+        "trail {} is set up ({} calls made)",
+        args.name,
+        plan.steps.len()
+    )?;
+    Ok(exit::OK)
+}
