@@ -4,6 +4,8 @@
 //! - [`gather`] reads an account's trails and their delivery chain (bucket, KMS key,
 //!   CloudWatch Logs group and alarms, SNS topic) from the AWS APIs into [`facts`], each of
 //!   which may be unknown with the reason;
+//! - [`from_lake`] reconstructs the same facts from CloudTrail's own events, for whoever has
+//!   the logs but no API access;
 //! - [`checks`] turns facts into verdicts with CIS references and fixes;
 //! - [`setup`] plans (and with `apply`, makes) the calls that create a trail as best
 //!   practice says, never weakening what is there;
@@ -16,6 +18,7 @@ pub mod api;
 pub mod checks;
 pub mod error;
 pub mod facts;
+pub mod from_lake;
 pub mod gather;
 pub mod lifecycle;
 pub mod policy;

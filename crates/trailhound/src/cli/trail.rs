@@ -29,6 +29,11 @@ pub(crate) enum Severity {
 
 #[derive(Debug, Args)]
 pub(crate) struct PostureArgs {
+    /// Reconstruct the trails' configuration from their own events in the lake
+    /// (CreateTrail, PutBucketPolicy, StopLogging…) instead of asking the AWS APIs: for an
+    /// auditor's copy of the logs. What the logs never show is "unknown".
+    #[arg(long, conflicts_with_all = ["regions", "endpoint_url", "profile"])]
+    pub(crate) from_lake: bool,
     /// Regions whose trails to check (repeat) [default: the configured region]. Multi-region
     /// and organization trails are seen from any region.
     #[arg(long = "region", value_name = "REGION")]

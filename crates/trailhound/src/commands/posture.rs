@@ -1,6 +1,13 @@
 //! `posture` and `setup`: the trail's configuration, checked and set up.
 
 use std::io::Write;
+use std::ops::ControlFlow;
+
+use anyhow::Context;
+use arrow::array::{Array, AsArray};
+use trailhound_posture::facts::Origin;
+use trailhound_posture::{AccountFacts, from_lake};
+use trailhound_query::{QueryEngine, QueryError};
 
 use trailhound_event::Level;
 use trailhound_posture::setup::{self, Encryption};
@@ -21,10 +28,32 @@ fn threshold(severity: Severity) -> Option<Level> {
     }
 }
 
-pub(crate) fn posture(args: PostureArgs, _global: &GlobalArgs) -> anyhow::Result<u8> {
-    let region = args.regions.first().map(String::as_str);
-    let aws = Aws::connect(&args.s3.settings(), region)?;
-    let facts = trailhound_posture::gather(&aws, &args.regions)?;
+/// The facts the lake's events show.
+fn facts_from_lake(global: &GlobalArgs) -> anyhow::Result<AccountFacts> {
+    let dir = global.data_dir()?;
+    let engine = QueryEngine::open(&dir)
+        .with_context(|| format!("cannot open the lake in {}", dir.display()))?;
+    let mut replay = from_lake::Replay::default();
+    engine.sql_for_each(&from_lake::events_sql(), |batch| {
+        let column = batch.column(0).as_string_opt::<i32>().ok_or_else(|| {
+            QueryError::Output("the lake's eventJson column is not text".to_owned())
+        })?;
+        for row in 0..column.len() {
+            replay.apply(column.value(row));
+        }
+        Ok::<_, QueryError>(ControlFlow::Continue(()))
+    })?;
+    Ok(replay.facts())
+}
+
+pub(crate) fn posture(args: PostureArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
+    let facts = if args.from_lake {
+        facts_from_lake(global)?
+    } else {
+        let region = args.regions.first().map(String::as_str);
+        let aws = Aws::connect(&args.s3.settings(), region)?;
+        trailhound_posture::gather(&aws, &args.regions)?
+    };
     let convention = Convention {
         name_pattern: args.name_pattern,
         required_tags: args.required_tags,
@@ -76,13 +105,17 @@ pub(crate) fn posture(args: PostureArgs, _global: &GlobalArgs) -> anyhow::Result
             let count = |v: Verdict| outcomes.iter().filter(|o| o.verdict == v).count();
             writeln!(
                 out,
-                "\n{} passed, {} failed, {} unknown, {} not applicable ({} trail(s) in {})",
+                "\n{} passed, {} failed, {} unknown, {} not applicable ({} trail(s) in {}{})",
                 count(Verdict::Pass),
                 count(Verdict::Fail),
                 count(Verdict::Unknown),
                 count(Verdict::NotApplicable),
                 facts.trails.len(),
-                facts.regions.join(", ")
+                facts.regions.join(", "),
+                match facts.origin {
+                    Origin::Live => "",
+                    Origin::Lake => "; reconstructed from the trail's events in the lake",
+                }
             )?;
         }
     }

@@ -258,3 +258,76 @@ fn an_unreachable_endpoint_is_a_clear_error() -> Result<(), Error> {
     assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
     Ok(())
 }
+
+/// Each (check, resource) and its verdict.
+fn by_resource(json: &str) -> Result<BTreeMap<(String, String), String>, Error> {
+    let document: Value = serde_json::from_str(json)?;
+    Ok(document["outcomes"]
+        .as_array()
+        .ok_or("no outcomes")?
+        .iter()
+        .map(|o| {
+            (
+                (
+                    o["id"].as_str().unwrap_or_default().to_owned(),
+                    o["resource"].as_str().unwrap_or_default().to_owned(),
+                ),
+                o["verdict"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect())
+}
+
+#[test]
+fn posture_from_the_lake_agrees_with_the_live_checks() -> Result<(), Error> {
+    // The same bad account, once live on the server, once as its own CloudTrail events.
+    let server = S3Server::start()?;
+    server.script("account.py", &["bad"])?;
+    let live = by_resource(&server.run(&["posture", "--format", "json"])?.stdout)?;
+
+    let data = tempfile::tempdir()?;
+    let ingest = crate::support::lake_run(
+        data.path(),
+        &["ingest", &crate::support::fixture("bad-account.json")],
+    )?;
+    assert_eq!(ingest.code, 0, "{}", ingest.stderr);
+    let run =
+        crate::support::lake_run(data.path(), &["posture", "--from-lake", "--format", "json"])?;
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let document: Value = serde_json::from_str(&run.stdout)?;
+    assert_eq!(document["facts"]["origin"], "lake");
+    let from_lake = by_resource(&run.stdout)?;
+
+    let mut compared = 0;
+    for (key, verdict) in &from_lake {
+        if verdict == "unknown" {
+            continue;
+        }
+        assert_eq!(live.get(key), Some(verdict), "{key:?}");
+        compared += 1;
+    }
+    assert!(
+        compared >= 25,
+        "only {compared} verdicts could be compared: {from_lake:?}"
+    );
+    // A stopped trail delivers nothing, whichever source says so.
+    assert_eq!(
+        from_lake[&(
+            "TH-CT-06".to_owned(),
+            "arn:aws:cloudtrail:us-east-1:123456789012:trail/bad-trail".to_owned()
+        )],
+        "fail"
+    );
+    let table = crate::support::lake_run(
+        data.path(),
+        &["posture", "--from-lake", "--fail-on", "never"],
+    )?;
+    assert!(
+        table
+            .stdout
+            .contains("reconstructed from the trail's events in the lake"),
+        "{}",
+        table.stdout
+    );
+    Ok(())
+}
