@@ -30,6 +30,9 @@ pub enum PipelineError {
     /// wait in the outbox).
     #[error(transparent)]
     Alert(#[from] trailhound_alert::AlertError),
+    /// Reading the trail's configuration failed as a whole (credentials, endpoint).
+    #[error(transparent)]
+    Posture(#[from] trailhound_posture::PostureError),
     /// The rules could not be loaded.
     #[error(transparent)]
     Rules(#[from] trailhound_detect::DetectError),

@@ -57,6 +57,7 @@ mod error;
 mod hunt;
 mod ingest;
 mod insights;
+pub mod posture;
 mod pull;
 mod search;
 pub mod watch;

@@ -10,7 +10,11 @@ use serde::Serialize;
 use trailhound_detect::{Logic, MetricFilter, Rule};
 use trailhound_event::{Level, RawEvent};
 
-use crate::facts::{AccountFacts, Fact, TrailFacts};
+use crate::facts::{AccountFacts, Fact, Origin, TrailFacts};
+
+/// Why an account-wide fact is unknown from the logs alone.
+const SILENT_LOGS: &str =
+    "the logs show it for no logging multi-region trail (configured before them?)";
 use crate::policy::{
     bucket_policy_problems, cloudtrail_bucket_policy, open_to_everyone, statements,
 };
@@ -218,6 +222,16 @@ fn multi_region(facts: &AccountFacts, account: &str, out: &mut Vec<Outcome>) {
             });
     if let Some(reason) = unknown {
         v.push(account, Verdict::Unknown, reason.clone(), None);
+        return;
+    }
+    if facts.origin == Origin::Lake {
+        // Logs show only the trails configured within them; silence proves nothing.
+        v.push(
+            account,
+            Verdict::Unknown,
+            "the logs show no multi-region trail logging every management event".to_owned(),
+            None,
+        );
         return;
     }
     let found = if facts.trails.is_empty() {
@@ -765,7 +779,11 @@ fn account_wide(facts: &AccountFacts, account: &str, out: &mut Vec<Outcome>) {
                 Fact::Known(_) => {}
             }
         }
-        unknown.map_or(Fact::Known(false), Fact::Unknown)
+        match (unknown, facts.origin) {
+            (Some(reason), _) => Fact::Unknown(reason),
+            (None, Origin::Lake) => Fact::Unknown(SILENT_LOGS.to_owned()),
+            (None, Origin::Live) => Fact::Known(false),
+        }
     };
     let fix = format!(
         "aws cloudtrail put-event-selectors --trail-name {fix_trail} --event-selectors '[{{\"ReadWriteType\": \"All\", \"IncludeManagementEvents\": true, \"DataResources\": [{{\"Type\": \"AWS::S3::Object\", \"Values\": [\"arn:aws:s3\"]}}]}}]'"
@@ -794,7 +812,10 @@ fn account_wide(facts: &AccountFacts, account: &str, out: &mut Vec<Outcome>) {
         &[],
         Level::Low,
     );
-    let mut insights = Fact::Known(Vec::new());
+    let mut insights = match facts.origin {
+        Origin::Live => Fact::Known(Vec::new()),
+        Origin::Lake => Fact::Unknown(SILENT_LOGS.to_owned()),
+    };
     for trail in logging_multi_region(facts) {
         match &trail.insights {
             Fact::Known(types) if !types.is_empty() => {
@@ -856,6 +877,10 @@ fn monitoring(facts: &AccountFacts, account: &str, rules: &[Rule], out: &mut Vec
                 "aws logs put-metric-filter --log-group-name {group} --filter-name {metric} --metric-transformations metricName={metric},metricNamespace=CISBenchmark,metricValue=1 --filter-pattern '{pattern}' && aws cloudwatch put-metric-alarm --alarm-name {metric} --metric-name {metric} --namespace CISBenchmark --statistic Sum --period 300 --evaluation-periods 1 --threshold 1 --comparison-operator GreaterThanOrEqualToThreshold --alarm-actions TOPIC_ARN  (or: trailhound setup --cloudwatch-logs --sns-topic TOPIC --cis-alarms --apply)"
             )
         };
+        if groups.is_empty() && facts.origin == Origin::Lake {
+            v.push(account, Verdict::Unknown, SILENT_LOGS.to_owned(), None);
+            continue;
+        }
         if groups.is_empty() {
             v.push(
                 account,

@@ -393,8 +393,42 @@ async function status() {
   }
 }
 
+// ---------------------------------------------------------------- posture
+async function posture() {
+  const body = h("div", { className: "stack" }, h("p", { className: "muted" }, "Loading…"));
+  main.replaceChildren(h("h1", {}, "Posture"), body);
+  try {
+    const { run } = await api("/api/v1/posture");
+    if (!run) {
+      body.replaceChildren(h("div", { className: "card" }, h("p", { className: "muted" },
+        "No posture run recorded yet: `trailhound posture` checks your trails and records the verdicts here; `trailhound watch --posture-every 1h` keeps them current.")));
+      return;
+    }
+    const order = { fail: 0, unknown: 1, pass: 2, "not-applicable": 3 };
+    const checks = [...run.checks].sort((a, b) => order[a.verdict] - order[b.verdict]);
+    const count = (v) => run.checks.filter((c) => c.verdict === v).length;
+    body.replaceChildren(
+      h("div", { className: "card", "data-testid": "posture-summary" },
+        h("p", {}, `${count("pass")} passed, `, h("span", { className: count("fail") ? "unhealthy" : "healthy" }, `${count("fail")} failed`),
+          `, ${count("unknown")} unknown · account ${run.account || "?"} · checked ${when(run.checked_at)}${run.origin === "lake" ? " · reconstructed from the trail's events in the lake" : ""}`)),
+      h("div", { className: "card" }, h("h2", {}, "Checks"),
+        table([
+          { title: "check", key: "check_id" },
+          { title: "verdict", cell: (c) => h("span", { className: c.verdict === "fail" ? "unhealthy" : c.verdict === "pass" ? "healthy" : "muted" }, c.verdict) },
+          { title: "severity", key: "severity" },
+          { title: "what", key: "title" },
+          { title: "resource", key: "resource", mono: true },
+          { title: "found", key: "found" },
+          { title: "CIS", cell: (c) => c.cis.split(",").filter(Boolean).join("; ") },
+          { title: "fix", cell: (c) => c.fix ? h("code", {}, c.fix) : "" },
+        ], checks, undefined, "posture-checks")));
+  } catch (err) {
+    body.replaceChildren(failure(err));
+  }
+}
+
 // ---------------------------------------------------------------- routing
-const PAGES = { overview, search, sql: sqlConsole, findings, finding, insights, insight, status };
+const PAGES = { overview, search, sql: sqlConsole, findings, finding, insights, insight, posture, status };
 
 function go(page, params = {}) {
   const q = query(params);

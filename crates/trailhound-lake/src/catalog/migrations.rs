@@ -34,6 +34,10 @@ const MIGRATIONS: &[Migration] = &[
         what: "saved queries",
         apply: |t| t.execute_batch(VERSION_3),
     },
+    Migration {
+        what: "posture checks",
+        apply: |t| t.execute_batch(VERSION_4),
+    },
 ];
 
 /// The version a catalog has once every migration ran.
@@ -231,6 +235,28 @@ CREATE TABLE IF NOT EXISTS saved_queries (
     text         TEXT NOT NULL,
     description  TEXT,
     saved_at     TEXT NOT NULL
+);
+";
+
+/// Version 4: the verdicts of each `posture` run.
+const VERSION_4: &str = "
+CREATE TABLE IF NOT EXISTS posture_runs (
+    id          INTEGER PRIMARY KEY,
+    checked_at  TEXT NOT NULL,
+    origin      TEXT NOT NULL,   -- live | lake
+    account     TEXT
+);
+CREATE TABLE IF NOT EXISTS posture_checks (
+    run_id      INTEGER NOT NULL REFERENCES posture_runs (id),
+    check_id    TEXT NOT NULL,
+    resource    TEXT NOT NULL,
+    verdict     TEXT NOT NULL,   -- pass | fail | unknown | not-applicable
+    severity    TEXT NOT NULL,
+    title       TEXT NOT NULL,
+    cis         TEXT NOT NULL,   -- comma-separated
+    found       TEXT NOT NULL,
+    fix         TEXT,
+    PRIMARY KEY (run_id, check_id, resource)
 );
 ";
 

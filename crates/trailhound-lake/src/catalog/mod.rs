@@ -37,6 +37,7 @@ pub mod insights;
 pub mod integrity;
 mod migrations;
 pub mod outbox;
+pub mod posture;
 pub mod saved_queries;
 pub mod sources;
 pub mod triage;

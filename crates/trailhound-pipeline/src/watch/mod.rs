@@ -52,6 +52,9 @@ pub struct MonitorSettings {
     pub rules: Option<RuleSet>,
     /// How Insights and first-seen findings are computed for new events (`None`: not at all).
     pub insights: Option<Settings>,
+    /// Posture checks run when due, before routing, so a check that starts failing is
+    /// alerted in the same poll (`None`: never).
+    pub posture: Option<crate::posture::PostureSchedule>,
 }
 
 /// The boundaries between a poll's steps, in order: where a kill may leave a poll.

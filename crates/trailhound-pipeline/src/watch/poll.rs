@@ -24,6 +24,7 @@ impl Monitor {
         if self.take_in(observer, stop, &mut report)?.is_break() {
             return Ok(report);
         }
+        self.check_posture(observer, &mut report)?;
         let catalog = self.lake.catalog_mut()?;
         report.alerts.queued = self.alerting.route(catalog)?;
         if stop(Step::Routed).is_break() {
@@ -167,6 +168,35 @@ impl Monitor {
             )?;
         }
         Ok(stop(Step::CheckpointsMoved))
+    }
+}
+
+impl Monitor {
+    /// Runs the posture checks when they are due; failing to reach AWS is a problem of this
+    /// poll, not the end of the monitor.
+    fn check_posture(
+        &mut self,
+        observer: &mut dyn PollObserver,
+        report: &mut PollReport,
+    ) -> Result<(), PipelineError> {
+        let Some(schedule) = &self.settings.posture else {
+            return Ok(());
+        };
+        let catalog = self.lake.catalog_mut()?;
+        if !crate::posture::due(catalog, schedule.every)? {
+            return Ok(());
+        }
+        match crate::posture::run_live(catalog, schedule) {
+            Ok(record) => report.findings += record.findings,
+            Err(PipelineError::Lake(err)) => return Err(PipelineError::Lake(err)),
+            Err(err) => problem(
+                observer,
+                report,
+                Severity::Warning,
+                format!("posture: {err}"),
+            ),
+        }
+        Ok(())
     }
 }
 

@@ -334,6 +334,7 @@ impl Run {
                 trailhound_detect::builtin_rules()?,
             )?),
             insights: Some(trailhound_insights::Settings::default()),
+            posture: None,
         };
         Ok(Monitor::new(
             lake,

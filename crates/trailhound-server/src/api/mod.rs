@@ -22,7 +22,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 /// The routes under `/api/v1`, relative to it. Each one is in `openapi.json` (a test checks).
-pub const ROUTES: [(&str, &str); 19] = [
+pub const ROUTES: [(&str, &str); 20] = [
     ("get", "/me"),
     ("get", "/events"),
     ("get", "/events/{id}"),
@@ -39,6 +39,7 @@ pub const ROUTES: [(&str, &str); 19] = [
     ("get", "/sources"),
     ("get", "/status"),
     ("get", "/integrity"),
+    ("get", "/posture"),
     ("get", "/tokens"),
     ("post", "/tokens"),
     ("delete", "/tokens/{id}"),
@@ -63,6 +64,7 @@ pub fn router() -> Router<AppState> {
         .route("/sources", get(status::sources))
         .route("/status", get(status::status))
         .route("/integrity", get(status::integrity))
+        .route("/posture", get(status::posture))
         .route("/tokens", get(tokens::list).post(tokens::create))
         .route("/tokens/{id}", delete(tokens::revoke))
         .route("/openapi.json", get(crate::openapi::document))

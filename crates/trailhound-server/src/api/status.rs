@@ -89,3 +89,10 @@ pub(super) async fn integrity(State(state): State<AppState>) -> Result<Json<Valu
         })).collect::<Vec<_>>(),
     })))
 }
+
+pub(super) async fn posture(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let run = state
+        .lake
+        .with_catalog(|catalog| Ok(catalog.latest_posture()?))?;
+    Ok(Json(json!({ "run": run })))
+}

@@ -834,7 +834,7 @@ pub(crate) struct PullArgs {
 #[derive(Debug, Args)]
 pub(crate) struct WatchArgs {
     /// s3://bucket/prefix (a trail's bucket, or a prefix inside it) and local folders.
-    #[arg(required_unless_present = "sqs", value_name = "SOURCE")]
+    #[arg(required_unless_present_any = ["sqs", "posture_every"], value_name = "SOURCE")]
     pub(crate) sources: Vec<String>,
     /// An SQS queue URL that receives the bucket's S3 event notifications or CloudTrail's
     /// SNS notifications; the objects they announce are taken as they arrive. Repeatable.
@@ -850,6 +850,17 @@ pub(crate) struct WatchArgs {
     /// Poll once, deliver alerts, and exit (for cron, and for tests).
     #[arg(long)]
     pub(crate) once: bool,
+    /// Also run `trailhound posture` this often (with the same AWS settings); a check that
+    /// starts failing becomes a finding and is alerted.
+    #[arg(long, value_parser = parse_age, value_name = "AGE")]
+    pub(crate) posture_every: Option<chrono::Duration>,
+    /// Regions whose trails posture checks (repeat) [default: the configured region].
+    #[arg(
+        long = "posture-region",
+        value_name = "REGION",
+        requires = "posture_every"
+    )]
+    pub(crate) posture_regions: Vec<String>,
     #[command(flatten)]
     pub(crate) pipeline: PipelineArgs,
 }

@@ -5,6 +5,7 @@ use std::ops::ControlFlow;
 
 use anyhow::Context;
 use arrow::array::{Array, AsArray};
+use trailhound_lake::{Access, Lake};
 use trailhound_posture::facts::Origin;
 use trailhound_posture::{AccountFacts, from_lake};
 use trailhound_query::{QueryEngine, QueryError};
@@ -63,7 +64,20 @@ pub(crate) fn posture(args: PostureArgs, global: &GlobalArgs) -> anyhow::Result<
         min_log_retention_days: args.min_log_retention,
     };
     let rules = trailhound_detect::builtin_rules()?;
-    let outcomes = trailhound_posture::evaluate(&facts, &convention, &rules, chrono::Utc::now());
+    let now = chrono::Utc::now();
+    let outcomes = trailhound_posture::evaluate(&facts, &convention, &rules, now);
+    // Recorded for the dashboard, and so that `watch --posture-every` knows what changed.
+    let data_dir = global.data_dir()?;
+    let mut lake = Lake::open(&data_dir, Access::Write)
+        .with_context(|| format!("cannot open the lake in {}", data_dir.display()))?;
+    let recorded =
+        trailhound_pipeline::posture::record(lake.catalog_mut()?, &facts, &outcomes, now)?;
+    if !global.quiet && !recorded.newly_failing.is_empty() {
+        eprintln!(
+            "{} check(s) newly failing since the last run",
+            recorded.newly_failing.len()
+        );
+    }
     match args.format {
         PostureFormat::Json => {
             let document = serde_json::json!({"facts": facts, "outcomes": outcomes});

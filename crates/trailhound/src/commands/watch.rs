@@ -6,6 +6,7 @@ use std::path::Path;
 use anyhow::Context;
 use trailhound_lake::{Access, Lake};
 use trailhound_pipeline::IngestMessage;
+use trailhound_pipeline::posture::PostureSchedule;
 use trailhound_pipeline::watch::{
     Followed, FollowedBucket, FollowedFolder, FollowedQueue, Monitor, MonitorSettings,
     PollObserver, PollReport, Problem, S3Trail, Severity, Sqs,
@@ -52,15 +53,30 @@ pub(crate) fn run(args: WatchArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
         read: args.pipeline.read.options(selection),
         rules,
         insights: (!args.pipeline.no_insights).then(trailhound_insights::Settings::default),
+        posture: match args.posture_every {
+            Some(every) => Some(PostureSchedule {
+                every: every
+                    .to_std()
+                    .unwrap_or(std::time::Duration::from_secs(3600)),
+                settings: s3.clone(),
+                regions: args.posture_regions.clone(),
+                convention: trailhound_posture::Convention::default(),
+                rules: trailhound_detect::builtin_rules()?,
+            }),
+            None => None,
+        },
     };
     let mut monitor = Monitor::new(lake, followed, alerting, settings)?;
     if !global.quiet {
-        let sources: Vec<&str> = args
+        let mut sources: Vec<&str> = args
             .sources
             .iter()
             .chain(&args.sqs)
             .map(String::as_str)
             .collect();
+        if args.posture_every.is_some() {
+            sources.push("the trails' posture");
+        }
         eprintln!(
             "watching {} every {}s; findings go to {describe}",
             sources.join(", "),

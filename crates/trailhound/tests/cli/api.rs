@@ -59,6 +59,7 @@ fn routes(event_id: &str, finding: i64) -> Vec<(&'static str, String)> {
         ("GET", "/api/v1/sources".to_owned()),
         ("GET", "/api/v1/status".to_owned()),
         ("GET", "/api/v1/integrity".to_owned()),
+        ("GET", "/api/v1/posture".to_owned()),
         ("GET", "/api/v1/tokens".to_owned()),
         ("POST", "/api/v1/tokens".to_owned()),
         ("DELETE", "/api/v1/tokens/1".to_owned()),
@@ -426,6 +427,11 @@ fn every_endpoint_answers_and_refuses_by_role() -> TestResult {
     let status = client.get("/api/v1/status", &viewer)?.json();
     assert_eq!(status["lake"]["events"], json!(events));
     assert_eq!(status["lake"]["sources_failed"], 1);
+    // No posture run yet: the page says how to make one.
+    assert_eq!(
+        client.get("/api/v1/posture", &viewer)?.json()["run"],
+        json!(null)
+    );
     let integrity = client.get("/api/v1/integrity", &viewer)?.json();
     let check = &integrity["checks"][0];
     assert_eq!(check["valid"], true);

@@ -19,6 +19,10 @@ fn the_dashboard_works_in_a_real_browser() -> TestResult {
     );
     let dir = tempfile::tempdir()?;
     let (data, _logs) = crate::api::served_lake(dir.path())?;
+    // A posture run for the Posture page, reconstructed from the estate's own events.
+    let posture =
+        crate::support::lake_run(&data, &["posture", "--from-lake", "--fail-on", "never"])?;
+    assert_eq!(posture.code, 0, "{}", posture.stderr);
     let admin = token(&data, "alice", "admin")?;
     let server = Server::start(&data, &[])?;
     let shots = screenshots();
@@ -43,7 +47,11 @@ fn the_dashboard_works_in_a_real_browser() -> TestResult {
     assert!(report["athenaRows"].as_u64() >= Some(1), "{report}");
     assert_eq!(report["athenaRows"], report["insightsRows"], "{report}");
     assert_eq!(report["csv"], "trailhound-query.csv");
-    for name in ["overview", "search", "sql", "finding", "insight", "status"] {
+    // The account-wide checks at least: CT-01, DE-01, DE-02, IN-01 and the 15 alarms.
+    assert!(report["postureRows"].as_u64() >= Some(19), "{report}");
+    for name in [
+        "overview", "search", "sql", "finding", "insight", "posture", "status",
+    ] {
         let png = std::fs::read(shots.join(format!("{name}.png")))?;
         assert!(
             png.starts_with(b"\x89PNG") && png.len() > 10_000,

@@ -33,7 +33,9 @@ fn failing(by_check: &BTreeMap<String, Vec<String>>) -> Vec<&str> {
 fn a_bad_account_fails_exactly_the_expected_checks() -> Result<(), Error> {
     let server = S3Server::start()?;
     server.script("account.py", &["bad"])?;
-    let run = server.run(&["posture", "--format", "json"])?;
+    let data = tempfile::tempdir()?;
+    let data_dir = crate::support::path_str(data.path());
+    let run = server.run(&["--data-dir", &data_dir, "posture", "--format", "json"])?;
     assert_eq!(run.code, 1, "a failing high check exits 1: {}", run.stderr);
     let by_check = verdicts(&run.stdout)?;
     let mut expected = vec![
@@ -307,9 +309,18 @@ fn posture_from_the_lake_agrees_with_the_live_checks() -> Result<(), Error> {
         compared += 1;
     }
     assert!(
-        compared >= 25,
+        compared >= 19,
         "only {compared} verdicts could be compared: {from_lake:?}"
     );
+    // The trail and its bucket were configured inside the logs: all of that is known.
+    // Account-wide facts are not: other trails may predate the logs.
+    for ((id, resource), verdict) in &from_lake {
+        if resource.starts_with("arn:") {
+            assert_ne!(verdict, "unknown", "{id} {resource}");
+        } else {
+            assert_eq!(verdict, "unknown", "{id} {resource}");
+        }
+    }
     // A stopped trail delivers nothing, whichever source says so.
     assert_eq!(
         from_lake[&(

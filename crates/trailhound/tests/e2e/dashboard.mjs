@@ -148,6 +148,14 @@ try {
     await shot("insight");
   });
 
+  await step("posture", async () => {
+    await page.click("#nav a[data-page=posture]");
+    await page.locator("[data-testid=posture-summary]").waitFor();
+    await page.locator("[data-testid=posture-checks] tbody tr").first().waitFor();
+    report.postureRows = await page.locator("[data-testid=posture-checks] tbody tr").count();
+    await shot("posture");
+  });
+
   await step("status", async () => {
     await page.click("#nav a[data-page=status]");
     await page.locator("[data-testid=integrity] .healthy").first().waitFor();
