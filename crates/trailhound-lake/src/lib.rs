@@ -21,6 +21,8 @@
 //!   moved into place; [`Lake::open`] for writing finishes or discards whatever a crash
 //!   interrupted. Re-running an interrupted ingest therefore stores every event exactly once.
 //! - [`Lake::compact`] merges small files, one atomic commit per merge.
+//! - [`Lake::apply_retention`] retires day partitions past a cut-off, archiving them first
+//!   into another lake of the same layout.
 //! - **Readers list the catalog, not the folder** ([`Lake::listing`]): they see exactly the
 //!   committed files, and a file retired after they listed it stays readable for an hour.
 //! - [`Lake::event_files`] and [`for_each_record`] read original records back for `hunt`.
@@ -36,6 +38,7 @@ mod error;
 mod listing;
 mod location;
 mod partition;
+mod retention;
 mod row_group;
 mod scan;
 mod schema;
@@ -59,6 +62,7 @@ pub use error::LakeError;
 pub use listing::{LakeListing, ListedFile, RETIRED_GRACE};
 pub use location::{SourceLocator, source_location};
 pub use partition::PartitionKey;
+pub use retention::{RetentionPlan, RetentionReport, RetiredPartition};
 pub use scan::for_each_record;
 pub use schema::{JSON_TEXT_COLUMNS, PARTITION_COLUMNS, file_schema};
 pub use store::{Access, Lake, data_dir};

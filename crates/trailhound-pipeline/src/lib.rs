@@ -52,6 +52,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod config;
 pub mod demo;
 mod error;
 mod hunt;
@@ -59,6 +60,7 @@ mod ingest;
 mod insights;
 pub mod posture;
 mod pull;
+pub mod retention;
 mod search;
 pub mod watch;
 

@@ -79,7 +79,7 @@ fn main() -> ExitCode {
         Command::Pull(args) => commands::pull::run(args, &cli.global),
         Command::Posture(args) => commands::posture::posture(args, &cli.global),
         Command::Setup(args) => commands::posture::setup(args, &cli.global),
-        Command::Retention(command) => commands::retention::run(command, &cli.global),
+        Command::Retention(args) => commands::retention::run(args, &cli.global),
         Command::Watch(args) => commands::watch::run(args, &cli.global),
         Command::Alert(command) => commands::alert::run(command, &cli.global),
         Command::Status(args) => commands::status::run(args, &cli.global),

@@ -124,6 +124,20 @@ impl Catalog {
             .optional()?)
     }
 
+    /// Sets a named position.
+    ///
+    /// # Errors
+    ///
+    /// When the catalog cannot be written.
+    pub fn set_cursor(&self, name: &str, value: i64) -> Result<(), LakeError> {
+        self.connection.execute(
+            "INSERT INTO cursors (name, value) VALUES (?1, ?2)
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            params![name, value],
+        )?;
+        Ok(())
+    }
+
     /// Records `alerts` and moves the cursor `cursor` to `position`, in one transaction: each
     /// finding is routed exactly once, however the process stops.
     ///

@@ -55,6 +55,8 @@ pub struct MonitorSettings {
     /// Posture checks run when due, before routing, so a check that starts failing is
     /// alerted in the same poll (`None`: never).
     pub posture: Option<crate::posture::PostureSchedule>,
+    /// What of the lake is kept, applied once a day after a poll (`None`: all of it).
+    pub retention: Option<crate::retention::RetentionSettings>,
 }
 
 /// The boundaries between a poll's steps, in order: where a kill may leave a poll.

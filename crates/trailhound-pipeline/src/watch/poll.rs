@@ -33,7 +33,10 @@ impl Monitor {
         let queued = report.alerts.queued;
         report.alerts = self.alerting.deliver(catalog)?;
         report.alerts.queued = queued;
-        let _ = stop(Step::Delivered);
+        if stop(Step::Delivered).is_break() {
+            return Ok(report);
+        }
+        self.retain_if_due(observer, &mut report);
         Ok(report)
     }
 
@@ -172,6 +175,31 @@ impl Monitor {
 }
 
 impl Monitor {
+    /// Applies the retention once a day. Its own crash safety makes it safe anywhere after
+    /// the poll; a failure is this poll's problem and is tried again at the next.
+    fn retain_if_due(&mut self, observer: &mut dyn PollObserver, report: &mut PollReport) {
+        let Some(settings) = &self.settings.retention else {
+            return;
+        };
+        let now = chrono::Utc::now();
+        let result = crate::retention::due(&self.lake, now).and_then(|due| {
+            if !due {
+                return Ok(());
+            }
+            let plan = settings.plan(&self.lake, now)?;
+            crate::retention::apply(&mut self.lake, settings, &plan, |_| {})?;
+            crate::retention::mark_run(&mut self.lake, now)
+        });
+        if let Err(err) = result {
+            problem(
+                observer,
+                report,
+                Severity::Warning,
+                format!("retention: {err}"),
+            );
+        }
+    }
+
     /// Runs the posture checks when they are due; failing to reach AWS is a problem of this
     /// poll, not the end of the monitor.
     fn check_posture(

@@ -335,6 +335,7 @@ impl Run {
             )?),
             insights: Some(trailhound_insights::Settings::default()),
             posture: None,
+            retention: None,
         };
         Ok(Monitor::new(
             lake,

@@ -9,7 +9,8 @@ use trailhound_source::{InputSpec, ReadLimits, ReadOptions, S3Settings, Selectio
 mod trail;
 
 pub(crate) use trail::{
-    PostureArgs, PostureFormat, RetentionCommand, S3LifecycleArgs, SetupArgs, Severity,
+    PostureArgs, PostureFormat, RetentionArgs, RetentionCommand, S3LifecycleArgs, SetupArgs,
+    Severity,
 };
 pub(crate) use trailhound_event::quantity::parse_size;
 pub(crate) use trailhound_query::{TimeBound, parse_age, parse_time_bound};
@@ -158,9 +159,15 @@ pub(crate) enum Command {
     /// events, Insights, the CIS alarms and tags. Only what is missing is planned, so a second
     /// run plans nothing, and a setting already stronger than asked is never weakened.
     Setup(SetupArgs),
-    /// How long logs are kept: the trail bucket's lifecycle rule (`retention s3-lifecycle`).
-    #[command(subcommand)]
-    Retention(RetentionCommand),
+    /// Keep the lake to a length of time, archiving older days first; or set the trail
+    /// bucket's lifecycle rule (`retention s3-lifecycle`).
+    ///
+    /// Whole day partitions older than --keep leave the catalog (and the disk, an hour
+    /// later, once queries running now are done), moved first to --archive-to when given: a
+    /// lake of its own with the same layout. A plan is printed unless --apply. Killed midway,
+    /// it loses nothing and is simply run again. `[retention]` in trailhound.toml has `watch`
+    /// apply it daily.
+    Retention(RetentionArgs),
     /// Follow buckets and folders as CloudTrail delivers: ingest each new object once, run
     /// the rules and Insights on it, and alert on what is found.
     ///

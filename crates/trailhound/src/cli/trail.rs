@@ -1,5 +1,7 @@
 //! Arguments of the commands about the trail itself: `posture`, `setup`, `retention`.
 
+use std::path::PathBuf;
+
 use chrono::TimeDelta as Duration;
 
 use clap::{Args, Subcommand, ValueEnum};
@@ -130,6 +132,27 @@ fn parse_tag(text: &str) -> Result<(String, String), String> {
         Some((key, value)) if !key.is_empty() => Ok((key.to_owned(), value.to_owned())),
         _ => Err(format!("{text:?} is not KEY=VALUE")),
     }
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub(crate) struct RetentionArgs {
+    #[command(subcommand)]
+    pub(crate) command: Option<RetentionCommand>,
+    /// Keep this much of the lake, by event day (90d, 1y); older day partitions are
+    /// archived (with --archive-to) or deleted.
+    #[arg(long, value_parser = parse_age, value_name = "AGE")]
+    pub(crate) keep: Option<Duration>,
+    /// Only this account's partitions (repeat).
+    #[arg(long = "account", value_name = "ID")]
+    pub(crate) accounts: Vec<String>,
+    /// Move old partitions here first: a lake of its own, with the same layout, that
+    /// `trailhound --data-dir DIR query` reads.
+    #[arg(long, value_name = "DIR")]
+    pub(crate) archive_to: Option<PathBuf>,
+    /// Make the change; without it the plan is printed and nothing changes.
+    #[arg(long)]
+    pub(crate) apply: bool,
 }
 
 #[derive(Debug, Subcommand)]

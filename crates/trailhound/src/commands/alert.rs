@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use trailhound_alert::{AlertConfig, Alerting, kind_name};
 use trailhound_lake::{Access, Lake};
+use trailhound_pipeline::config::PipelineConfig;
 
 use crate::cli::{AlertCommand, GlobalArgs};
 use crate::exit;
@@ -23,6 +24,18 @@ pub(crate) fn config_path(global: &GlobalArgs) -> anyhow::Result<Option<PathBuf>
     ]
     .into_iter()
     .find(|p| p.is_file()))
+}
+
+/// `[retention]` and `[posture]` as configured (none when there is no file).
+pub(crate) fn pipeline_config(global: &GlobalArgs) -> anyhow::Result<PipelineConfig> {
+    match config_path(global)? {
+        None => Ok(PipelineConfig::default()),
+        Some(path) => {
+            let text = std::fs::read_to_string(&path)
+                .with_context(|| format!("cannot read the configuration {}", path.display()))?;
+            Ok(PipelineConfig::parse(&text, &path.display().to_string())?)
+        }
+    }
 }
 
 /// Alerting as configured.

@@ -6,6 +6,7 @@ use std::ops::ControlFlow;
 use anyhow::Context;
 use arrow::array::{Array, AsArray};
 use trailhound_lake::{Access, Lake};
+use trailhound_pipeline::config::PostureConfig;
 use trailhound_posture::facts::Origin;
 use trailhound_posture::{AccountFacts, from_lake};
 use trailhound_query::{QueryEngine, QueryError};
@@ -29,6 +30,17 @@ fn threshold(severity: Severity) -> Option<Level> {
     }
 }
 
+/// The conventions `[posture]` in trailhound.toml sets.
+pub(crate) fn convention(config: &PostureConfig) -> Convention {
+    Convention {
+        name_pattern: config.name_pattern.clone(),
+        required_tags: config.required_tags.clone(),
+        require_mfa_delete: config.require_mfa_delete,
+        require_object_lock: config.require_object_lock,
+        ..Convention::default()
+    }
+}
+
 /// The facts the lake's events show.
 fn facts_from_lake(global: &GlobalArgs) -> anyhow::Result<AccountFacts> {
     let dir = global.data_dir()?;
@@ -48,21 +60,32 @@ fn facts_from_lake(global: &GlobalArgs) -> anyhow::Result<AccountFacts> {
 }
 
 pub(crate) fn posture(args: PostureArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
+    // Flags win over `[posture]` in trailhound.toml.
+    let configured = crate::commands::alert::pipeline_config(global)?
+        .posture
+        .unwrap_or_default();
     let facts = if args.from_lake {
         facts_from_lake(global)?
     } else {
-        let region = args.regions.first().map(String::as_str);
-        let aws = Aws::connect(&args.s3.settings(), region)?;
-        trailhound_posture::gather(&aws, &args.regions)?
+        let regions = if args.regions.is_empty() {
+            &configured.regions
+        } else {
+            &args.regions
+        };
+        let aws = Aws::connect(&args.s3.settings(), regions.first().map(String::as_str))?;
+        trailhound_posture::gather(&aws, regions)?
     };
-    let convention = Convention {
-        name_pattern: args.name_pattern,
-        required_tags: args.required_tags,
-        require_mfa_delete: args.require_mfa_delete,
-        require_object_lock: args.require_object_lock,
-        max_delivery_age: args.max_delivery_age.to_std().unwrap_or_default(),
-        min_log_retention_days: args.min_log_retention,
-    };
+    let mut convention = convention(&configured);
+    if args.name_pattern.is_some() {
+        convention.name_pattern = args.name_pattern;
+    }
+    if !args.required_tags.is_empty() {
+        convention.required_tags = args.required_tags;
+    }
+    convention.require_mfa_delete |= args.require_mfa_delete;
+    convention.require_object_lock |= args.require_object_lock;
+    convention.max_delivery_age = args.max_delivery_age.to_std().unwrap_or_default();
+    convention.min_log_retention_days = args.min_log_retention;
     let rules = trailhound_detect::builtin_rules()?;
     let now = chrono::Utc::now();
     let outcomes = trailhound_posture::evaluate(&facts, &convention, &rules, now);

@@ -4,13 +4,90 @@ use std::io::Write;
 
 use trailhound_posture::Aws;
 
-use crate::cli::{GlobalArgs, RetentionCommand, S3LifecycleArgs};
+use anyhow::Context;
+use trailhound_lake::{Access, Lake};
+use trailhound_pipeline::retention::RetentionSettings;
+
+use crate::cli::{GlobalArgs, RetentionArgs, RetentionCommand, S3LifecycleArgs};
 use crate::exit;
 
-pub(crate) fn run(command: RetentionCommand, _global: &GlobalArgs) -> anyhow::Result<u8> {
-    match command {
-        RetentionCommand::S3Lifecycle(args) => s3_lifecycle(&args),
+pub(crate) fn run(args: RetentionArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
+    match &args.command {
+        Some(RetentionCommand::S3Lifecycle(lifecycle)) => s3_lifecycle(lifecycle),
+        None => lake(&args, global),
     }
+}
+
+/// `retention --keep`: the lake's old partitions, archived or deleted.
+fn lake(args: &RetentionArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
+    let Some(keep) = args.keep else {
+        anyhow::bail!("give --keep AGE (90d, 1y), or a subcommand such as s3-lifecycle");
+    };
+    let keep = keep.to_std().unwrap_or_default();
+    let settings = RetentionSettings {
+        keep,
+        accounts: args.accounts.clone(),
+        archive_to: args.archive_to.clone(),
+    };
+    let data_dir = global.data_dir()?;
+    let mut lake = Lake::open(&data_dir, Access::Write)
+        .with_context(|| format!("cannot open the lake in {}", data_dir.display()))?;
+    settings.check(&lake)?;
+    let plan = settings.plan(&lake, chrono::Utc::now())?;
+    let mut out = std::io::stdout().lock();
+    if plan.partitions.is_empty() {
+        writeln!(
+            out,
+            "nothing is older than {}: the lake is kept whole",
+            plan.keep_from
+        )?;
+        return Ok(exit::OK);
+    }
+    let verb = match (&args.archive_to, args.apply) {
+        (Some(_), true) => "archived",
+        (None, true) => "deleted",
+        (Some(_), false) => "would be archived",
+        (None, false) => "would be deleted",
+    };
+    if !args.apply {
+        for partition in &plan.partitions {
+            writeln!(
+                out,
+                "{verb}: account={} region={} date={}  {} events, {} files",
+                partition.account,
+                partition.region,
+                partition.date,
+                partition.rows(),
+                partition.files.len()
+            )?;
+        }
+    }
+    let summary = format!(
+        "{} partitions before {} ({} events, {:.1} MiB) {verb}{}",
+        plan.partitions.len(),
+        plan.keep_from,
+        plan.rows(),
+        plan.bytes() as f64 / 1_048_576.0,
+        args.archive_to
+            .as_ref()
+            .map(|a| format!(" to {}", a.display()))
+            .unwrap_or_default()
+    );
+    if !args.apply {
+        writeln!(out, "{summary}; run again with --apply to do it")?;
+        return Ok(exit::OK);
+    }
+    let quiet = global.quiet;
+    trailhound_pipeline::retention::apply(&mut lake, &settings, &plan, |partition| {
+        if !quiet {
+            eprintln!(
+                "{verb}: account={} region={} date={}",
+                partition.account, partition.region, partition.date
+            );
+        }
+    })?;
+    writeln!(out, "{summary}")?;
+    Ok(exit::OK)
 }
 
 fn s3_lifecycle(args: &S3LifecycleArgs) -> anyhow::Result<u8> {

@@ -45,6 +45,12 @@ pub(crate) fn run(args: WatchArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
             visibility,
         )));
     }
+    let config = crate::commands::alert::pipeline_config(global)?;
+    let posture_config = config.posture.clone().unwrap_or_default();
+    let posture_every = args
+        .posture_every
+        .and_then(|every| every.to_std().ok())
+        .or(posture_config.every);
     let data_dir = global.data_dir()?;
     let lake = Lake::open(&data_dir, Access::Write)
         .with_context(|| format!("cannot open the lake in {}", data_dir.display()))?;
@@ -53,19 +59,25 @@ pub(crate) fn run(args: WatchArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
         read: args.pipeline.read.options(selection),
         rules,
         insights: (!args.pipeline.no_insights).then(trailhound_insights::Settings::default),
-        posture: match args.posture_every {
+        posture: match posture_every {
             Some(every) => Some(PostureSchedule {
-                every: every
-                    .to_std()
-                    .unwrap_or(std::time::Duration::from_secs(3600)),
+                every,
                 settings: s3.clone(),
-                regions: args.posture_regions.clone(),
-                convention: trailhound_posture::Convention::default(),
+                regions: if args.posture_regions.is_empty() {
+                    posture_config.regions.clone()
+                } else {
+                    args.posture_regions.clone()
+                },
+                convention: crate::commands::posture::convention(&posture_config),
                 rules: trailhound_detect::builtin_rules()?,
             }),
             None => None,
         },
+        retention: config.retention.clone(),
     };
+    if let Some(retention) = &settings.retention {
+        retention.check(&lake)?;
+    }
     let mut monitor = Monitor::new(lake, followed, alerting, settings)?;
     if !global.quiet {
         let mut sources: Vec<&str> = args
@@ -74,7 +86,7 @@ pub(crate) fn run(args: WatchArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
             .chain(&args.sqs)
             .map(String::as_str)
             .collect();
-        if args.posture_every.is_some() {
+        if posture_every.is_some() {
             sources.push("the trails' posture");
         }
         eprintln!(

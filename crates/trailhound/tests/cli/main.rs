@@ -59,3 +59,6 @@ mod dashboard;
 
 /// The trail itself, on a local AWS-compatible server: posture, setup, S3 lifecycle.
 mod posture;
+
+/// Keeping the lake to a length of time, archiving the rest.
+mod retention;
