@@ -521,6 +521,6 @@ mod tests {
         assert_eq!(duration_text::parse("2h"), Some(Duration::from_secs(7200)));
         assert_eq!(duration_text::parse("0s"), Some(Duration::ZERO));
         assert_eq!(duration_text::parse("h"), None);
-        assert_eq!(duration_text::parse("5y"), None);
+        assert_eq!(duration_text::parse("5q"), None);
     }
 }

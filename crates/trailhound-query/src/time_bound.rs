@@ -99,6 +99,6 @@ mod tests {
             Ok(TimeBound::Ago(Duration::days(7)))
         );
         assert!(parse_time_bound("yesterday").is_err());
-        assert!(parse_time_bound("5y").is_err());
+        assert!(parse_time_bound("5q").is_err());
     }
 }
