@@ -11,9 +11,12 @@
 
 use std::collections::BTreeMap;
 
+use arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
+use arrow::compute::filter_record_batch;
+
 use crate::catalog::files::LakeFileRecord;
-use crate::writer::move_into_place;
-use crate::{Lake, LakeError};
+use crate::writer::{move_into_place, read_file, stage_partition};
+use crate::{Lake, LakeError, PartitionKey};
 
 /// What falls outside the retention: whole partitions.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -61,6 +64,10 @@ impl RetentionPlan {
     }
 }
 
+/// The event categories CloudTrail writes in `eventCategory`; events from before the field
+/// existed are management events.
+pub const EVENT_CATEGORIES: [&str; 4] = ["Management", "Data", "Insight", "NetworkActivity"];
+
 /// What applying a plan did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RetentionReport {
@@ -70,6 +77,8 @@ pub struct RetentionReport {
     pub archived_files: u64,
     /// Events retired.
     pub rows: u64,
+    /// Files rewritten without one category's events.
+    pub rewritten_files: u64,
 }
 
 impl Lake {
@@ -171,6 +180,80 @@ impl Lake {
         Ok(report)
     }
 
+    /// Takes one event category's events (`Data`, …) out of the plan's partitions, archiving
+    /// them first into `archive` when given; the other events stay. Each file is rewritten in
+    /// one commit; its removed events are archived under a name derived from it, so a run
+    /// killed between the archive's commit and this lake's finds them there and does not
+    /// archive them twice.
+    ///
+    /// # Errors
+    ///
+    /// As [`Lake::apply_retention`]; and for a category CloudTrail does not write.
+    pub fn apply_category_retention(
+        &mut self,
+        plan: &RetentionPlan,
+        category: &str,
+        mut archive: Option<&mut Lake>,
+        mut done: impl FnMut(&RetiredPartition),
+    ) -> Result<RetentionReport, LakeError> {
+        let Some(category) = EVENT_CATEGORIES
+            .iter()
+            .find(|c| c.eq_ignore_ascii_case(category))
+        else {
+            return Err(LakeError::Config(format!(
+                "{category:?} is not an event category: use one of {}",
+                EVENT_CATEGORIES.join(", ")
+            )));
+        };
+        if archive.as_ref().is_some_and(|a| self.is_at(a.root())) {
+            return Err(LakeError::Config(
+                "the archive is this lake: give another folder to --archive-to".to_owned(),
+            ));
+        }
+        self.purge_retired()?;
+        let mut report = RetentionReport::default();
+        for partition in &plan.partitions {
+            let key = PartitionKey {
+                account: partition.account.clone(),
+                region: partition.region.clone(),
+                date: partition.date.clone(),
+            };
+            let files = self
+                .catalog
+                .lake_files(Some((&key.account, &key.region, &key.date)))?;
+            let mut touched = false;
+            for file in &files {
+                let batches = read_file(&self.lake_dir().join(&file.path))?;
+                let (taken, kept) = split_by_category(&batches, category)?;
+                let taken_rows: usize = taken.iter().map(RecordBatch::num_rows).sum();
+                if taken_rows == 0 {
+                    continue;
+                }
+                if let Some(archive) = archive.as_deref_mut() {
+                    archive_rows(archive, &key, file, category, &taken)?;
+                }
+                let kept_rows: usize = kept.iter().map(RecordBatch::num_rows).sum();
+                let replacement = if kept_rows == 0 {
+                    Vec::new()
+                } else {
+                    vec![stage_partition(&self.staging_dir(), &key, &kept)?]
+                };
+                self.catalog
+                    .commit(&replacement, std::slice::from_ref(&file.path), &[], &[])?;
+                move_into_place(self, &replacement)?;
+                self.retire(&file.path);
+                report.rewritten_files += 1;
+                report.rows += taken_rows as u64;
+                touched = true;
+            }
+            if touched {
+                report.partitions += 1;
+                done(partition);
+            }
+        }
+        Ok(report)
+    }
+
     /// Copies `files` (one partition) into `archive` and commits them there in one commit;
     /// files it already holds are left as they are. Returns how many were copied.
     fn copy_into(&self, archive: &mut Lake, files: &[LakeFileRecord]) -> Result<u64, LakeError> {
@@ -210,4 +293,78 @@ impl Lake {
         move_into_place(archive, &staged)?;
         Ok(staged.len() as u64)
     }
+}
+
+/// Splits batches into the rows of `category` and the rest. An event without
+/// `eventCategory` (written before the field existed) is a management event.
+fn split_by_category(
+    batches: &[RecordBatch],
+    category: &str,
+) -> Result<(Vec<RecordBatch>, Vec<RecordBatch>), LakeError> {
+    let mut taken = Vec::new();
+    let mut kept = Vec::new();
+    for batch in batches {
+        let column = batch
+            .column_by_name("eventCategory")
+            .and_then(|c| c.as_string_opt::<i32>())
+            .ok_or_else(|| {
+                LakeError::Internal("a lake file has no eventCategory text column".to_owned())
+            })?;
+        let matches: BooleanArray = (0..column.len())
+            .map(|row| {
+                let value = if column.is_null(row) {
+                    "Management"
+                } else {
+                    column.value(row)
+                };
+                Some(value == category)
+            })
+            .collect();
+        let others: BooleanArray = matches.iter().map(|m| m.map(|m| !m)).collect();
+        taken.push(filter_record_batch(batch, &matches)?);
+        kept.push(filter_record_batch(batch, &others)?);
+    }
+    Ok((taken, kept))
+}
+
+/// Archives `rows` taken out of `source` under a name derived from it, once: a file of that
+/// name already in the archive means an earlier run archived them.
+fn archive_rows(
+    archive: &mut Lake,
+    key: &PartitionKey,
+    source: &LakeFileRecord,
+    category: &str,
+    rows: &[RecordBatch],
+) -> Result<(), LakeError> {
+    let stem = std::path::Path::new(&source.path)
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let name = format!("{stem}-{}.parquet", category.to_ascii_lowercase());
+    let held = archive
+        .catalog
+        .lake_files(Some((&key.account, &key.region, &key.date)))?;
+    if held.iter().any(|f| f.path.ends_with(&format!("/{name}"))) {
+        return Ok(());
+    }
+    let mut staged = stage_partition(&archive.staging_dir(), key, rows)?;
+    let (Some(staged_name), Some(folder)) = (
+        staged.staged_as.clone(),
+        staged
+            .path
+            .rsplit_once('/')
+            .map(|(folder, _)| folder.to_owned()),
+    ) else {
+        return Err(LakeError::Internal("a staged file has no name".to_owned()));
+    };
+    let from = archive.staging_dir().join(&staged_name);
+    let to = archive.staging_dir().join(&name);
+    std::fs::rename(&from, &to).map_err(LakeError::io(&from))?;
+    staged.staged_as = Some(name.clone());
+    staged.path = format!("{folder}/{name}");
+    archive
+        .catalog
+        .commit(std::slice::from_ref(&staged), &[], &[], &[])?;
+    move_into_place(archive, std::slice::from_ref(&staged))?;
+    Ok(())
 }

@@ -22,6 +22,10 @@ pub struct RetentionSettings {
     /// The archive lake old partitions move to; deleted when `None`.
     #[serde(default)]
     pub archive_to: Option<PathBuf>,
+    /// Only events of this category (`Data`, `Management`, `Insight`, `NetworkActivity`)
+    /// leave; the rest of each old partition stays.
+    #[serde(default)]
+    pub category: Option<String>,
 }
 
 impl RetentionSettings {
@@ -88,7 +92,10 @@ pub fn apply(
         Some(dir) => Some(Lake::open(dir, Access::Write)?),
         None => None,
     };
-    Ok(lake.apply_retention(plan, archive.as_mut(), done)?)
+    Ok(match &settings.category {
+        Some(category) => lake.apply_category_retention(plan, category, archive.as_mut(), done)?,
+        None => lake.apply_retention(plan, archive.as_mut(), done)?,
+    })
 }
 
 /// Whether a daily run is due: none recorded, or the last a day old.
@@ -128,6 +135,7 @@ mod tests {
             keep: Duration::from_secs(3 * 86_400),
             accounts: Vec::new(),
             archive_to: None,
+            category: None,
         };
         let now = chrono::DateTime::parse_from_rfc3339("2024-07-07T12:00:00Z")?.to_utc();
         // 3 days: the 5th, 6th and 7th.

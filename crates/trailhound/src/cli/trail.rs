@@ -146,6 +146,10 @@ pub(crate) struct RetentionArgs {
     /// Only this account's partitions (repeat).
     #[arg(long = "account", value_name = "ID")]
     pub(crate) accounts: Vec<String>,
+    /// Only events of this category leave (data, management, insight, networkactivity);
+    /// the rest of each old day stays: keep data events 30 days, the rest longer.
+    #[arg(long, value_name = "CATEGORY")]
+    pub(crate) category: Option<String>,
     /// Move old partitions here first: a lake of its own, with the same layout, that
     /// `trailhound --data-dir DIR query` reads.
     #[arg(long, value_name = "DIR")]

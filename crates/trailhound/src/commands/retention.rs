@@ -28,6 +28,7 @@ fn lake(args: &RetentionArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
         keep,
         accounts: args.accounts.clone(),
         archive_to: args.archive_to.clone(),
+        category: args.category.clone(),
     };
     let data_dir = global.data_dir()?;
     let mut lake = Lake::open(&data_dir, Access::Write)
@@ -49,11 +50,15 @@ fn lake(args: &RetentionArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
         (Some(_), false) => "would be archived",
         (None, false) => "would be deleted",
     };
+    let what = match &args.category {
+        Some(category) => format!("{category} events of "),
+        None => String::new(),
+    };
     if !args.apply {
         for partition in &plan.partitions {
             writeln!(
                 out,
-                "{verb}: account={} region={} date={}  {} events, {} files",
+                "{verb}: {what}account={} region={} date={}  ({} events, {} files in all)",
                 partition.account,
                 partition.region,
                 partition.date,
@@ -62,8 +67,8 @@ fn lake(args: &RetentionArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
             )?;
         }
     }
-    let summary = format!(
-        "{} partitions before {} ({} events, {:.1} MiB) {verb}{}",
+    let plan_summary = format!(
+        "{what}{} partitions before {} ({} events, {:.1} MiB in all) {verb}{}",
         plan.partitions.len(),
         plan.keep_from,
         plan.rows(),
@@ -74,19 +79,29 @@ fn lake(args: &RetentionArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
             .unwrap_or_default()
     );
     if !args.apply {
-        writeln!(out, "{summary}; run again with --apply to do it")?;
+        writeln!(out, "{plan_summary}; run again with --apply to do it")?;
         return Ok(exit::OK);
     }
     let quiet = global.quiet;
-    trailhound_pipeline::retention::apply(&mut lake, &settings, &plan, |partition| {
+    let report = trailhound_pipeline::retention::apply(&mut lake, &settings, &plan, |partition| {
         if !quiet {
             eprintln!(
-                "{verb}: account={} region={} date={}",
+                "{verb}: {what}account={} region={} date={}",
                 partition.account, partition.region, partition.date
             );
         }
     })?;
-    writeln!(out, "{summary}")?;
+    writeln!(
+        out,
+        "{} events {verb} from {} partitions before {}{}",
+        report.rows,
+        report.partitions,
+        plan.keep_from,
+        args.archive_to
+            .as_ref()
+            .map(|a| format!(" to {}", a.display()))
+            .unwrap_or_default()
+    )?;
     Ok(exit::OK)
 }
 
