@@ -147,12 +147,7 @@ impl Lake {
         mut archive: Option<&mut Lake>,
         mut done: impl FnMut(&RetiredPartition),
     ) -> Result<RetentionReport, LakeError> {
-        if archive.as_ref().is_some_and(|a| self.is_at(a.root())) {
-            return Err(LakeError::Config(
-                "the archive is this lake: give another folder to --archive-to".to_owned(),
-            ));
-        }
-        self.purge_retired()?;
+        self.start_retention(archive.as_deref())?;
         let mut report = RetentionReport::default();
         for partition in &plan.partitions {
             // The catalog may have changed since the plan (a compaction): retire what it
@@ -205,12 +200,7 @@ impl Lake {
                 EVENT_CATEGORIES.join(", ")
             )));
         };
-        if archive.as_ref().is_some_and(|a| self.is_at(a.root())) {
-            return Err(LakeError::Config(
-                "the archive is this lake: give another folder to --archive-to".to_owned(),
-            ));
-        }
-        self.purge_retired()?;
+        self.start_retention(archive.as_deref())?;
         let mut report = RetentionReport::default();
         for partition in &plan.partitions {
             let key = PartitionKey {
@@ -252,6 +242,17 @@ impl Lake {
             }
         }
         Ok(report)
+    }
+
+    /// What both kinds of retention do first: refuse this lake as its own archive, and
+    /// delete retired files past their grace.
+    fn start_retention(&self, archive: Option<&Lake>) -> Result<(), LakeError> {
+        if archive.is_some_and(|a| self.is_at(a.root())) {
+            return Err(LakeError::Config(
+                "the archive is this lake: give another folder to --archive-to".to_owned(),
+            ));
+        }
+        self.purge_retired()
     }
 
     /// Copies `files` (one partition) into `archive` and commits them there in one commit;
