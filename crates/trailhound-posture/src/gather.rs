@@ -61,7 +61,7 @@ pub fn gather(aws: &Aws, regions: &[String]) -> Result<AccountFacts, PostureErro
     let mut topics = TopicCache::default();
     let trails = seen
         .values()
-        .map(|trail| trail_facts(aws, trail, &mut topics))
+        .map(|trail| trail_facts(aws, trail, account.known().map(String::as_str), &mut topics))
         .collect();
     let alarms = alarms(aws, &regions, &mut topics);
     Ok(AccountFacts {
@@ -129,7 +129,12 @@ fn arn_part(arn: &str, index: usize) -> Option<&str> {
     arn.split(':').nth(index).filter(|part| !part.is_empty())
 }
 
-fn trail_facts(aws: &Aws, trail: &Value, topics: &mut TopicCache) -> TrailFacts {
+fn trail_facts(
+    aws: &Aws,
+    trail: &Value,
+    caller: Option<&str>,
+    topics: &mut TopicCache,
+) -> TrailFacts {
     let arn = string(trail, "TrailARN").unwrap_or_default();
     let name = string(trail, "Name").unwrap_or_else(|| arn.clone());
     let home_region = string(trail, "HomeRegion")
@@ -197,8 +202,18 @@ fn trail_facts(aws: &Aws, trail: &Value, topics: &mut TopicCache) -> TrailFacts 
                 .collect()
         }),
     );
+    // An organization trail seen from a member account: its bucket, key and log group
+    // belong to the management (or logging) account, which alone can read them.
+    let foreign = caller.is_some_and(|caller| !owner.is_empty() && owner != caller);
     let bucket = if bucket_name.is_empty() {
         Bucket::unknown("", "the trail names no bucket")
+    } else if foreign {
+        Bucket::unknown(
+            &bucket_name,
+            &format!(
+                "an organization trail of account {owner}: run posture with that account's credentials to check its bucket"
+            ),
+        )
     } else {
         bucket(aws, &bucket_name)
     };
