@@ -73,14 +73,33 @@ impl Alerting {
     }
 
     /// Marks where alerting starts on a lake that has never alerted: findings recorded from
-    /// now on are alerted, the lake's history is not. A monitor calls this before its first
-    /// poll, so that what that poll finds is alerted.
+    /// now on are alerted, the lake's history is not. A monitor calls this once its first
+    /// poll has taken in the backlog, so that the backlog is history too.
     ///
     /// # Errors
     ///
     /// When the catalog fails.
     pub fn begin(&self, catalog: &mut Catalog) -> Result<(), AlertError> {
         route::begin(catalog, now_us())
+    }
+
+    /// Whether the lake has never alerted: [`Alerting::begin`] has not run on it.
+    ///
+    /// # Errors
+    ///
+    /// When the catalog fails.
+    pub fn is_new(&self, catalog: &Catalog) -> Result<bool, AlertError> {
+        route::is_new(catalog)
+    }
+
+    /// Starts alerting on a lake that has never alerted at its first finding: its history
+    /// is alerted on purpose (`watch --alert-history`).
+    ///
+    /// # Errors
+    ///
+    /// When the catalog fails.
+    pub fn begin_with_history(&self, catalog: &mut Catalog) -> Result<(), AlertError> {
+        route::begin_with_history(catalog, now_us())
     }
 
     /// Routes new findings into the outbox, then delivers what is due.

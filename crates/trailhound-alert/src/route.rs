@@ -25,6 +25,19 @@ pub(crate) fn begin(catalog: &mut Catalog, now_us: i64) -> Result<(), AlertError
     Ok(())
 }
 
+/// Whether the lake has never alerted (the cursor was never set).
+pub(crate) fn is_new(catalog: &Catalog) -> Result<bool, AlertError> {
+    Ok(catalog.cursor(CURSOR)?.is_none())
+}
+
+/// Starts alerting at the lake's first finding: its whole history is routed.
+pub(crate) fn begin_with_history(catalog: &mut Catalog, now_us: i64) -> Result<(), AlertError> {
+    if catalog.cursor(CURSOR)?.is_none() {
+        catalog.enqueue_alerts(&[], CURSOR, 0, now_us)?;
+    }
+    Ok(())
+}
+
 /// Routes what is new; returns the alerts recorded to be sent.
 pub(crate) fn route_new(
     config: &AlertConfig,

@@ -57,6 +57,9 @@ pub struct MonitorSettings {
     pub posture: Option<crate::posture::PostureSchedule>,
     /// What of the lake is kept, applied once a day after a poll (`None`: all of it).
     pub retention: Option<crate::retention::RetentionSettings>,
+    /// On a lake that has never alerted, alert its history too: the findings already in it
+    /// and those of the first poll (which takes in the backlog). Otherwise they are history.
+    pub alert_history: bool,
 }
 
 /// The boundaries between a poll's steps, in order: where a kill may leave a poll.
@@ -160,12 +163,15 @@ pub struct Monitor {
     followed: Vec<Box<dyn Followed>>,
     alerting: Alerting,
     settings: MonitorSettings,
+    /// The lake has never alerted: what the first poll finds is history.
+    taking_backlog: bool,
 }
 
 impl Monitor {
-    /// A monitor over `lake` (opened for writing). Alerting starts here on a lake that has
-    /// never alerted: findings recorded before are history, those of the first poll on are
-    /// alerted.
+    /// A monitor over `lake` (opened for writing). On a lake that has never alerted, the
+    /// findings already recorded and those of the first poll (the backlog it takes in,
+    /// whichever stage finds them: rules, first-seen, Insights) are history; alerting starts
+    /// with the second poll. `settings.alert_history` alerts them all instead.
     ///
     /// # Errors
     ///
@@ -176,8 +182,12 @@ impl Monitor {
         alerting: Alerting,
         settings: MonitorSettings,
     ) -> Result<Monitor, PipelineError> {
-        alerting.begin(lake.catalog_mut()?)?;
+        let new = alerting.is_new(lake.catalog())?;
+        if new && settings.alert_history {
+            alerting.begin_with_history(lake.catalog_mut()?)?;
+        }
         Ok(Monitor {
+            taking_backlog: new && !settings.alert_history,
             lake,
             followed,
             alerting,

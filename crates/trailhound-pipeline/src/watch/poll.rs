@@ -24,6 +24,13 @@ impl Monitor {
         if self.take_in(observer, stop, &mut report)?.is_break() {
             return Ok(report);
         }
+        if self.taking_backlog {
+            // Everything so far is the lake's history. Until this point survives, a restart
+            // is still a first poll: a kill cannot turn history into alerts.
+            self.alerting.begin(self.lake.catalog_mut()?)?;
+            self.taking_backlog = false;
+        }
+        // Posture describes the present, not the backlog: its findings are alerted.
         self.check_posture(observer, &mut report)?;
         let catalog = self.lake.catalog_mut()?;
         report.alerts.queued = self.alerting.route(catalog)?;

@@ -336,6 +336,9 @@ impl Run {
             insights: Some(trailhound_insights::Settings::default()),
             posture: None,
             retention: None,
+            // These tests count every finding's alert; which findings are history is tested
+            // on its own.
+            alert_history: true,
         };
         Ok(Monitor::new(
             lake,

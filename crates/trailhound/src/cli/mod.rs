@@ -857,6 +857,10 @@ pub(crate) struct WatchArgs {
     /// Poll once, deliver alerts, and exit (for cron, and for tests).
     #[arg(long)]
     pub(crate) once: bool,
+    /// On a lake that has never alerted, alert its history too: the findings already in it
+    /// and those of the first poll (the backlog). Without it they are recorded, not alerted.
+    #[arg(long)]
+    pub(crate) alert_history: bool,
     /// Also run `trailhound posture` this often (with the same AWS settings); a check that
     /// starts failing becomes a finding and is alerted.
     #[arg(long, value_parser = parse_age, value_name = "AGE")]

@@ -74,6 +74,7 @@ pub(crate) fn run(args: WatchArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
             None => None,
         },
         retention: config.retention.clone(),
+        alert_history: args.alert_history,
     };
     if let Some(retention) = &settings.retention {
         retention.check(&lake)?;

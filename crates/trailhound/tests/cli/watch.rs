@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use crate::receiver::Receiver;
 use crate::s3_server::{Error, S3Server};
-use crate::support::{TestResult, files_under, lake_run, path_str, run, scalar};
+use crate::support::{TestResult, files_under, fixture, lake_run, path_str, run, scalar};
 
 const BUCKET: &str = "watched-trail";
 
@@ -280,7 +280,11 @@ fn findings_become_signed_webhook_slack_and_splunk_alerts_once() -> TestResult {
     let config = config(dir.path(), &sinks(&receiver, ""))?;
     let data = dir.path().join("lake");
 
-    let out = alerting_run(&data, &config, &["watch", &path_str(&estate.all), "--once"])?;
+    let out = alerting_run(
+        &data,
+        &config,
+        &["watch", &path_str(&estate.all), "--once", "--alert-history"],
+    )?;
     assert_eq!(out.code, 0, "{}", out.stderr);
     let received = receiver.received();
     let of = |path: &str| {
@@ -353,7 +357,11 @@ fn findings_become_signed_webhook_slack_and_splunk_alerts_once() -> TestResult {
     let recorded = history(&data, &config)?;
     let sent = recorded.iter().filter(|a| a["state"] == "sent").count();
     assert_eq!(sent, received.len());
-    let again = alerting_run(&data, &config, &["watch", &path_str(&estate.all), "--once"])?;
+    let again = alerting_run(
+        &data,
+        &config,
+        &["watch", &path_str(&estate.all), "--once", "--alert-history"],
+    )?;
     assert_eq!(again.code, 0, "{}", again.stderr);
     assert_eq!(receiver.received().len(), received.len());
     Ok(())
@@ -367,7 +375,11 @@ fn a_sink_that_is_down_gets_every_alert_exactly_once_when_it_is_back() -> TestRe
     let config = config(dir.path(), &sinks(&receiver, ""))?;
     let data = dir.path().join("lake");
 
-    let out = alerting_run(&data, &config, &["watch", &path_str(&estate.all), "--once"])?;
+    let out = alerting_run(
+        &data,
+        &config,
+        &["watch", &path_str(&estate.all), "--once", "--alert-history"],
+    )?;
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
         out.stderr.contains("waiting for their sink"),
@@ -668,6 +680,7 @@ fn alerts_are_published_to_an_sns_topic() -> TestResult {
             "watch",
             &path_str(&estate.all),
             "--once",
+            "--alert-history",
         ])
         .output()?;
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -724,7 +737,11 @@ fn alerts_are_mailed_over_starttls_with_authentication() -> TestResult {
     assert_eq!(test.code, 2, "{}", test.stderr);
     assert!(test.stderr.contains("mail: SMTP"), "{}", test.stderr);
     // And a monitor with it does not start.
-    let refused = alerting_run(&data, &wrong, &["watch", &path_str(&estate.all), "--once"])?;
+    let refused = alerting_run(
+        &data,
+        &wrong,
+        &["watch", &path_str(&estate.all), "--once", "--alert-history"],
+    )?;
     assert_eq!(refused.code, 2, "{}", refused.stderr);
     assert!(
         refused.stderr.contains("sink \"mail\": SMTP"),
@@ -737,7 +754,11 @@ fn alerts_are_mailed_over_starttls_with_authentication() -> TestResult {
     let right = config(dir.path(), &mail("hunter2"))?;
     let test = alerting_run(&data, &right, &["alert", "test", "mail"])?;
     assert_eq!(test.code, 0, "{}", test.stderr);
-    let out = alerting_run(&data, &right, &["watch", &path_str(&estate.all), "--once"])?;
+    let out = alerting_run(
+        &data,
+        &right,
+        &["watch", &path_str(&estate.all), "--once", "--alert-history"],
+    )?;
     assert_eq!(out.code, 0, "{}", out.stderr);
     let messages = server.messages()?;
     let sent = history(&data, &right)?
@@ -828,6 +849,105 @@ fn files_landing_in_a_followed_folder_are_taken_at_once_and_alerted_to_a_jsonl_f
     assert!(
         first["findings"].as_array().is_some_and(|f| !f.is_empty()),
         "{first}"
+    );
+    Ok(())
+}
+
+#[test]
+fn the_backlog_of_a_new_lake_is_history_not_alerts() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let estate = estate(dir.path())?;
+    let alerts = dir.path().join("alerts.jsonl");
+    let sink_config = config(
+        dir.path(),
+        &format!(
+            "[[sinks]]\nname = \"file\"\ntype = \"jsonl\"\npath = {:?}\n\n[[routes]]\nsinks = [\"file\"]\nmin_level = \"informational\"\n",
+            path_str(&alerts)
+        ),
+    )?;
+    let sent = || -> Result<usize, Error> {
+        Ok(std::fs::read_to_string(&alerts).map_or(0, |text| text.lines().count()))
+    };
+    let followed = dir.path().join("followed");
+    std::fs::create_dir_all(&followed)?;
+    let copy_in = |from: &Path| -> TestResult {
+        let out = std::process::Command::new("cp")
+            .arg("-r")
+            .arg(from)
+            .arg(&followed)
+            .status()?;
+        assert!(out.success());
+        Ok(())
+    };
+    copy_in(&estate.days[0])?;
+    let data = dir.path().join("lake");
+    let watch = |extra: &[&str]| {
+        let mut args = vec!["watch", "--once"];
+        args.extend_from_slice(extra);
+        let folder = path_str(&followed);
+        args.push(&folder);
+        alerting_run(&data, &sink_config, &args)
+    };
+
+    // The first poll takes in ten days' backlog (here one): its findings, first-seen ones
+    // included, are recorded and not alerted.
+    let first = watch(&[])?;
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    assert!(count(&data, "SELECT count(*) FROM findings")? > 0);
+    assert_eq!(
+        sent()?,
+        0,
+        "history was alerted: {}",
+        std::fs::read_to_string(&alerts).unwrap_or_default()
+    );
+
+    // What arrives after is alerted.
+    std::fs::copy(
+        fixture("bad-account.json"),
+        followed.join("bad-account.json"),
+    )?;
+    let second = watch(&[])?;
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    let after = sent()?;
+    assert!(after > 0, "{}", second.stderr);
+    let text = std::fs::read_to_string(&alerts)?;
+    assert!(text.contains("StopLogging"), "{text}");
+    // Only the new file's findings (its account is not the generated estate's).
+    for line in text.lines() {
+        let alert: serde_json::Value = serde_json::from_str(line)?;
+        for finding in alert["findings"].as_array().ok_or("no findings")? {
+            assert_eq!(
+                finding["account"], "123456789012",
+                "a finding of the backlog was alerted: {finding}"
+            );
+        }
+    }
+
+    // Findings an ingest recorded before the first watch are history too; with
+    // --alert-history they are all sent on purpose.
+    let other = dir.path().join("other-lake");
+    let ingest = lake_run(&other, &["ingest", "-q", &path_str(&estate.days[0])])?;
+    assert_eq!(ingest.code, 0, "{}", ingest.stderr);
+    let other_alerts = dir.path().join("other.jsonl");
+    std::fs::create_dir_all(dir.path().join("other-config"))?;
+    let other_config = config(
+        &dir.path().join("other-config"),
+        &format!(
+            "[[sinks]]\nname = \"file\"\ntype = \"jsonl\"\npath = {:?}\n\n[[routes]]\nsinks = [\"file\"]\nmin_level = \"informational\"\n",
+            path_str(&other_alerts)
+        ),
+    )?;
+    let history = alerting_run(
+        &other,
+        &other_config,
+        &["watch", "--once", "--alert-history", &path_str(&followed)],
+    )?;
+    assert_eq!(history.code, 0, "{}", history.stderr);
+    let recorded = count(&other, "SELECT count(*) FROM findings")?;
+    let alerted = std::fs::read_to_string(&other_alerts)?;
+    assert!(
+        alerted.lines().count() > 0 && alerted.contains("2024-07-01T"),
+        "{recorded} findings, alerts: {alerted}"
     );
     Ok(())
 }
