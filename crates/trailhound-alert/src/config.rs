@@ -6,6 +6,7 @@
 //! max_per_hour = 60          # per sink; beyond it alerts are recorded, not sent
 //! group_by_principal = true  # findings on one principal found together: one alert
 //! retry_max = "10m"          # longest wait between attempts while a sink is down
+//! retry_give_up = "24h"      # then the alert is a dead letter and the sink's queue goes on
 //!
 //! [[sinks]]
 //! name = "secops"
@@ -64,6 +65,10 @@ pub struct AlertSettings {
     /// Longest wait between attempts while a sink is down (the wait doubles from 5 s).
     #[serde(default = "default_retry_max", with = "duration_text")]
     pub retry_max: Duration,
+    /// How long an alert is retried through transient failures before it is set aside as
+    /// a dead letter, so that the alerts after it go on.
+    #[serde(default = "default_retry_give_up", with = "duration_text")]
+    pub retry_give_up: Duration,
 }
 
 impl Default for AlertSettings {
@@ -73,12 +78,17 @@ impl Default for AlertSettings {
             max_per_hour: default_max_per_hour(),
             group_by_principal: true,
             retry_max: default_retry_max(),
+            retry_give_up: default_retry_give_up(),
         }
     }
 }
 
 fn default_retry_max() -> Duration {
     Duration::from_secs(600)
+}
+
+fn default_retry_give_up() -> Duration {
+    Duration::from_secs(24 * 3600)
 }
 
 fn default_dedup_window() -> Duration {

@@ -42,6 +42,8 @@ pub struct AlertRound {
     pub failed: u64,
     /// Alerts still waiting after the round.
     pub pending: u64,
+    /// Alerts set aside this round as dead letters.
+    pub dead: u64,
 }
 
 /// Routing and delivery with one configuration.
@@ -158,16 +160,34 @@ impl Alerting {
                     catalog.mark_alert_sent(entry.id, now_us())?;
                     round.sent += 1;
                 }
-                Err(reason) => {
+                Err(failure) if failure.permanent || self.given_up(&entry, now) => {
+                    let why = if failure.permanent {
+                        "refused for good"
+                    } else {
+                        "still failing at the give-up time"
+                    };
+                    tracing::error!(
+                        "sink {:?} {why} ({}); alert {} is a dead letter (`trailhound alert retry {}` sends it again) and the sink's next alerts go on",
+                        entry.sink,
+                        failure.reason,
+                        entry.id,
+                        entry.id
+                    );
+                    catalog.mark_alert_dead(entry.id, &failure.reason)?;
+                    round.failed += 1;
+                    round.dead += 1;
+                }
+                Err(failure) => {
                     let wait = self.backoff(entry.attempts);
                     tracing::warn!(
-                        "sink {:?} failed ({reason}); alert {} and those after it are retried in {}s",
+                        "sink {:?} failed ({}); alert {} and those after it are retried in {}s",
                         entry.sink,
+                        failure.reason,
                         entry.id,
                         wait.as_secs()
                     );
                     let next = now_us() + i64::try_from(wait.as_micros()).unwrap_or(i64::MAX);
-                    catalog.mark_alert_failed(entry.id, &reason, next)?;
+                    catalog.mark_alert_failed(entry.id, &failure.reason, next)?;
                     held.insert(entry.sink.clone());
                     round.failed += 1;
                     round.pending += 1;
@@ -218,9 +238,9 @@ impl Alerting {
         let request = sink::request(&sink.name, &sink.kind, &Alert::sample(), 0)?;
         self.transport
             .send(&request)
-            .map_err(|reason| AlertError::Delivery {
+            .map_err(|failure| AlertError::Delivery {
                 sink: name.to_owned(),
-                reason,
+                reason: failure.reason,
             })
     }
 
@@ -232,6 +252,21 @@ impl Alerting {
             .map(|s| format!("{} ({})", s.name, kind_name(&s.kind)))
             .collect::<Vec<_>>()
             .join(", ")
+    }
+
+    /// Whether an alert has been retried for longer than `retry_give_up`.
+    fn given_up(&self, entry: &trailhound_lake::OutboxEntry, now_us: i64) -> bool {
+        let limit = i64::try_from(self.config.alerts.retry_give_up.as_micros()).unwrap_or(i64::MAX);
+        now_us.saturating_sub(entry.created_us) >= limit
+    }
+
+    /// Puts a dead letter back in its sink's queue; `false` when `id` is not one.
+    ///
+    /// # Errors
+    ///
+    /// When the catalog fails.
+    pub fn retry(&self, catalog: &mut Catalog, id: i64) -> Result<bool, AlertError> {
+        Ok(catalog.retry_alert(id, now_us())?)
     }
 
     /// 5 s, doubling per failed attempt, at most `retry_max`.

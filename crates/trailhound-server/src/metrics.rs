@@ -131,9 +131,11 @@ impl Metrics {
                  # HELP trailhound_lake_files Parquet files in the lake.\n# TYPE trailhound_lake_files gauge\ntrailhound_lake_files {}\n\
                  # HELP trailhound_lake_bytes Bytes of Parquet in the lake.\n# TYPE trailhound_lake_bytes gauge\ntrailhound_lake_bytes {bytes}\n\
                  # HELP trailhound_sources_failed Source objects that could not be read.\n# TYPE trailhound_sources_failed gauge\ntrailhound_sources_failed {failed}\n\
-                 # HELP trailhound_alerts_pending Alerts waiting for a sink.\n# TYPE trailhound_alerts_pending gauge\ntrailhound_alerts_pending {}",
+                 # HELP trailhound_alerts_pending Alerts waiting for a sink.\n# TYPE trailhound_alerts_pending gauge\ntrailhound_alerts_pending {}\n\
+                 # HELP trailhound_alerts_dead Alerts set aside as dead letters (refused for good, or given up on).\n# TYPE trailhound_alerts_dead gauge\ntrailhound_alerts_dead {}",
                 files.len(),
-                outbox.pending
+                outbox.pending,
+                outbox.dead
             );
             if let Some(newest) = newest {
                 let _ = writeln!(

@@ -93,7 +93,7 @@ impl Mailer {
     }
 
     /// Sends `alert` (outbox number `delivery`).
-    pub(crate) async fn send(&self, alert: &Alert, delivery: i64) -> Result<(), String> {
+    pub(crate) async fn send(&self, alert: &Alert, delivery: i64) -> Result<(), super::Failure> {
         let mut message = Message::builder()
             .from(self.from.clone())
             .subject(alert.title.clone());
@@ -102,12 +102,19 @@ impl Mailer {
         }
         let message = message
             .body(text(alert, delivery))
-            .map_err(|err| format!("cannot build the message: {err}"))?;
+            .map_err(|err| super::Failure::permanent(format!("cannot build the message: {err}")))?;
         self.transport
             .send(message)
             .await
             .map(|_| ())
-            .map_err(|err| format!("SMTP: {err}"))
+            .map_err(|err| {
+                // 5xx replies (a refused recipient or message) are final; 4xx and lost
+                // connections are not.
+                super::Failure {
+                    permanent: err.is_permanent(),
+                    reason: format!("SMTP: {err}"),
+                }
+            })
     }
 }
 

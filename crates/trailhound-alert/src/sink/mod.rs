@@ -202,25 +202,25 @@ impl Transport {
         }
     }
 
-    /// Sends; `Err` says why in words fit for `status` and the log.
-    pub(crate) fn send(&self, request: &Request) -> Result<(), String> {
+    /// Sends; `Err` says why in words fit for `status` and the log, and whether trying
+    /// again can help.
+    pub(crate) fn send(&self, request: &Request) -> Result<(), Failure> {
         match request {
             Request::Stdout(line) => {
                 let mut out = std::io::stdout().lock();
                 writeln!(out, "{line}")
                     .and_then(|()| out.flush())
-                    .map_err(|err| format!("cannot write to stdout: {err}"))
+                    .map_err(|err| Failure::transient(format!("cannot write to stdout: {err}")))
             }
-            Request::Append { path, line } => append(path, line),
+            Request::Append { path, line } => append(path, line).map_err(Failure::transient),
             Request::Email {
                 sink,
                 alert,
                 delivery,
             } => {
-                let mailer = self
-                    .mailers
-                    .get(sink)
-                    .ok_or_else(|| format!("no mailer for sink {sink:?} (a bug)"))?;
+                let mailer = self.mailers.get(sink).ok_or_else(|| {
+                    Failure::permanent(format!("no mailer for sink {sink:?} (a bug)"))
+                })?;
                 self.runtime.block_on(mailer.send(alert, *delivery))
             }
             Request::Aws {
@@ -229,34 +229,89 @@ impl Transport {
                 url,
                 body,
             } => {
-                let client = self
-                    .aws
-                    .get(sink)
-                    .ok_or_else(|| format!("no AWS client for sink {sink:?} (a bug)"))?;
-                client
-                    .post(
+                let client = self.aws.get(sink).ok_or_else(|| {
+                    Failure::permanent(format!("no AWS client for sink {sink:?} (a bug)"))
+                })?;
+                let answer = client
+                    .send(
+                        http::Method::POST,
                         service,
                         url,
                         &[("content-type", "application/x-www-form-urlencoded")],
                         body.clone(),
                     )
-                    .map(|_| ())
-                    .map_err(|err| err.to_string())
+                    .map_err(|err| Failure::transient(err.to_string()))?;
+                if answer.is_success() {
+                    return Ok(());
+                }
+                let text: String = String::from_utf8_lossy(&answer.body)
+                    .chars()
+                    .take(300)
+                    .collect();
+                Err(Failure::of_status(
+                    answer.status,
+                    format!("{url} answered {}: {}", answer.status, text.trim()),
+                ))
             }
             Request::Post { url, headers, body } => self.runtime.block_on(async {
                 let mut post = self.client.post(url).body(body.clone());
                 for (name, value) in headers {
                     post = post.header(name, value);
                 }
-                let response = post.send().await.map_err(|err| describe(&err))?;
+                let response = post.send().await.map_err(|err| {
+                    // A URL that cannot be sent to never will be; anything else on the way
+                    // (refused, reset, timed out) may pass.
+                    if err.is_builder() {
+                        Failure::permanent(describe(&err))
+                    } else {
+                        Failure::transient(describe(&err))
+                    }
+                })?;
                 let status = response.status();
                 if status.is_success() {
                     return Ok(());
                 }
                 let text = response.text().await.unwrap_or_default();
                 let text: String = text.chars().take(200).collect();
-                Err(format!("{url} answered {status}: {}", text.trim()))
+                Err(Failure::of_status(
+                    status.as_u16(),
+                    format!("{url} answered {status}: {}", text.trim()),
+                ))
             }),
+        }
+    }
+}
+
+/// Why a sink did not take an alert, and whether trying again can help.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Failure {
+    /// The sink will never take it as it is (a 4xx other than 408 and 429, a bad URL, a
+    /// refused recipient): retrying only holds back the alerts after it.
+    pub(crate) permanent: bool,
+    /// What went wrong, for `status`, `alert history` and the log.
+    pub(crate) reason: String,
+}
+
+impl Failure {
+    pub(crate) fn transient(reason: String) -> Failure {
+        Failure {
+            permanent: false,
+            reason,
+        }
+    }
+
+    pub(crate) fn permanent(reason: String) -> Failure {
+        Failure {
+            permanent: true,
+            reason,
+        }
+    }
+
+    /// An HTTP answer's verdict: 408, 429 and 5xx pass with time; other 4xx do not.
+    pub(crate) fn of_status(status: u16, reason: String) -> Failure {
+        Failure {
+            permanent: (400..500).contains(&status) && status != 408 && status != 429,
+            reason,
         }
     }
 }

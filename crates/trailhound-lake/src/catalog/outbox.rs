@@ -17,6 +17,9 @@ pub enum AlertState {
     Sent,
     /// Throttled or a repeat: recorded, never to be sent.
     Suppressed,
+    /// Its sink refused it for good, or kept failing past the give-up time: set aside so
+    /// that later alerts go on (`trailhound alert retry ID` sends it again).
+    Dead,
 }
 
 impl AlertState {
@@ -26,6 +29,7 @@ impl AlertState {
             AlertState::Pending => "pending",
             AlertState::Sent => "sent",
             AlertState::Suppressed => "suppressed",
+            AlertState::Dead => "dead",
         }
     }
 }
@@ -42,6 +46,7 @@ impl rusqlite::types::FromSql for AlertState {
             "pending" => Ok(AlertState::Pending),
             "sent" => Ok(AlertState::Sent),
             "suppressed" => Ok(AlertState::Suppressed),
+            "dead" => Ok(AlertState::Dead),
             other => Err(rusqlite::types::FromSqlError::Other(
                 format!("unknown alert state {other:?}").into(),
             )),
@@ -102,6 +107,8 @@ pub struct OutboxCounts {
     pub suppressed: u64,
     /// Waiting ones whose last attempt failed.
     pub failing: u64,
+    /// Dead letters: refused for good or given up on.
+    pub dead: u64,
 }
 
 const ENTRY_COLUMNS: &str = "SELECT id, sink, dedup_key, finding_ids, payload, state, attempts,
@@ -270,6 +277,34 @@ impl Catalog {
         Ok(())
     }
 
+    /// Sets an alert aside as a dead letter, with the reason.
+    ///
+    /// # Errors
+    ///
+    /// When the catalog cannot be written.
+    pub fn mark_alert_dead(&mut self, id: i64, error: &str) -> Result<(), LakeError> {
+        self.connection.execute(
+            "UPDATE outbox SET state = 'dead', attempts = attempts + 1, last_error = ?2 WHERE id = ?1",
+            params![id, error],
+        )?;
+        Ok(())
+    }
+
+    /// Puts a dead letter back in its sink's queue, to be sent at the next delivery;
+    /// `false` when no dead letter has that number.
+    ///
+    /// # Errors
+    ///
+    /// When the catalog cannot be written.
+    pub fn retry_alert(&mut self, id: i64, now_us: i64) -> Result<bool, LakeError> {
+        let changed = self.connection.execute(
+            "UPDATE outbox SET state = 'pending', attempts = 0, next_attempt_us = ?2, created_us = ?2
+             WHERE id = ?1 AND state = 'dead'",
+            params![id, now_us],
+        )?;
+        Ok(changed == 1)
+    }
+
     /// Counts by state.
     ///
     /// # Errors
@@ -280,7 +315,8 @@ impl Catalog {
             "SELECT
                coalesce(sum(state = 'pending'), 0), coalesce(sum(state = 'sent'), 0),
                coalesce(sum(state = 'suppressed'), 0),
-               coalesce(sum(state = 'pending' AND last_error IS NOT NULL), 0)
+               coalesce(sum(state = 'pending' AND last_error IS NOT NULL), 0),
+               coalesce(sum(state = 'dead'), 0)
              FROM outbox",
             [],
             |row| {
@@ -290,6 +326,7 @@ impl Catalog {
                     sent: count(1)?,
                     suppressed: count(2)?,
                     failing: count(3)?,
+                    dead: count(4)?,
                 })
             },
         )?)

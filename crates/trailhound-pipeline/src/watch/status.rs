@@ -60,6 +60,8 @@ pub struct AlertSummary {
     pub sent: u64,
     /// Throttled or duplicates.
     pub suppressed: u64,
+    /// Dead letters: refused for good or given up on (`trailhound alert retry ID`).
+    pub dead: u64,
     /// Sinks whose last attempt failed, with the error.
     pub failing_sinks: Vec<FailingSink>,
 }
@@ -137,6 +139,7 @@ pub fn monitor_status(catalog: &Catalog, now: DateTime<Utc>) -> Result<MonitorSt
             pending: outbox.pending,
             sent: outbox.sent,
             suppressed: outbox.suppressed,
+            dead: outbox.dead,
             failing_sinks,
         },
     })
@@ -186,9 +189,15 @@ impl MonitorStatus {
         let alerts = &self.alerts;
         writeln!(
             out,
-            "alerts: {} sent, {} waiting, {} suppressed",
-            alerts.sent, alerts.pending, alerts.suppressed
+            "alerts: {} sent, {} waiting, {} suppressed, {} dead",
+            alerts.sent, alerts.pending, alerts.suppressed, alerts.dead
         )?;
+        if alerts.dead > 0 {
+            writeln!(
+                out,
+                "  dead letters: see `trailhound alert history`; `trailhound alert retry ID` sends one again"
+            )?;
+        }
         for failing in &alerts.failing_sinks {
             writeln!(out, "  sink {} failing: {}", failing.sink, failing.error)?;
         }

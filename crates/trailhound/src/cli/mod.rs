@@ -893,8 +893,15 @@ pub(crate) enum AlertCommand {
     /// Route new findings and send what waits in the outbox (what `watch` does after each
     /// poll). Exit code 1 when alerts are still waiting for their sink.
     Send,
-    /// Alerts recorded in the outbox, newest first: sent, waiting (with the last error), or
-    /// suppressed by throttling.
+    /// Send a dead letter again (an alert its sink refused for good, or gave up on): it goes
+    /// back in its sink's queue and is delivered now.
+    Retry {
+        /// Its number in `trailhound alert history`.
+        #[arg(value_name = "ID")]
+        id: i64,
+    },
+    /// Alerts recorded in the outbox, newest first: sent, waiting (with the last error),
+    /// suppressed by throttling, or dead (refused for good, or given up on).
     History {
         /// How many.
         #[arg(long, default_value_t = 50, value_name = "N")]

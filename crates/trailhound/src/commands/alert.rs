@@ -79,11 +79,31 @@ pub(crate) fn run(command: AlertCommand, global: &GlobalArgs) -> anyhow::Result<
             let round = alerting.run(lake.catalog_mut()?)?;
             if !global.quiet {
                 eprintln!(
-                    "{} alerts queued, {} sent, {} failed, {} waiting",
-                    round.queued, round.sent, round.failed, round.pending
+                    "{} alerts queued, {} sent, {} failed, {} waiting, {} set aside as dead letters",
+                    round.queued, round.sent, round.failed, round.pending, round.dead
                 );
             }
             Ok(if round.pending > 0 {
+                exit::FOUND
+            } else {
+                exit::OK
+            })
+        }
+        AlertCommand::Retry { id } => {
+            let mut lake = Lake::open(&global.data_dir()?, Access::Write)?;
+            if !alerting.retry(lake.catalog_mut()?, id)? {
+                anyhow::bail!(
+                    "alert {id} is not a dead letter; `trailhound alert history` lists them (state dead)"
+                );
+            }
+            let round = alerting.deliver(lake.catalog_mut()?)?;
+            if !global.quiet {
+                eprintln!(
+                    "alert {id} is back in its queue: {} sent, {} waiting, {} dead",
+                    round.sent, round.pending, round.dead
+                );
+            }
+            Ok(if round.pending > 0 || round.dead > 0 {
                 exit::FOUND
             } else {
                 exit::OK

@@ -1,5 +1,6 @@
-//! A real HTTP receiver on 127.0.0.1 for alert sinks: records every request, answers 200,
-//! and can be taken down and brought back on the same port.
+//! A real HTTP receiver on 127.0.0.1 for alert sinks: records every request, answers 200
+//! (or the status a path `/status/NNN…` names), and can be taken down and brought back on
+//! the same port.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -136,6 +137,11 @@ fn serve(stream: TcpStream, received: &Mutex<Vec<Received>>) -> std::io::Result<
             .unwrap_or(0);
         let mut body = vec![0; length];
         reader.read_exact(&mut body)?;
+        let status: u16 = path
+            .strip_prefix("/status/")
+            .and_then(|rest| rest.get(..3))
+            .and_then(|code| code.parse().ok())
+            .unwrap_or(200);
         if let Ok(mut all) = received.lock() {
             all.push(Received {
                 path,
@@ -143,8 +149,17 @@ fn serve(stream: TcpStream, received: &Mutex<Vec<Received>>) -> std::io::Result<
                 body,
             });
         }
+        let answer = if status == 200 {
+            "ok"
+        } else {
+            "refused by the test receiver"
+        };
         writer.write_all(
-            b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-type: text/plain\r\n\r\nok",
+            format!(
+                "HTTP/1.1 {status} X\r\ncontent-length: {}\r\ncontent-type: text/plain\r\n\r\n{answer}",
+                answer.len()
+            )
+            .as_bytes(),
         )?;
         writer.flush()?;
     }

@@ -951,3 +951,88 @@ fn the_backlog_of_a_new_lake_is_history_not_alerts() -> TestResult {
     );
     Ok(())
 }
+
+#[test]
+fn an_alert_refused_for_good_is_a_dead_letter_and_the_queue_goes_on() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let estate = estate(dir.path())?;
+    let receiver = Receiver::start()?;
+    let config = config(
+        dir.path(),
+        &format!(
+            "[alerts]\nretry_max = \"1s\"\nretry_give_up = \"2s\"\nmax_per_hour = 1000\n\n\
+             [[sinks]]\nname = \"refusing\"\ntype = \"webhook\"\nurl = {:?}\n\n\
+             [[sinks]]\nname = \"busy\"\ntype = \"webhook\"\nurl = {:?}\n\n\
+             [[sinks]]\nname = \"good\"\ntype = \"webhook\"\nurl = {:?}\n\n\
+             [[routes]]\nsinks = [\"refusing\", \"busy\", \"good\"]\nmin_level = \"informational\"\n",
+            receiver.url("/status/400"),
+            receiver.url("/status/503"),
+            receiver.url("/hook"),
+        ),
+    )?;
+    let data = dir.path().join("lake");
+    let out = alerting_run(
+        &data,
+        &config,
+        &["watch", &path_str(&estate.all), "--once", "--alert-history"],
+    )?;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let by_sink = |sink: &str, state: &str| -> Result<usize, Error> {
+        Ok(history(&data, &config)?
+            .iter()
+            .filter(|a| a["sink"] == sink && a["state"] == state)
+            .count())
+    };
+    let alerts = by_sink("good", "sent")?;
+    assert!(alerts > 1, "{}", out.stderr);
+    // A 400 is final: every alert is tried once, set aside, and the next one goes.
+    assert_eq!(by_sink("refusing", "dead")?, alerts);
+    let refused = receiver
+        .received()
+        .iter()
+        .filter(|r| r.path == "/status/400")
+        .count();
+    assert_eq!(refused, alerts, "each refused alert was tried exactly once");
+    // A 503 may pass: the first waits (holding those after it), until the give-up time.
+    assert_eq!(by_sink("busy", "pending")?, alerts);
+    let status = alerting_run(&data, &config, &["status"])?;
+    assert!(
+        status.stdout.contains(&format!("{alerts} dead")),
+        "{}",
+        status.stdout
+    );
+    std::thread::sleep(Duration::from_millis(2100));
+    let send = alerting_run(&data, &config, &["alert", "send"])?;
+    assert!(send.stderr.contains("dead letters"), "{}", send.stderr);
+    assert_eq!(
+        by_sink("busy", "dead")?,
+        alerts,
+        "given up on after retry_give_up"
+    );
+
+    // `alert retry ID` sends a dead letter again: the sink still refuses, so it is dead again.
+    let dead = history(&data, &config)?
+        .into_iter()
+        .find(|a| a["sink"] == "refusing" && a["state"] == "dead")
+        .ok_or("no dead letter")?;
+    let id = match &dead["id"] {
+        serde_json::Value::String(id) => id.clone(),
+        other => other.to_string(),
+    };
+    let retry = alerting_run(&data, &config, &["alert", "retry", &id])?;
+    assert_eq!(retry.code, 1, "{}", retry.stderr);
+    let tried = receiver
+        .received()
+        .iter()
+        .filter(|r| r.path == "/status/400")
+        .count();
+    assert_eq!(tried, refused + 1);
+    let wrong = alerting_run(&data, &config, &["alert", "retry", "999999"])?;
+    assert_eq!(wrong.code, 2, "{}", wrong.stderr);
+    assert!(
+        wrong.stderr.contains("not a dead letter"),
+        "{}",
+        wrong.stderr
+    );
+    Ok(())
+}
