@@ -7,7 +7,14 @@
 //! - `aws cloudtrail lookup-events` output, `{"Events":[{"CloudTrailEvent":"<json>",…}]}`,
 //!   and its Insights variant whose `Events` are records themselves;
 //! - an EventBridge envelope, `{"detail-type":"AWS API Call via CloudTrail","detail":{…}}`;
+//! - one `lookup-events` item on its own (what `jq -c '.Events[]'` writes, a line each);
+//! - a Splunk or Cribl export, the record as a JSON string in `_raw`
+//!   (`{"_raw":"<json>","_time":…}`, or Splunk's `{"result":{"_raw":…}}`), alone, a line
+//!   each, or in an array;
 //! - a digest file, recognised and yielding no records.
+//!
+//! CloudTrail's SNS delivery notification (`{"s3Bucket":…,"s3ObjectKey":[…]}`, alone or in
+//! SNS's envelope) is recognised and refused with the way to read what it names.
 //!
 //! Records are located, not copied: a [`RecordSpan`] is a byte range of the document text.
 //! The one exception is `lookup-events`, whose records are JSON strings that must be unescaped.
@@ -36,6 +43,8 @@ pub enum DocumentShape {
     Envelope,
     /// A CloudTrail digest file.
     Digest,
+    /// A log platform's export: records as JSON strings in `_raw` (Splunk, Cribl).
+    Export,
 }
 
 /// Where one record's text is.
@@ -91,6 +100,18 @@ struct Markers<'a> {
     event_id: Option<LazyValue<'a>>,
     #[serde(borrow, rename = "eventType")]
     event_type: Option<LazyValue<'a>>,
+    #[serde(borrow, rename = "_raw")]
+    raw: Option<LazyValue<'a>>,
+    #[serde(borrow)]
+    result: Option<LazyValue<'a>>,
+    #[serde(borrow, rename = "s3Bucket")]
+    s3_bucket: Option<LazyValue<'a>>,
+    #[serde(borrow, rename = "s3ObjectKey")]
+    s3_object_key: Option<LazyValue<'a>>,
+    #[serde(borrow, rename = "Type")]
+    sns_type: Option<LazyValue<'a>>,
+    #[serde(borrow, rename = "Message")]
+    sns_message: Option<LazyValue<'a>>,
 }
 
 impl Markers<'_> {
@@ -109,6 +130,31 @@ impl Markers<'_> {
 
     fn is_envelope(&self) -> bool {
         self.detail_type.is_some() && self.detail.as_ref().is_some_and(|d| d.is_object())
+    }
+
+    /// CloudTrail's delivery notification, alone or as the message of SNS's envelope: the
+    /// error that says what to do with it.
+    fn delivery_notification(&self) -> Option<SourceError> {
+        if let (Some(bucket), Some(keys)) = (&self.s3_bucket, &self.s3_object_key) {
+            let keys: Vec<String> =
+                sonic_rs::from_str::<Vec<String>>(keys.as_raw_str()).unwrap_or_default();
+            let shown = match keys.as_slice() {
+                [] => "no keys".to_owned(),
+                [one] => one.clone(),
+                [first, rest @ ..] => format!("{first} and {} more", rest.len()),
+            };
+            return Some(SourceError::DeliveryNotification {
+                bucket: bucket.as_str().unwrap_or_default().to_owned(),
+                keys: shown,
+            });
+        }
+        let is_sns = self.sns_type.as_ref().and_then(|t| t.as_str()) == Some("Notification");
+        let message = self.sns_message.as_ref().and_then(|m| m.as_str())?;
+        if !is_sns {
+            return None;
+        }
+        let inner: Markers<'_> = sonic_rs::from_str(message).ok()?;
+        inner.delivery_notification()
     }
 }
 
@@ -219,6 +265,21 @@ fn decode_object<'a>(
     } else if let Some(events) = &markers.events {
         document.shape = Some(DocumentShape::LookupEvents);
         for_each_element(text, events, "Events", document, decode_element)
+    } else if let Some(embedded) = &markers.cloudtrail_event {
+        document.shape = Some(DocumentShape::LookupEvents);
+        push_embedded(
+            embedded.as_str(),
+            "CloudTrailEvent",
+            "record 1".to_owned(),
+            document,
+        );
+        Ok(())
+    } else if let Some(raw) = exported(markers) {
+        document.shape = Some(DocumentShape::Export);
+        push_embedded(Some(&raw), "_raw", "record 1".to_owned(), document);
+        Ok(())
+    } else if let Some(notification) = markers.delivery_notification() {
+        Err(notification)
     } else if markers.looks_like_digest() {
         document.shape = Some(DocumentShape::Digest);
         Ok(())
@@ -294,19 +355,9 @@ fn decode_element<'a>(
         }
     };
     if let Some(embedded) = &markers.cloudtrail_event {
-        match embedded.as_str() {
-            Some(record) if record.trim_start().starts_with('{') => {
-                let start = document.unescaped.len();
-                document.unescaped.push_str(record);
-                document
-                    .records
-                    .push(RecordSpan::Unescaped(start..document.unescaped.len()));
-            }
-            _ => document.rejected.push((
-                position,
-                "CloudTrailEvent is not a JSON object encoded as a string".to_owned(),
-            )),
-        }
+        push_embedded(embedded.as_str(), "CloudTrailEvent", position, document);
+    } else if let Some(raw) = exported(&markers) {
+        push_embedded(Some(&raw), "_raw", position, document);
     } else if markers.is_envelope() {
         if let Some(detail) = &markers.detail {
             push_span(text, detail, position, document);
@@ -321,6 +372,37 @@ fn decode_element<'a>(
                 top_level_keys(element_text)
             ),
         ));
+    }
+}
+
+/// The `_raw` string of a log platform's export: at the top (`{"_raw":…}`, Cribl and
+/// Splunk's JSON lines) or under `result` (Splunk's export API). `Some("")` when `_raw` is
+/// there but not a string, so that the record is refused with that reason.
+fn exported(markers: &Markers<'_>) -> Option<String> {
+    let text = |raw: &LazyValue<'_>| raw.as_str().map(str::to_owned).unwrap_or_default();
+    if let Some(raw) = &markers.raw {
+        return Some(text(raw));
+    }
+    let result = markers.result.as_ref().filter(|r| r.is_object())?;
+    let inner: Markers<'_> = sonic_rs::from_str(result.as_raw_str()).ok()?;
+    inner.raw.as_ref().map(text)
+}
+
+/// A record carried as a JSON string (`CloudTrailEvent`, `_raw`): unescaped into the
+/// document's side text.
+fn push_embedded(value: Option<&str>, name: &str, position: String, document: &mut Document) {
+    match value {
+        Some(record) if record.trim_start().starts_with('{') => {
+            let start = document.unescaped.len();
+            document.unescaped.push_str(record.trim());
+            document
+                .records
+                .push(RecordSpan::Unescaped(start..document.unescaped.len()));
+        }
+        _ => document.rejected.push((
+            position,
+            format!("{name} is not a JSON object encoded as a string"),
+        )),
     }
 }
 
@@ -523,5 +605,65 @@ mod tests {
             .map(|e| e.to_string())
             .unwrap_or_default();
         assert!(err.contains("top-level keys: name, size"), "{err}");
+    }
+
+    #[test]
+    fn one_lookup_events_item_is_a_document() -> Result<(), SourceError> {
+        let text = r#"{"EventId":"1","EventName":"A","CloudTrailEvent":"{\"eventVersion\":\"1.08\",\"eventName\":\"A\"}"}"#;
+        let (shape, found, rejected) = records(text)?;
+        assert_eq!(shape, Some(DocumentShape::LookupEvents));
+        assert_eq!(found, [r#"{"eventVersion":"1.08","eventName":"A"}"#]);
+        assert!(rejected.is_empty());
+        Ok(())
+    }
+
+    #[test]
+    fn splunk_and_cribl_exports_yield_their_raw_records() -> Result<(), SourceError> {
+        let record = r#"{\"eventVersion\":\"1.08\",\"eventName\":\"A\"}"#;
+        for text in [
+            format!(r#"{{"_time":"2024-07-01T00:00:00Z","_raw":"{record}","host":"x"}}"#),
+            format!(
+                r#"{{"preview":false,"offset":0,"result":{{"_raw":"{record}","_time":"2024"}}}}"#
+            ),
+        ] {
+            let (shape, found, rejected) = records(&text)?;
+            assert_eq!(shape, Some(DocumentShape::Export), "{text}");
+            assert_eq!(
+                found,
+                [r#"{"eventVersion":"1.08","eventName":"A"}"#],
+                "{text}"
+            );
+            assert!(rejected.is_empty(), "{text}");
+        }
+        let array = format!(
+            r#"[{{"_raw":"{record}","_time":1}},{{"_raw":"{record}","_time":2}},{{"_raw":7}}]"#
+        );
+        let (shape, found, rejected) = records(&array)?;
+        assert_eq!(shape, Some(DocumentShape::Array));
+        assert_eq!(found.len(), 2);
+        assert_eq!(
+            rejected,
+            ["record 3: _raw is not a JSON object encoded as a string"]
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn delivery_notifications_say_how_to_read_what_they_name() {
+        let notification = r#"{"s3Bucket":"trail-logs","s3ObjectKey":["AWSLogs/1/CloudTrail/us-east-1/2024/07/01/a.json.gz","b.json.gz"]}"#;
+        let envelope = format!(
+            r#"{{"Type":"Notification","MessageId":"m","TopicArn":"arn:aws:sns:us-east-1:1:t","Message":{}}}"#,
+            sonic_rs::to_string(notification).unwrap_or_default()
+        );
+        for text in [notification, envelope.as_str()] {
+            let error = decode(text)
+                .map(|_| ())
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(error.contains("s3://trail-logs"), "{error}");
+            assert!(error.contains("watch --sqs"), "{error}");
+            assert!(error.contains("and 1 more"), "{error}");
+        }
     }
 }

@@ -57,6 +57,20 @@ pub enum SourceError {
         /// The top-level keys found, for diagnosis.
         keys: String,
     },
+    /// CloudTrail's SNS notification that it delivered log files (alone or in the SNS
+    /// envelope): it names objects, it holds no events.
+    #[error(
+        "this is CloudTrail's notification of a delivery to s3://{bucket} ({keys}), not events: \
+         `trailhound watch --sqs QUEUE_URL` reads these from the queue subscribed to the trail's \
+         topic and ingests the objects they name; or read an object directly: \
+         trailhound cat s3://{bucket}/KEY"
+    )]
+    DeliveryNotification {
+        /// The bucket the notification names.
+        bucket: String,
+        /// The object keys it names, shortened.
+        keys: String,
+    },
 
     // --- configuration: the user asked for something that cannot be done ---
     /// A path given on the command line does not exist.
@@ -117,6 +131,7 @@ impl SourceError {
                 | SourceError::NotJson { .. }
                 | SourceError::InvalidJson { .. }
                 | SourceError::UnrecognisedShape { .. }
+                | SourceError::DeliveryNotification { .. }
         )
     }
 

@@ -145,3 +145,84 @@ fn a_closed_pipe_ends_quietly() -> TestResult {
     assert!(!run.stderr.contains("error"), "{}", run.stderr);
     Ok(())
 }
+
+#[test]
+fn lookup_events_items_and_log_platform_exports_a_line_each() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let record = |n: u32| {
+        format!(
+            r#"{{"eventVersion":"1.08","eventID":"e-{n}","eventTime":"2024-07-01T00:00:0{n}Z","eventSource":"iam.amazonaws.com","eventName":"ListUsers","awsRegion":"us-east-1","recipientAccountId":"111122223333"}}"#
+        )
+    };
+    let quoted = |n: u32| serde_json::to_string(&record(n)).unwrap_or_default();
+    // What `aws cloudtrail lookup-events | jq -c '.Events[]'` writes.
+    let items: String = (1..=3)
+        .map(|n| {
+            format!(
+                "{{\"EventId\":\"e-{n}\",\"EventName\":\"ListUsers\",\"CloudTrailEvent\":{}}}\n",
+                quoted(n)
+            )
+        })
+        .collect();
+    // Cribl and Splunk's JSON lines, Splunk's export API, and an array of exported events.
+    let cribl: String = (1..=3)
+        .map(|n| format!("{{\"_time\":1719792000,\"_raw\":{}}}\n", quoted(n)))
+        .collect();
+    let splunk: String = (1..=3)
+        .map(|n| format!("{{\"preview\":false,\"offset\":{n},\"result\":{{\"_raw\":{},\"sourcetype\":\"aws:cloudtrail\"}}}}\n", quoted(n)))
+        .collect();
+    let array = format!(
+        "[{}]",
+        (1..=3)
+            .map(|n| format!("{{\"_raw\":{},\"_time\":\"t\"}}", quoted(n)))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    for (name, text) in [
+        ("items.jsonl", items),
+        ("cribl.jsonl", cribl),
+        ("splunk.json", splunk),
+        ("export.json", array),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text)?;
+        let run = run(&["cat", &path_str(&path)])?;
+        assert_eq!(run.code, 0, "{name}: {}", run.stderr);
+        let events = run.events();
+        assert_eq!(events.len(), 3, "{name}");
+        assert_eq!(events[2]["eventID"], "e-3", "{name}");
+        // The record comes out as AWS wrote it, not as the export escaped it.
+        assert_eq!(
+            run.stdout.lines().next(),
+            Some(record(1).as_str()),
+            "{name}"
+        );
+    }
+    Ok(())
+}
+
+#[test]
+fn a_delivery_notification_says_how_to_read_what_it_names() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let notification = r#"{"s3Bucket":"trail-logs","s3ObjectKey":["AWSLogs/111122223333/CloudTrail/us-east-1/2024/07/01/x.json.gz"]}"#;
+    let envelope = serde_json::json!({
+        "Type": "Notification", "MessageId": "m-1", "TopicArn": "arn:aws:sns:us-east-1:111122223333:trail",
+        "Message": notification, "Timestamp": "2024-07-01T00:05:00Z"
+    });
+    for (name, text) in [
+        ("notification.json", notification.to_owned()),
+        ("sns.json", envelope.to_string()),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text)?;
+        let run = run(&["cat", &path_str(&path)])?;
+        assert_eq!(run.code, 2, "{name}: {}", run.stderr);
+        assert!(run.stderr.contains("watch --sqs"), "{name}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("s3://trail-logs/"),
+            "{name}: {}",
+            run.stderr
+        );
+    }
+    Ok(())
+}
