@@ -56,6 +56,7 @@ mod input;
 mod limits;
 mod reader;
 mod s3;
+mod salvage;
 mod selection;
 pub mod sqs;
 mod summary;

@@ -54,6 +54,9 @@ pub struct ReadOptions {
     pub skip_unchanged: Option<SkipUnchanged>,
     /// How to reach `s3://` inputs, and how many downloads to run at once.
     pub s3: S3Settings,
+    /// Recover the complete records of a document that is cut off (a paste, a truncated
+    /// download) instead of refusing it whole; what lies between is reported as skipped.
+    pub salvage: bool,
 }
 
 impl std::fmt::Debug for ReadOptions {
@@ -64,6 +67,7 @@ impl std::fmt::Debug for ReadOptions {
             .field("threads", &self.threads)
             .field("skip_unchanged", &self.skip_unchanged.is_some())
             .field("s3", &self.s3)
+            .field("salvage", &self.salvage)
             .finish()
     }
 }
@@ -469,7 +473,17 @@ impl<B> ObjectReading<'_, B> {
                 let text = String::from_utf8(line).map_err(|err| SourceError::InvalidUtf8 {
                     offset: first_line_start + err.utf8_error().valid_up_to() as u64,
                 })?;
-                let document = document::decode(&text)?;
+                let document = match document::decode(&text) {
+                    Ok(document) => document,
+                    Err(err) if self.options.salvage && err.is_bad_input() => {
+                        let salvaged = crate::salvage::salvage(&text);
+                        if salvaged.records.is_empty() {
+                            return Err(err);
+                        }
+                        salvaged
+                    }
+                    Err(err) => return Err(err),
+                };
                 let batch = self.document_batch(text, document);
                 self.send_batch(batch);
                 Ok(())

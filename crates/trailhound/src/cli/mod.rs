@@ -275,6 +275,11 @@ pub(crate) struct ReadArgs {
     /// Worker threads (default: one per core).
     #[arg(long, default_value_t = 0, hide_default_value = true, value_name = "N")]
     pub(crate) threads: usize,
+    /// Recover every complete record of a file that starts or ends mid-record (a terminal
+    /// paste, a truncated download) instead of skipping it whole; the bytes skipped are
+    /// reported with their place.
+    #[arg(long)]
+    pub(crate) salvage: bool,
     #[command(flatten)]
     pub(crate) s3: S3Args,
 }
@@ -295,6 +300,7 @@ impl ReadArgs {
             threads: self.threads,
             skip_unchanged: None,
             s3: self.s3.settings(),
+            salvage: self.salvage,
         }
     }
 }

@@ -221,3 +221,54 @@ fn missing_paths_and_folders_without_logs() -> TestResult {
     );
     Ok(())
 }
+
+#[test]
+fn a_cut_off_paste_is_salvaged_record_by_record() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let record = |n: u32| {
+        format!(
+            r#"{{"eventVersion":"1.08","eventID":"p-{n}","eventTime":"2024-07-01T00:00:0{n}Z","eventSource":"s3.amazonaws.com","eventName":"GetObject","awsRegion":"us-east-1","requestParameters":{{"bucketName":"b","key":"a}}b"}}}}"#
+        )
+    };
+    let log = format!(
+        r#"{{"Records":[{},{},{},{},{}]}}"#,
+        record(1),
+        record(2),
+        record(3),
+        record(4),
+        record(5)
+    );
+    let ndjson: String = (1..=5).map(|n| record(n) + "\n").collect();
+    // A terminal paste of each: cut inside the first record and inside the last.
+    for (name, whole) in [("paste.json", log), ("paste.ndjson", ndjson)] {
+        let cut = &whole[50..whole.len() - 40];
+        let path = dir.path().join(name);
+        std::fs::write(&path, cut)?;
+        let plain = run(&["cat", &path_str(&path)])?;
+        assert_eq!(plain.code, 2, "{name}");
+        assert!(plain.events().len() < 3, "{name}: {}", plain.stdout);
+        let salvaged = run(&["cat", "--salvage", &path_str(&path)])?;
+        assert_eq!(
+            salvaged.code, 2,
+            "skipped bytes still make the exit code say so: {}",
+            salvaged.stderr
+        );
+        let ids: Vec<String> = salvaged
+            .events()
+            .iter()
+            .map(|e| e["eventID"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        assert_eq!(ids, ["p-2", "p-3", "p-4"], "{name}: {}", salvaged.stderr);
+        assert!(
+            salvaged.stderr.contains("bytes 0-"),
+            "{name}: {}",
+            salvaged.stderr
+        );
+        assert!(
+            salvaged.stderr.contains("--salvage"),
+            "{name}: {}",
+            salvaged.stderr
+        );
+    }
+    Ok(())
+}
