@@ -421,9 +421,15 @@ fn write_partition(
         .iter()
         .map(|b| {
             b.column(EVENT_TIME_COLUMN)
-                .as_primitive::<TimestampMicrosecondType>()
+                .as_primitive_opt::<TimestampMicrosecondType>()
+                .ok_or_else(|| {
+                    LakeError::Internal(format!(
+                        "eventTime is {} where a microsecond timestamp was expected",
+                        b.column(EVENT_TIME_COLUMN).data_type()
+                    ))
+                })
         })
-        .collect();
+        .collect::<Result<_, _>>()?;
     // Nulls sort last, as the query side expects.
     let sort_key = |batch: usize, row: usize| -> (bool, i64) {
         let column = times[batch];
@@ -532,17 +538,49 @@ fn writer_properties() -> Result<WriterProperties, LakeError> {
 
 /// Adds the identities of every row of a lake file to `ids`. Only the `eventID` column is
 /// read, unless some rows have none and must be identified by their whole record.
+/// A text column of a batch read from the lake file at `path`; a file written by another
+/// tool or version with another type there is an error naming the file and column, not a
+/// panic.
+pub(crate) fn text_column<'b>(
+    batch: &'b RecordBatch,
+    index: usize,
+    name: &str,
+    path: &Path,
+) -> Result<&'b arrow::array::StringArray, LakeError> {
+    batch
+        .column(index)
+        .as_string_opt::<i32>()
+        .ok_or_else(|| LakeError::LakeFile {
+            path: path.to_owned(),
+            reason: format!(
+                "column {name} is {}, not the text Trailhound writes",
+                batch.column(index).data_type()
+            ),
+        })
+}
+
 fn read_identities(path: &Path, ids: &mut Identities) -> Result<(), LakeError> {
     let open = || -> Result<ParquetRecordBatchReaderBuilder<File>, LakeError> {
         let file = File::open(path).map_err(LakeError::io(path))?;
         Ok(ParquetRecordBatchReaderBuilder::try_new(file)?)
     };
     let builder = open()?;
+    // A file of another layout: its columns are not where ours are.
+    let fields = builder.parquet_schema().root_schema().get_fields();
+    let json_column = file_schema().index_of("eventJson")?;
+    let laid_out = |index: usize, name: &str| fields.get(index).is_some_and(|f| f.name() == name);
+    if !laid_out(EVENT_ID_COLUMN, "eventID") || !laid_out(json_column, "eventJson") {
+        return Err(LakeError::LakeFile {
+            path: path.to_owned(),
+            reason: "its columns are not in the order Trailhound writes them (eventID, eventJson)"
+                .to_owned(),
+        });
+    }
     let mask = ProjectionMask::roots(builder.parquet_schema(), [EVENT_ID_COLUMN]);
     let mut anonymous = false;
     for batch in builder.with_projection(mask).build()? {
         let batch = batch?;
-        let event_ids = batch.column(0).as_string::<i32>();
+        let event_ids = text_column(&batch, 0, "eventID", path)?;
         anonymous |= event_ids.null_count() > 0;
         for event_id in event_ids.iter().flatten() {
             ids.insert(identity_hash(Some(event_id), ""));
@@ -550,12 +588,11 @@ fn read_identities(path: &Path, ids: &mut Identities) -> Result<(), LakeError> {
     }
     if anonymous {
         let builder = open()?;
-        let json_column = file_schema().index_of("eventJson")?;
         let mask = ProjectionMask::roots(builder.parquet_schema(), [EVENT_ID_COLUMN, json_column]);
         for batch in builder.with_projection(mask).build()? {
             let batch = batch?;
-            let event_ids = batch.column(0).as_string::<i32>();
-            let raw = batch.column(1).as_string::<i32>();
+            let event_ids = text_column(&batch, 0, "eventID", path)?;
+            let raw = text_column(&batch, 1, "eventJson", path)?;
             for row in (0..batch.num_rows()).filter(|row| event_ids.is_null(*row)) {
                 ids.insert(identity_hash(None, raw.value(row)));
             }
@@ -569,4 +606,62 @@ pub(crate) fn read_file(path: &Path) -> Result<Vec<RecordBatch>, LakeError> {
     let file = File::open(path).map_err(LakeError::io(path))?;
     let reader = ParquetRecordBatchReaderBuilder::try_new(file)?.build()?;
     Ok(reader.collect::<Result<Vec<_>, _>>()?)
+}
+
+#[cfg(test)]
+mod foreign_file_tests {
+    use std::sync::Arc;
+
+    use arrow::array::{Int64Array, RecordBatch};
+    use arrow::datatypes::{DataType, Field, Schema};
+    use parquet::arrow::ArrowWriter;
+
+    use super::*;
+
+    fn write(path: &Path, batch: &RecordBatch) -> Result<(), Box<dyn std::error::Error>> {
+        let mut writer = ArrowWriter::try_new(File::create(path)?, batch.schema(), None)?;
+        writer.write(batch)?;
+        writer.close()?;
+        Ok(())
+    }
+
+    #[test]
+    fn a_file_of_another_tool_is_an_error_naming_it_not_a_panic()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        // Another layout altogether.
+        let small = dir.path().join("small.parquet");
+        let schema = Arc::new(Schema::new(vec![Field::new(
+            "eventID",
+            DataType::Int64,
+            true,
+        )]));
+        write(
+            &small,
+            &RecordBatch::try_new(schema, vec![Arc::new(Int64Array::from(vec![1]))])?,
+        )?;
+        // Our column names in our places, eventID of another type.
+        let typed = dir.path().join("typed.parquet");
+        let mut fields: Vec<Field> = file_schema()
+            .fields()
+            .iter()
+            .map(|f| f.as_ref().clone())
+            .collect();
+        fields[EVENT_ID_COLUMN] = Field::new("eventID", DataType::Int64, true);
+        let schema = Arc::new(Schema::new(fields));
+        let columns = schema
+            .fields()
+            .iter()
+            .map(|f| arrow::array::new_null_array(f.data_type(), 1))
+            .collect();
+        write(&typed, &RecordBatch::try_new(schema, columns)?)?;
+        for path in [&small, &typed] {
+            let mut ids = Identities::default();
+            match read_identities(path, &mut ids) {
+                Err(LakeError::LakeFile { path: named, .. }) => assert_eq!(&named, path),
+                other => panic!("{}: {other:?}", path.display()),
+            }
+        }
+        Ok(())
+    }
 }

@@ -100,10 +100,47 @@ pub(crate) fn plain(message: &str) -> String {
         .or_else(|| unknown_column(&text))
         .or_else(|| unknown_function(&text))
         .or_else(|| unreadable_time(&text))
+        .or_else(|| mismatched_types(&text))
     {
         return rewritten;
     }
     text
+}
+
+/// "Cannot infer common argument type for comparison operation Boolean > Utf8": which kinds
+/// of value were compared, in the user's words.
+fn mismatched_types(text: &str) -> Option<String> {
+    static COMPARISON: LazyLock<Option<Regex>> = LazyLock::new(|| {
+        Regex::new(r"Cannot infer common argument type for comparison operation (\w+)(?:\([^)]*\))? (\S+) (\w+)").ok()
+    });
+    let captures = COMPARISON.as_ref()?.captures(text)?;
+    fn kind(name: &str) -> &str {
+        match name {
+            "Boolean" => "true/false value",
+            "Utf8" | "Utf8View" | "LargeUtf8" => "text",
+            "Timestamp" => "time",
+            "Null" => "NULL",
+            n if n.starts_with("Int")
+                || n.starts_with("UInt")
+                || n.starts_with("Float")
+                || n.starts_with("Decimal") =>
+            {
+                "number"
+            }
+            other => other,
+        }
+    }
+    let (left, op, right) = (
+        captures.get(1)?.as_str(),
+        captures.get(2)?.as_str(),
+        captures.get(3)?.as_str(),
+    );
+    Some(format!(
+        "cannot compare a {} with a {} ({op}): compare like with like, e.g. readOnly = true, \
+         eventTime > TIMESTAMP '2024-07-01', errorCode = 'AccessDenied'",
+        kind(left),
+        kind(right)
+    ))
 }
 
 /// `events."eventJson"` as the user writes it: `eventJson`.

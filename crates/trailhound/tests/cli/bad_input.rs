@@ -272,3 +272,26 @@ fn a_cut_off_paste_is_salvaged_record_by_record() -> TestResult {
     }
     Ok(())
 }
+
+#[test]
+fn a_url_as_data_directory_is_refused_with_the_way_to_read_s3() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    for url in [
+        "s3://bucket/lake",
+        "https://example.com/lake",
+        "file:///srv/lake",
+    ] {
+        let mut command = std::process::Command::new(binary());
+        command
+            .current_dir(dir.path())
+            .args(["--data-dir", url, "stats"]);
+        let run = run_command(&mut command)?;
+        assert_eq!(run.code, 2, "{url}: {}", run.stderr);
+        assert!(run.stderr.contains("is a URL"), "{url}: {}", run.stderr);
+        assert!(
+            std::fs::read_dir(dir.path())?.next().is_none(),
+            "{url}: a folder was made"
+        );
+    }
+    Ok(())
+}
