@@ -1003,3 +1003,37 @@ pub(crate) fn monitoring_rules(rules: &[Rule]) -> Vec<(&str, &str, &MetricFilter
     });
     found
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_facts_give_unknown_verdicts_never_pass() {
+        // A trail the logs show only stopping: nothing is known of its bucket.
+        let mut replay = crate::from_lake::Replay::default();
+        replay.apply(
+            r#"{"eventVersion":"1.08","eventTime":"2024-07-01T00:00:00Z","eventSource":"cloudtrail.amazonaws.com","eventName":"StopLogging","awsRegion":"us-east-1","recipientAccountId":"111122223333","requestParameters":{"name":"main"}}"#,
+        );
+        let facts = replay.facts();
+        let outcomes = evaluate(&facts, &Convention::default(), &[], chrono::Utc::now());
+        let verdict = |id: &str| {
+            outcomes
+                .iter()
+                .find(|o| o.check.id == id)
+                .map(|o| o.verdict)
+        };
+        for id in [
+            "TH-S3-01", "TH-S3-02", "TH-S3-03", "TH-S3-04", "TH-S3-06", "TH-CT-04",
+        ] {
+            assert_eq!(verdict(id), Some(Verdict::Unknown), "{id}");
+        }
+        // What the logs do show is judged: the trail is not logging.
+        assert_eq!(verdict("TH-CT-02"), Some(Verdict::Fail));
+        assert!(
+            outcomes
+                .iter()
+                .all(|o| o.verdict != Verdict::Pass || o.check.id == "TH-CT-03")
+        );
+    }
+}

@@ -94,13 +94,14 @@ const Charts = (() => {
     const max = Math.max(...rows.map(countOf), 1);
     const list = document.createElement("div");
     list.className = "bars";
-    for (const row of rows) {
+    const labels = distinctLabels(rows.map((row) => nameOf(row) ?? "(none)"));
+    rows.forEach((row, index) => {
       const line = document.createElement("div");
       line.className = "bar";
       const name = document.createElement("span");
       name.className = "name";
       const full = nameOf(row) ?? "(none)";
-      name.textContent = shortName(full);
+      name.textContent = labels[index];
       name.title = full;
       const track = document.createElement("span");
       track.className = "track";
@@ -116,7 +117,7 @@ const Charts = (() => {
       line.append(name, track, count);
       if (onPick) line.addEventListener("click", () => onPick(row));
       list.append(line);
-    }
+    });
     container.append(list);
   }
 
@@ -153,10 +154,22 @@ const Charts = (() => {
 
   // An ARN's account-wide prefix says little in a list of one account's principals: show
   // what comes after the account (`assumed-role/ops/alice`), the whole ARN on hover.
+  // Short names, with the account added where two rows would otherwise read the same
+  // (user/deploy-bot in two accounts).
+  function distinctLabels(names) {
+    const shorts = names.map(shortName);
+    const seen = new Map();
+    for (const short of shorts) seen.set(short, (seen.get(short) || 0) + 1);
+    return names.map((name, i) => {
+      const parts = String(name).split(":");
+      return seen.get(shorts[i]) > 1 && parts[0] === "arn" && parts[4] ? `${shorts[i]} (${parts[4]})` : shorts[i];
+    });
+  }
+
   function shortName(text) {
     const parts = String(text).split(":");
     return parts.length >= 6 && parts[0] === "arn" ? parts.slice(5).join(":") : String(text);
   }
 
-  return { timeline, bars, rate, compact, shortName };
+  return { timeline, bars, rate, compact, shortName, distinctLabels };
 })();

@@ -43,6 +43,7 @@ fn the_dashboard_works_in_a_real_browser() -> TestResult {
     );
     let report: serde_json::Value = serde_json::from_str(stdout.trim())?;
     assert_eq!(report["sqlRows"], 5, "{report}");
+    assert_eq!(report["principalLabelsDistinct"], true, "{report}");
     // The generated estate's CloudTrail calls, asked in Athena's SQL and in Logs Insights.
     assert!(report["athenaRows"].as_u64() >= Some(1), "{report}");
     assert_eq!(report["athenaRows"], report["insightsRows"], "{report}");

@@ -74,6 +74,10 @@ try {
     await page.locator("[data-testid=timeline] svg rect.events").first().waitFor();
     report.timelineBars = await page.locator("[data-testid=timeline] svg rect.events").count();
     report.principalBars = await page.locator(".card:has(h2:text('Top principals')) .bar").count();
+    // A name in two accounts reads as two principals, not one shown twice.
+    const labels = await page.locator(".card:has(h2:text('Top principals')) .bar .name").allTextContents();
+    report.principalLabels = labels;
+    report.principalLabelsDistinct = new Set(labels).size === labels.length;
     report.figures = await page.locator("[data-testid=figures] .figure").count();
     report.openFindings = await page.locator("[data-testid=open-findings] tbody tr").count();
     if (report.timelineBars < 2 || report.principalBars < 1 || report.figures !== 6) {
