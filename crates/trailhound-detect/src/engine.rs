@@ -255,6 +255,22 @@ pub struct Detector<'r> {
     min_level: Level,
     windows: Vec<Windows<EventFacts>>,
     pending: Vec<PendingInput>,
+    /// Correlations that fired and whose group keeps matching: one burst, one finding,
+    /// grown (count, last time, events) until the group is quiet for the timespan.
+    bursts: HashMap<(usize, Vec<String>), Burst>,
+}
+
+/// A correlation finding still growing.
+struct Burst {
+    /// The first events (at most [`Finding::MAX_EVENT_IDS`]).
+    first: Vec<EventFacts>,
+    /// The newest event.
+    last: EventFacts,
+    /// Events in all.
+    count: usize,
+    last_ms: i64,
+    /// Grown since it was last handed out.
+    dirty: bool,
 }
 
 /// A correlation input waiting to be applied in time order.
@@ -280,6 +296,7 @@ impl<'r> Detector<'r> {
                 .map(|_| Windows::default())
                 .collect(),
             pending: Vec::new(),
+            bursts: HashMap::new(),
         }
     }
 
@@ -330,6 +347,26 @@ impl<'r> Detector<'r> {
                 facts,
             } = input;
             let compiled = &self.rules.correlations[correlation];
+            let key = (correlation, group);
+            if let Some(burst) = self.bursts.get_mut(&key) {
+                if time_ms <= burst.last_ms.saturating_add(compiled.spec.timespan_ms) {
+                    // Still the same burst: it grows, no new finding.
+                    if burst.first.len() < Finding::MAX_EVENT_IDS {
+                        burst.first.push(facts.clone());
+                    }
+                    burst.last = facts;
+                    burst.count += 1;
+                    burst.last_ms = burst.last_ms.max(time_ms);
+                    burst.dirty = true;
+                    continue;
+                }
+                // Quiet for the timespan: the burst is over; this event starts afresh.
+                if let Some(over) = self.bursts.remove(&key)
+                    && over.dirty
+                {
+                    self.hand_out(&key, &over, out);
+                }
+            }
             let entry = Entry {
                 time_ms,
                 rule: rule_position,
@@ -337,27 +374,64 @@ impl<'r> Detector<'r> {
                 payload: facts,
             };
             let Some(entries) =
-                self.windows[correlation].push(&compiled.spec, group.clone(), entry)
+                self.windows[correlation].push(&compiled.spec, key.1.clone(), entry)
             else {
                 continue;
             };
-            let rule = &self.rules.rules[compiled.rule];
-            if rule.level < self.min_level {
-                continue;
-            }
             let events: Vec<EventFacts> = entries.into_iter().map(|e| e.payload).collect();
-            let summary = correlation_summary(rule, &compiled.spec, &group, &events);
-            out.push(finding::from_events(rule, &events, summary));
+            let Some(last) = events.last().cloned() else {
+                continue;
+            };
+            self.bursts.insert(
+                key,
+                Burst {
+                    count: events.len(),
+                    first: events.into_iter().take(Finding::MAX_EVENT_IDS).collect(),
+                    last,
+                    last_ms: time_ms,
+                    dirty: true,
+                },
+            );
         }
+        // Each burst that fired or grew is handed out once per flush, as it stands; a later
+        // flush that grows it again hands out the same finding, grown (same rule, first event
+        // and first time: the catalog updates it in place).
+        let mut keys: Vec<(usize, Vec<String>)> = self
+            .bursts
+            .iter()
+            .filter(|(_, burst)| burst.dirty)
+            .map(|(key, _)| key.clone())
+            .collect();
+        keys.sort();
+        for key in keys {
+            if let Some(burst) = self.bursts.get_mut(&key) {
+                burst.dirty = false;
+            }
+            if let Some(burst) = self.bursts.get(&key) {
+                self.hand_out(&key, burst, out);
+            }
+        }
+    }
+
+    /// The finding of a burst, if its rule's level is reported.
+    fn hand_out(&self, key: &(usize, Vec<String>), burst: &Burst, out: &mut Vec<Finding>) {
+        let compiled = &self.rules.correlations[key.0];
+        let rule = &self.rules.rules[compiled.rule];
+        if rule.level < self.min_level {
+            return;
+        }
+        let mut events = burst.first.clone();
+        if burst.count > events.len() {
+            events.push(burst.last.clone());
+        }
+        let summary = correlation_summary(rule, &compiled.spec, &key.1, burst.count);
+        let mut finding = finding::from_events(rule, &events, summary);
+        finding.event_count = burst.count as u64;
+        out.push(finding);
     }
 }
 
-fn correlation_summary(
-    rule: &Rule,
-    spec: &Correlation,
-    group: &[String],
-    events: &[EventFacts],
-) -> String {
+fn correlation_summary(rule: &Rule, spec: &Correlation, group: &[String], count: usize) -> String {
     let grouping: Vec<String> = spec
         .group_by
         .iter()
@@ -370,18 +444,15 @@ fn correlation_summary(
         format!(" for {}", grouping.join(", "))
     };
     let what = match &spec.kind {
-        CorrelationKind::EventCount => format!("{} matching events", events.len()),
+        CorrelationKind::EventCount => format!("{count} matching events"),
         CorrelationKind::ValueCount(field) => format!(
-            "{} distinct {field} values over {} events",
+            "{} distinct {field} values over {count} events",
             spec.condition.describe(),
-            events.len()
         ),
-        CorrelationKind::Temporal => format!("{} related events", events.len()),
-        CorrelationKind::TemporalOrdered => {
-            format!("{} events in the expected order", events.len())
-        }
+        CorrelationKind::Temporal => format!("{count} related events"),
+        CorrelationKind::TemporalOrdered => format!("{count} events in the expected order"),
     };
-    let more = if events.len() > Finding::MAX_EVENT_IDS {
+    let more = if count > Finding::MAX_EVENT_IDS {
         " (first 100 listed)"
     } else {
         ""
@@ -482,12 +553,61 @@ correlation:
     }
 
     #[test]
+    fn a_burst_is_one_finding_that_grows_until_the_group_is_quiet() -> Result<(), DetectError> {
+        let rules = RuleSet::new(parse_rules(RULES, "test")?)?;
+        let event = |id: &str, time: &str| {
+            format!(
+                r#"{{"eventID":"{id}","eventTime":"{time}","eventName":"DeleteBucket","userIdentity":{{"arn":"arn:aws:iam::111122223333:user/mallory"}}}}"#
+            )
+        };
+        let mut detector = Detector::new(&rules, Level::Informational);
+        let mut findings = Vec::new();
+        // Eight deletions a minute apart: one burst (the rule wants 2 within 1h).
+        for n in 0..8 {
+            let record = event(&format!("e{n}"), &format!("2024-07-01T10:0{n}:00Z"));
+            if let Some(matched) = rules.evaluate(&record) {
+                detector.feed(matched, &mut findings);
+            }
+            // Flushed after each event, as a live monitor's polls do: the same finding is
+            // handed out grown, never a second one.
+            detector.flush(&mut findings);
+        }
+        // Two hours later the group has been quiet for the timespan: a new burst.
+        for n in 0..2 {
+            let record = event(&format!("late{n}"), &format!("2024-07-01T12:30:0{n}Z"));
+            if let Some(matched) = rules.evaluate(&record) {
+                detector.feed(matched, &mut findings);
+            }
+        }
+        detector.flush(&mut findings);
+        let bursts: Vec<&Finding> = findings.iter().filter(|f| f.event_count > 1).collect();
+        let firsts: std::collections::BTreeSet<(Option<String>, String)> = bursts
+            .iter()
+            .map(|f| (f.first_time.clone(), f.event_ids[0].clone()))
+            .collect();
+        assert_eq!(firsts.len(), 2, "two bursts: {bursts:#?}");
+        let first = bursts
+            .iter()
+            .filter(|f| f.event_ids[0] == "e0")
+            .max_by_key(|f| f.event_count);
+        assert_eq!(first.map(|f| f.event_count), Some(8));
+        assert_eq!(
+            first.and_then(|f| f.time.clone()).as_deref(),
+            Some("2024-07-01T10:07:00Z")
+        );
+        Ok(())
+    }
+
+    #[test]
     fn correlations_do_not_depend_on_the_order_events_arrive_in() -> Result<(), DetectError> {
         let rules = RuleSet::new(parse_rules(RULES, "test")?)?;
         // All three share one second; whichever order they are read in, the same two form
-        // the finding.
+        // the finding and the third grows it (one burst, one finding).
         let forward = correlated_ids(&rules, &["a", "b", "c"]);
-        assert_eq!(forward, vec![vec!["a".to_string(), "b".to_string()]]);
+        assert_eq!(
+            forward,
+            vec![vec!["a".to_string(), "b".to_string(), "c".to_string()]]
+        );
         assert_eq!(correlated_ids(&rules, &["c", "b", "a"]), forward);
         assert_eq!(correlated_ids(&rules, &["b", "c", "a"]), forward);
         Ok(())

@@ -139,6 +139,15 @@ pub(crate) fn insert_findings(
     now: &str,
 ) -> Result<u64, LakeError> {
     let mut inserted = 0;
+    // A correlation's burst is handed out again as it grows: the same rule, first event and
+    // first time are the same finding, updated in place (the alert already routed for it is
+    // not repeated).
+    let mut grow = transaction.prepare(
+        "UPDATE findings SET time = ?4, event_count = ?5, event_ids = ?6, event_source = ?7,
+             event_name = ?8, principal = ?9, account = ?10, region = ?11, source_ip = ?12,
+             summary = ?13
+         WHERE rule_id = ?1 AND first_event_id = ?2 AND first_time IS ?3 AND event_count < ?5",
+    )?;
     let mut insert = transaction.prepare(
         "INSERT OR IGNORE INTO findings (rule_id, rule_title, level, tags, time, first_time, event_count, event_ids,
             first_event_id, event_source, event_name, principal, account, region, source_ip, summary, status, found_at)
@@ -146,6 +155,27 @@ pub(crate) fn insert_findings(
     )?;
     for finding in findings {
         let ids = sonic_rs::to_string(&finding.event_ids).unwrap_or_else(|_| "[]".to_owned());
+        let first_event_id = finding.event_ids.first().map_or("", String::as_str);
+        if finding.event_count > 1 {
+            let grown = grow.execute(params![
+                finding.rule_id,
+                first_event_id,
+                finding.first_time,
+                finding.time,
+                finding.event_count as i64,
+                ids,
+                finding.event_source,
+                finding.event_name,
+                finding.principal,
+                finding.account,
+                finding.region,
+                finding.source_ip,
+                finding.summary
+            ])?;
+            if grown > 0 {
+                continue;
+            }
+        }
         inserted += insert.execute(params![
             finding.rule_id,
             finding.rule_title,
@@ -317,4 +347,58 @@ fn levels_at_or_above(level: Level) -> Vec<&'static str> {
         .filter(|l| *l >= level)
         .map(Level::as_str)
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use trailhound_event::{Finding, Level};
+
+    use crate::{Catalog, LakeError};
+
+    fn burst(count: u64, last: &str) -> Finding {
+        Finding {
+            rule_id: "many-secrets".to_owned(),
+            rule_title: "Many secrets read by one principal".to_owned(),
+            level: Level::High,
+            tags: Vec::new(),
+            time: Some(last.to_owned()),
+            first_time: Some("2024-07-01T10:00:00Z".to_owned()),
+            event_count: count,
+            event_ids: (0..count.min(100)).map(|n| format!("e{n}")).collect(),
+            event_source: Some("secretsmanager.amazonaws.com".to_owned()),
+            event_name: Some("GetSecretValue".to_owned()),
+            principal: Some("arn:aws:iam::1:user/x".to_owned()),
+            account: Some("1".to_owned()),
+            region: Some("us-east-1".to_owned()),
+            source_ip: None,
+            summary: format!("{count} matching events"),
+        }
+    }
+
+    #[test]
+    fn a_growing_burst_is_one_finding_updated_in_place() -> Result<(), LakeError> {
+        let dir = tempfile::tempdir().map_err(|e| LakeError::Config(e.to_string()))?;
+        let mut catalog = Catalog::open(&dir.path().join("catalog.sqlite"))?;
+        assert_eq!(
+            catalog.add_findings(&[burst(10, "2024-07-01T10:00:12Z")])?,
+            1
+        );
+        // Handed out again, grown, in a later batch; and once more as it was.
+        assert_eq!(
+            catalog.add_findings(&[burst(40, "2024-07-01T10:00:48Z")])?,
+            0
+        );
+        assert_eq!(
+            catalog.add_findings(&[burst(40, "2024-07-01T10:00:48Z")])?,
+            0
+        );
+        let last = catalog.last_finding_id()?;
+        let stored = catalog
+            .finding(last)?
+            .ok_or(LakeError::Config("no finding".into()))?;
+        assert_eq!(last, 1, "one row");
+        assert_eq!(stored.finding.event_count, 40);
+        assert_eq!(stored.finding.time.as_deref(), Some("2024-07-01T10:00:48Z"));
+        Ok(())
+    }
 }
