@@ -53,6 +53,7 @@ enum NumberOp {
 impl MetricFilter {
     /// Parses a pattern; the error says what is wrong and where (byte offset in the text).
     pub fn parse(text: &str) -> Result<MetricFilter, String> {
+        trailhound_event::nesting::check(text.as_bytes())?;
         let trimmed = text.trim();
         let inner = trimmed
             .strip_prefix('{')
@@ -197,8 +198,10 @@ fn lex(text: &str) -> Result<Vec<Token>, String> {
             while j < bytes.len() {
                 match bytes[j] {
                     b'\\' if j + 1 < bytes.len() => {
-                        value.push(char::from(bytes[j + 1]));
-                        j += 2;
+                        // The escaped character may be multi-byte; step over all of it.
+                        let ch = text[j + 1..].chars().next().unwrap_or('\u{fffd}');
+                        value.push(ch);
+                        j += 1 + ch.len_utf8();
                     }
                     b'"' => {
                         closed = true;
@@ -480,5 +483,7 @@ mod tests {
         // Non-ASCII text is a value, never a panic.
         assert!(MetricFilter::parse("{ $.a = é }").is_ok());
         assert!(err("{ é }").contains("expected a selector"));
+        // An escaped multi-byte character inside quotes (found by the fuzzer).
+        assert!(MetricFilter::parse("{ $.a = \"\\é\" }").is_ok());
     }
 }

@@ -55,6 +55,7 @@ mod identity;
 mod kind;
 pub mod layout;
 mod member;
+pub mod nesting;
 mod output;
 mod path;
 pub mod quantity;

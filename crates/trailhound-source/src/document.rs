@@ -166,6 +166,8 @@ impl Markers<'_> {
 /// record (an array element that is not an object, say) are collected in
 /// [`Document::rejected`] instead.
 pub(crate) fn decode(text: &str) -> Result<Document, SourceError> {
+    trailhound_event::nesting::check(text.as_bytes())
+        .map_err(|message| SourceError::InvalidJson { message })?;
     if let Some(document) = decode_log_file(text) {
         return Ok(document);
     }

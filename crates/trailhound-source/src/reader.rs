@@ -40,6 +40,9 @@ pub enum Previously {
     Failed,
 }
 
+/// Stack of each reader thread.
+const WORKER_STACK: usize = 32 << 20;
+
 /// How to read.
 #[derive(Clone, Default)]
 pub struct ReadOptions {
@@ -220,14 +223,23 @@ pub fn read_map<B: Send>(
         drop((fetch_rx, work_tx));
         for _ in 0..threads {
             let work_rx = work_rx.clone();
-            scope.spawn(move || {
+            let worker = move || {
                 let mut buffers = ReadBuffers::default();
                 for (object, tx) in work_rx {
                     let report = read_object(&object, options, map, &tx, &mut buffers);
                     // A closed queue means the consumer stopped; nothing is left to tell.
                     let _ = tx.send(ReadMessage::ObjectDone(report));
                 }
-            });
+            };
+            // The JSON parser recurses per level of nesting: room for the deepest input
+            // `nesting::MAX_NESTING` lets through, in a debug build too.
+            let spawned = std::thread::Builder::new()
+                .name("reader".to_owned())
+                .stack_size(WORKER_STACK)
+                .spawn_scoped(scope, worker);
+            if let Err(err) = spawned {
+                tracing::error!(%err, "cannot start a reader thread; reading with fewer");
+            }
         }
         drop(work_rx);
         'objects: for rx in order_rx {

@@ -56,20 +56,8 @@ pub(crate) fn salvage(text: &str) -> Document {
 /// escapes) as JSON does; `None` when the text ends first.
 fn matching_brace(bytes: &[u8], start: usize) -> Option<usize> {
     let mut depth = 0usize;
-    let mut in_string = false;
-    let mut escaped = false;
-    for (index, &byte) in bytes.iter().enumerate().skip(start) {
-        if in_string {
-            match (escaped, byte) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
+    for (index, byte) in trailhound_event::nesting::outside_strings(bytes, start) {
         match byte {
-            b'"' => in_string = true,
             b'{' => depth += 1,
             b'}' => {
                 depth = depth.checked_sub(1)?;
@@ -85,6 +73,9 @@ fn matching_brace(bytes: &[u8], start: usize) -> Option<usize> {
 
 /// Whether an object's text parses and carries a record's marks.
 fn is_record(object: &str) -> bool {
+    if trailhound_event::nesting::check(object.as_bytes()).is_err() {
+        return false;
+    }
     #[derive(serde::Deserialize)]
     struct Marks<'a> {
         #[serde(borrow, rename = "eventVersion")]

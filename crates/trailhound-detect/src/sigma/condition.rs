@@ -63,6 +63,7 @@ fn tokens(text: &str) -> Result<Vec<Token>, String> {
 
 /// Parses a condition; `names` are the rule's search identifiers in order.
 pub fn parse(text: &str, names: &[String]) -> Result<Condition, String> {
+    trailhound_event::nesting::check(text.as_bytes())?;
     let tokens = tokens(text)?;
     let mut parser = ConditionParser {
         tokens: &tokens,

@@ -83,6 +83,8 @@ impl std::error::Error for InsightsError {}
 /// [`InsightsError`] for a query that is not Logs Insights or asks what the lake cannot
 /// answer, with its place.
 pub fn to_sql(query: &str) -> Result<String, InsightsError> {
+    trailhound_event::nesting::check(query.as_bytes())
+        .map_err(|message| InsightsError::new(message, 0..query.len()).placed_in(query))?;
     parser::parse(query)
         .and_then(|steps| translate::translate(&steps))
         .map_err(|err| err.placed_in(query))
