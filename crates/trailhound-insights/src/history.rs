@@ -221,7 +221,10 @@ impl History {
         let mut history = if pending.is_empty() {
             History::new(settings, series_from, false)
         } else {
-            let paths: Vec<PathBuf> = pending.iter().map(|path| lake.file_path(path)).collect();
+            let paths: Vec<PathBuf> = pending
+                .iter()
+                .map(|path| lake.readable(path))
+                .collect::<Result<_, _>>()?;
             engine.register_lake_files(PENDING_TABLE, &paths)?;
             let counts_from = if counted_in_pending {
                 series_from

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::catalog::files::LakeFileRecord;
-use crate::writer::{move_into_place, read_file, stage_partition};
+use crate::writer::{read_file, stage_partition};
 use crate::{Lake, LakeError, PartitionKey};
 
 /// When and how far to compact.
@@ -89,14 +89,14 @@ impl Lake {
     ) -> Result<(), LakeError> {
         let mut batches = Vec::new();
         for file in group {
-            batches.extend(read_file(&self.lake_dir().join(&file.path))?);
+            batches.extend(read_file(&self.readable(&file.path)?)?);
         }
         let merged = stage_partition(&self.staging_dir(), key, &batches)?;
         drop(batches);
         let retired: Vec<String> = group.iter().map(|f| f.path.clone()).collect();
         self.catalog
             .commit(std::slice::from_ref(&merged), &retired, &[], &[])?;
-        move_into_place(self, std::slice::from_ref(&merged))?;
+        self.put_in_place(std::slice::from_ref(&merged))?;
         for path in &retired {
             self.retire(path);
         }

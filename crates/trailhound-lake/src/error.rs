@@ -37,6 +37,14 @@ pub enum LakeError {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// The object store holding an S3 lake refused or failed a request.
+    #[error("the lake at {lake}: {reason}")]
+    Store {
+        /// `s3://bucket/prefix`.
+        lake: String,
+        /// What the store said.
+        reason: String,
+    },
     /// The SQLite catalog failed.
     #[error("catalog: {0}")]
     Catalog(#[from] rusqlite::Error),

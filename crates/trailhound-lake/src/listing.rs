@@ -19,6 +19,7 @@ use std::time::{Duration, SystemTime};
 use rusqlite::Connection;
 
 use crate::LakeError;
+use crate::place::{FileCache, RETIRED, RemoteLake};
 
 /// How long a retired file stays readable before a writer deletes it: longer than any query
 /// or hunt is expected to run.
@@ -43,6 +44,17 @@ pub struct LakeListing {
     catalog: PathBuf,
     lake_dir: PathBuf,
     staging_dir: PathBuf,
+    /// For a lake on S3: where its files are, and their local copies.
+    remote: Option<(RemoteLake, FileCache)>,
+}
+
+/// One place a listed file may be: a local file, or an object of the S3 lake's bucket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Spot {
+    /// A file on the local disk.
+    Local(PathBuf),
+    /// An object of [`LakeListing::remote`]'s bucket, by key.
+    Remote(String),
 }
 
 impl LakeListing {
@@ -51,6 +63,36 @@ impl LakeListing {
             catalog,
             lake_dir,
             staging_dir,
+            remote: None,
+        }
+    }
+
+    pub(crate) fn with_remote(mut self, remote: Option<RemoteLake>, cache: FileCache) -> Self {
+        self.remote = remote.map(|remote| (remote, cache));
+        self
+    }
+
+    /// The S3 lake the files are in, if they are not local.
+    pub fn remote(&self) -> Option<&RemoteLake> {
+        self.remote.as_ref().map(|(remote, _)| remote)
+    }
+
+    /// Where a listed file may be, in the order a reader should look (see
+    /// [`LakeListing::locations`]): for a lake on S3, its local copy if one is kept, then in
+    /// place, in staging, in place again, retired.
+    pub fn spots(&self, path: &str) -> Vec<Spot> {
+        match &self.remote {
+            Some((remote, cache)) => {
+                let name = Path::new(path).file_name().unwrap_or_default();
+                vec![
+                    Spot::Local(cache.path(path)),
+                    Spot::Remote(remote.key(path)),
+                    Spot::Local(self.staging_dir.join(name)),
+                    Spot::Remote(remote.key(path)),
+                    Spot::Remote(remote.retired_key(path)),
+                ]
+            }
+            None => self.locations(path).into_iter().map(Spot::Local).collect(),
         }
     }
 
@@ -103,6 +145,14 @@ impl LakeListing {
     /// Opens a listed file wherever it is now (see [`LakeListing::locations`]); when it is
     /// nowhere, the error names its place in the lake.
     pub fn open(&self, path: &str) -> Result<File, LakeError> {
+        if let Some((remote, cache)) = &self.remote {
+            let name = Path::new(path).file_name().unwrap_or_default();
+            if let Ok(file) = File::open(self.staging_dir.join(name)) {
+                return Ok(file);
+            }
+            let local = cache.fetch(remote, path)?;
+            return File::open(&local).map_err(LakeError::io(local));
+        }
         let [in_place, rest @ ..] = self.locations(path);
         let missing = match File::open(&in_place) {
             Ok(file) => return Ok(file),
@@ -114,9 +164,6 @@ impl LakeListing {
             .ok_or_else(|| LakeError::io(in_place)(missing))
     }
 }
-
-/// The folder under the lake root that retired files move to.
-pub(crate) const RETIRED: &str = ".retired";
 
 /// Moves a file a commit has retired from `lake_dir/path` to the retired folder and stamps it
 /// with the time of retirement, from which its grace period runs.

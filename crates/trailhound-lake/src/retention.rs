@@ -15,7 +15,7 @@ use arrow::array::{Array, AsArray, BooleanArray, RecordBatch};
 use arrow::compute::filter_record_batch;
 
 use crate::catalog::files::LakeFileRecord;
-use crate::writer::{move_into_place, read_file, stage_partition};
+use crate::writer::{read_file, stage_partition};
 use crate::{Lake, LakeError, PartitionKey};
 
 /// What falls outside the retention: whole partitions.
@@ -213,7 +213,7 @@ impl Lake {
                 .lake_files(Some((&key.account, &key.region, &key.date)))?;
             let mut touched = false;
             for file in &files {
-                let batches = read_file(&self.lake_dir().join(&file.path))?;
+                let batches = read_file(&self.readable(&file.path)?)?;
                 let (taken, kept) = split_by_category(&batches, category)?;
                 let taken_rows: usize = taken.iter().map(RecordBatch::num_rows).sum();
                 if taken_rows == 0 {
@@ -230,7 +230,7 @@ impl Lake {
                 };
                 self.catalog
                     .commit(&replacement, std::slice::from_ref(&file.path), &[], &[])?;
-                move_into_place(self, &replacement)?;
+                self.put_in_place(&replacement)?;
                 self.retire(&file.path);
                 report.rewritten_files += 1;
                 report.rows += taken_rows as u64;
@@ -275,7 +275,7 @@ impl Lake {
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .ok_or_else(|| LakeError::Internal(format!("{} names no file", file.path)))?;
-            let source = self.lake_dir().join(&file.path);
+            let source = self.readable(&file.path)?;
             let target = archive.staging_dir().join(&name);
             std::fs::copy(&source, &target).map_err(LakeError::io(&source))?;
             // The copy must be on disk before the archive's commit says it is there.
@@ -291,7 +291,7 @@ impl Lake {
             return Ok(0);
         }
         archive.catalog.commit(&staged, &[], &[], &[])?;
-        move_into_place(archive, &staged)?;
+        archive.put_in_place(&staged)?;
         Ok(staged.len() as u64)
     }
 }
@@ -366,6 +366,6 @@ fn archive_rows(
     archive
         .catalog
         .commit(std::slice::from_ref(&staged), &[], &[], &[])?;
-    move_into_place(archive, std::slice::from_ref(&staged))?;
+    archive.put_in_place(std::slice::from_ref(&staged))?;
     Ok(())
 }

@@ -7,12 +7,14 @@ use std::path::{Path, PathBuf};
 
 use crate::LakeError;
 use crate::catalog::Catalog;
-use crate::listing::{LakeListing, RETIRED, purge_retired, retire};
+use crate::listing::{LakeListing, purge_retired, retire};
+use crate::place::{FileCache, RETIRED, RemoteLake, RemoteSpec, cache_limit};
 
 /// Folder names under the data directory.
 const LAKE: &str = "lake";
 const EVENTS: &str = "events";
 const STAGING: &str = ".staging";
+const CACHE: &str = ".cache";
 const CATALOG: &str = "catalog.sqlite";
 const LOCK: &str = ".write.lock";
 
@@ -51,10 +53,13 @@ pub fn data_dir(given: Option<&Path>) -> Result<PathBuf, LakeError> {
     ))
 }
 
-/// A Trailhound data directory: `catalog.sqlite` and `lake/events/account=…/region=…/date=…/`.
+/// A Trailhound data directory: `catalog.sqlite` and `lake/events/account=…/region=…/date=…/`,
+/// or the same `events/…` under an S3 prefix (see [`crate::place`]).
 pub struct Lake {
     root: PathBuf,
     pub(crate) catalog: Catalog,
+    /// Where the files live when not in the data directory.
+    remote: Option<RemoteLake>,
     /// Held while this handle may write; released on drop.
     _lock: Option<File>,
 }
@@ -76,6 +81,22 @@ impl Lake {
     /// [`LakeError::Busy`] if `access` is [`Access::Write`] and another process writes;
     /// [`LakeError::Io`] / [`LakeError::Catalog`] if the directory or catalog cannot be used.
     pub fn open(root: &Path, access: Access) -> Result<Lake, LakeError> {
+        Lake::open_at(root, access, None)
+    }
+
+    /// Opens the data directory at `root` as [`Lake::open`] does, with its lake's files on S3
+    /// at `wanted`. The first write records the place in the catalog; later opens (with
+    /// `wanted` or without) use the recorded one.
+    ///
+    /// # Errors
+    ///
+    /// As [`Lake::open`]; [`LakeError::Config`] when `wanted` is not where this data
+    /// directory's lake is (another S3 prefix, or a local lake that already holds files).
+    pub fn open_at(
+        root: &Path,
+        access: Access,
+        wanted: Option<&RemoteSpec>,
+    ) -> Result<Lake, LakeError> {
         if access == Access::Read && !root.join(CATALOG).is_file() {
             return Err(LakeError::Config(format!(
                 "there is no lake in {}: ingest some CloudTrail first (`trailhound ingest PATH`), \
@@ -83,12 +104,8 @@ impl Lake {
                 root.display()
             )));
         }
-        let events = root.join(LAKE).join(EVENTS);
         let staging = root.join(LAKE).join(STAGING);
-        let retired = root.join(LAKE).join(RETIRED).join(EVENTS);
-        for dir in [&events, &staging, &retired] {
-            std::fs::create_dir_all(dir).map_err(LakeError::io(dir.as_path()))?;
-        }
+        std::fs::create_dir_all(&staging).map_err(LakeError::io(&staging))?;
         let lock = match access {
             Access::Read => None,
             Access::Write => {
@@ -106,9 +123,20 @@ impl Lake {
             }
         };
         let catalog = Catalog::open(&root.join(CATALOG))?;
+        let spec = place_to_use(&catalog, access, wanted, root)?;
+        let remote = spec.as_ref().map(RemoteLake::connect).transpose()?;
+        if remote.is_none() {
+            // An S3 lake has no files in place here: only staging and local copies.
+            let events = root.join(LAKE).join(EVENTS);
+            let retired = root.join(LAKE).join(RETIRED).join(EVENTS);
+            for dir in [&events, &retired] {
+                std::fs::create_dir_all(dir).map_err(LakeError::io(dir.as_path()))?;
+            }
+        }
         let mut lake = Lake {
             root: root.to_path_buf(),
             catalog,
+            remote,
             _lock: lock,
         };
         if access == Access::Write {
@@ -117,14 +145,50 @@ impl Lake {
         Ok(lake)
     }
 
+    /// Makes `spec` the place of the lake of the data directory at `root` (created if need
+    /// be), or checks that it already is: see [`Lake::open_at`]. Takes no lock, so it can run
+    /// beside a writer.
+    ///
+    /// # Errors
+    ///
+    /// [`LakeError::Config`] when the lake already lives elsewhere or holds local files.
+    pub fn adopt_place(root: &Path, spec: &RemoteSpec) -> Result<(), LakeError> {
+        std::fs::create_dir_all(root).map_err(LakeError::io(root))?;
+        let catalog = Catalog::open(&root.join(CATALOG))?;
+        place_to_use(&catalog, Access::Write, Some(spec), root)?;
+        Ok(())
+    }
+
     /// The data directory.
     pub fn root(&self) -> &Path {
         &self.root
     }
 
-    /// The `events` table's folder, the root of its Hive partitions.
+    /// The `events` table's folder in the data directory, the root of its Hive partitions
+    /// (for a lake on S3, see [`Lake::events_location`]).
     pub fn events_dir(&self) -> PathBuf {
         self.root.join(LAKE).join(EVENTS)
+    }
+
+    /// Where other engines find the `events` table: `s3://bucket/prefix/events` for a lake
+    /// on S3, else the absolute path of [`Lake::events_dir`].
+    pub fn events_location(&self) -> String {
+        match &self.remote {
+            Some(remote) => format!("{}/{EVENTS}", remote.url()),
+            None => {
+                let dir = self.events_dir();
+                std::fs::canonicalize(&dir)
+                    .or_else(|_| std::path::absolute(&dir))
+                    .unwrap_or(dir)
+                    .display()
+                    .to_string()
+            }
+        }
+    }
+
+    /// The S3 lake this data directory writes to, if its files are not local.
+    pub fn remote(&self) -> Option<&RemoteLake> {
+        self.remote.as_ref()
     }
 
     /// The catalog.
@@ -152,13 +216,72 @@ impl Lake {
         self.root.join(CATALOG)
     }
 
-    /// Where the lake file the catalog records as `path` lies.
+    /// Where the lake file the catalog records as `path` lies in a local lake.
     pub fn file_path(&self, path: &str) -> PathBuf {
         self.lake_dir().join(path)
     }
 
+    /// A local file holding the lake file the catalog records as `path`: the file itself in
+    /// a local lake, a copy (downloaded now if needed) for a lake on S3.
+    ///
+    /// # Errors
+    ///
+    /// [`LakeError::Store`] when the copy cannot be downloaded.
+    pub fn readable(&self, path: &str) -> Result<PathBuf, LakeError> {
+        match &self.remote {
+            Some(remote) => {
+                let staged = self.staging_dir().join(file_name(path)?);
+                if staged.is_file() {
+                    return Ok(staged);
+                }
+                self.cache().fetch(remote, path)
+            }
+            None => Ok(self.lake_dir().join(path)),
+        }
+    }
+
     pub(crate) fn staging_dir(&self) -> PathBuf {
         self.root.join(LAKE).join(STAGING)
+    }
+
+    pub(crate) fn cache(&self) -> FileCache {
+        FileCache::new(self.root.join(LAKE).join(CACHE))
+    }
+
+    /// Puts committed files from staging in place, then marks them in place in one catalog
+    /// transaction. A crash before the mark loses nothing: recovery finds them and marks them.
+    pub(crate) fn put_in_place(&self, files: &[crate::LakeFileRecord]) -> Result<(), LakeError> {
+        let mut moved = Vec::with_capacity(files.len());
+        for file in files {
+            let Some(staged) = &file.staged_as else {
+                continue;
+            };
+            self.settle(&self.staging_dir().join(staged), &file.path)?;
+            moved.push(file.path.as_str());
+        }
+        self.catalog.mark_in_place(&moved)?;
+        if self.remote.is_some() && !moved.is_empty() {
+            self.cache().trim(cache_limit())?;
+        }
+        Ok(())
+    }
+
+    /// Moves one committed staged file to its place: a rename, or an upload to S3 after which
+    /// the staged file becomes the local copy.
+    fn settle(&self, source: &Path, path: &str) -> Result<(), LakeError> {
+        match &self.remote {
+            Some(remote) => {
+                remote.upload(source, path)?;
+                self.cache().keep(source, path)
+            }
+            None => {
+                let target = self.lake_dir().join(path);
+                if let Some(parent) = target.parent() {
+                    std::fs::create_dir_all(parent).map_err(LakeError::io(parent))?;
+                }
+                std::fs::rename(source, &target).map_err(LakeError::io(source))
+            }
+        }
     }
 
     /// The committed files as readers see them (see [`LakeListing`]). Its paths are absolute
@@ -170,6 +293,10 @@ impl Lake {
             absolute(self.lake_dir()),
             absolute(self.staging_dir()),
         )
+        .with_remote(
+            self.remote.clone(),
+            FileCache::new(absolute(self.cache().dir().to_path_buf())),
+        )
     }
 
     /// Takes a file a commit has retired out of the folder. It stays readable to readers
@@ -178,15 +305,23 @@ impl Lake {
     pub(crate) fn retire(&self, path: &str) {
         // A leftover is harmless to our readers (the catalog no longer lists it); the next
         // writer's recovery retires it.
-        if let Err(err) = retire(&self.lake_dir(), path) {
+        let retired = match &self.remote {
+            Some(remote) => remote.retire(path),
+            None => retire(&self.lake_dir(), path),
+        };
+        if let Err(err) = retired {
             tracing::warn!(file = path, %err, "could not retire a compacted file");
         }
     }
 
     /// Deletes retired files whose grace has run out.
     pub(crate) fn purge_retired(&self) -> Result<(), LakeError> {
+        let now = std::time::SystemTime::now();
+        if let Some(remote) = &self.remote {
+            remote.purge_retired(now)?;
+        }
         let dir = self.lake_dir().join(RETIRED).join(EVENTS);
-        purge_retired(&dir, std::time::SystemTime::now())?;
+        purge_retired(&dir, now)?;
         Ok(())
     }
 
@@ -203,16 +338,12 @@ impl Lake {
         let mut keep_staged = HashSet::new();
         let mut settled = Vec::new();
         for file in &files {
-            let target = self.lake_dir().join(&file.path);
             if let Some(staged) = &file.staged_as {
                 let source = self.staging_dir().join(staged);
                 if source.exists() {
-                    if let Some(parent) = target.parent() {
-                        std::fs::create_dir_all(parent).map_err(LakeError::io(parent))?;
-                    }
-                    std::fs::rename(&source, &target).map_err(LakeError::io(&source))?;
+                    self.settle(&source, &file.path)?;
                     tracing::info!(file = %file.path, "recovery: moved a committed file into place");
-                } else if !target.exists() {
+                } else if !self.in_place(&file.path)? {
                     keep_staged.insert(staged.clone());
                     tracing::error!(file = %file.path, "recovery: a committed lake file is missing");
                 }
@@ -229,12 +360,31 @@ impl Lake {
                 tracing::info!(file = %name, "recovery: removed an uncommitted staged file");
             }
         }
-        let listed: HashSet<PathBuf> = files
-            .iter()
-            .map(|f| self.lake_dir().join(&f.path))
-            .collect();
-        self.retire_unlisted(&self.events_dir(), &listed)?;
+        if let Some(remote) = &self.remote {
+            let listed: HashSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
+            for path in remote.files_in_place(EVENTS)? {
+                if !listed.contains(path.as_str()) {
+                    remote.retire(&path)?;
+                    tracing::info!(file = %path, "recovery: retired an object no longer in the catalog");
+                }
+            }
+            self.cache().trim(cache_limit())?;
+        } else {
+            let listed: HashSet<PathBuf> = files
+                .iter()
+                .map(|f| self.lake_dir().join(&f.path))
+                .collect();
+            self.retire_unlisted(&self.events_dir(), &listed)?;
+        }
         self.purge_retired()
+    }
+
+    /// Whether the lake file `path` is in its place.
+    fn in_place(&self, path: &str) -> Result<bool, LakeError> {
+        match &self.remote {
+            Some(remote) => remote.exists(path),
+            None => Ok(self.lake_dir().join(path).exists()),
+        }
     }
 
     /// Retires Parquet files under `dir` that the catalog does not list (leftovers of a crash
@@ -265,6 +415,70 @@ impl Lake {
         }
         Ok(empty)
     }
+}
+
+/// Where the lake of the data directory at `root` lives: where it was recorded, else where
+/// `wanted` says (recorded now, when writing a lake that holds no file yet).
+fn place_to_use(
+    catalog: &Catalog,
+    access: Access,
+    wanted: Option<&RemoteSpec>,
+    root: &Path,
+) -> Result<Option<RemoteSpec>, LakeError> {
+    let recorded = catalog.lake_place()?;
+    let Some(wanted) = wanted else {
+        return Ok(recorded);
+    };
+    match recorded {
+        Some(recorded) if recorded.url != wanted.url => Err(LakeError::Config(format!(
+            "the lake of {} is at {}, not {}: give another --data-dir for another lake",
+            root.display(),
+            recorded.url,
+            wanted.url
+        ))),
+        Some(recorded) => {
+            // The same lake, perhaps through another endpoint or profile this time.
+            let spec = RemoteSpec {
+                url: recorded.url,
+                endpoint: wanted.endpoint.clone().or(recorded.endpoint),
+                profile: wanted.profile.clone().or(recorded.profile),
+            };
+            if access == Access::Write {
+                catalog.record_lake_place(&spec)?;
+            }
+            Ok(Some(spec))
+        }
+        None => {
+            let held = catalog.lake_files(None)?.len();
+            if held > 0 {
+                return Err(LakeError::Config(format!(
+                    "the lake of {} is local and holds {held} files; an S3 lake needs a data \
+                     directory of its own: give another --data-dir with --lake {}",
+                    root.display(),
+                    wanted.url
+                )));
+            }
+            if access == Access::Read {
+                return Err(LakeError::Config(format!(
+                    "no lake at {} has been written from {}: ingest into it first \
+                     (trailhound ingest --lake {} …)",
+                    wanted.url,
+                    root.display(),
+                    wanted.url
+                )));
+            }
+            catalog.record_lake_place(wanted)?;
+            Ok(Some(wanted.clone()))
+        }
+    }
+}
+
+/// The file name of a lake path (`part-….parquet`), which is also its name in staging.
+fn file_name(path: &str) -> Result<&str, LakeError> {
+    Path::new(path)
+        .file_name()
+        .and_then(|name| name.to_str())
+        .ok_or_else(|| LakeError::Internal(format!("{path} names no file")))
 }
 
 #[cfg(test)]

@@ -216,7 +216,7 @@ impl LakeWriter<'_> {
         self.pending.clear();
         self.findings.clear();
         self.report.commits += 1;
-        move_into_place(self.lake, &files)?;
+        self.lake.put_in_place(&files)?;
         for file in &files {
             self.report.files += 1;
             self.report.bytes += file.bytes;
@@ -240,7 +240,7 @@ impl LakeWriter<'_> {
                     .catalog
                     .lake_files(Some((&key.account, &key.region, &key.date)))?;
             for file in files {
-                read_identities(&self.lake.lake_dir().join(&file.path), &mut ids)?;
+                read_identities(&self.lake.readable(&file.path)?, &mut ids)?;
             }
             self.seen.insert(key.clone(), ids);
         }
@@ -314,26 +314,6 @@ fn stage_all(
 /// Threads flushing a commit's files to disk (see [`stage_all`]): enough for the file
 /// system to commit many files' flushes together, as it did with a thread per file.
 const FLUSHERS: usize = 16;
-
-/// Moves committed files from staging into their partition folders, then marks them in place
-/// in one catalog transaction. A crash before the mark loses nothing: recovery finds the files
-/// in place and marks them then.
-pub(crate) fn move_into_place(lake: &Lake, files: &[LakeFileRecord]) -> Result<(), LakeError> {
-    let mut moved = Vec::with_capacity(files.len());
-    for file in files {
-        let Some(staged) = &file.staged_as else {
-            continue;
-        };
-        let source = lake.staging_dir().join(staged);
-        let target = lake.lake_dir().join(&file.path);
-        if let Some(parent) = target.parent() {
-            std::fs::create_dir_all(parent).map_err(LakeError::io(parent))?;
-        }
-        std::fs::rename(&source, &target).map_err(LakeError::io(&source))?;
-        moved.push(file.path.as_str());
-    }
-    lake.catalog.mark_in_place(&moved)
-}
 
 /// How many bytes at the end of a lake file hold its footer and page index, for a file of one
 /// row group: what a reader should fetch first to open one in a single read.

@@ -42,6 +42,8 @@ pub struct QueryEngine {
     runtime: Option<tokio::runtime::Runtime>,
     /// The tables' names, for queries in other dialects.
     names: Arc<Names>,
+    /// What queries asked of the lake's files.
+    requests: Arc<crate::lake_store::LakeRequests>,
 }
 
 impl QueryEngine {
@@ -112,11 +114,15 @@ impl QueryEngine {
         datafusion_functions_json::register_all(&mut context)?;
         // The catalog connection is dropped before the first await: it is not Sync. The
         // catalog's own tables are read when a query scans them (catalog_table.rs).
+        let requests = Arc::new(crate::lake_store::LakeRequests::default());
         let events = {
             let lake = Lake::open(data_dir, Access::Read)?;
             context.register_object_store(
                 ListingTableUrl::parse(LAKE_URL)?.object_store().as_ref(),
-                Arc::new(crate::lake_store::LakeStore::new(lake.listing())),
+                Arc::new(crate::lake_store::LakeStore::new(
+                    lake.listing(),
+                    Arc::clone(&requests),
+                )),
             );
             let mut events = events_table()?;
             if statistics == Statistics::Kept {
@@ -147,7 +153,13 @@ impl QueryEngine {
             context,
             runtime: None,
             names: Arc::new(Names::of(&schemas)),
+            requests,
         })
+    }
+
+    /// What this engine's queries have asked of the lake's files so far.
+    pub fn lake_requests(&self) -> crate::lake_store::LakeRequestCounts {
+        self.requests.snapshot()
     }
 
     /// Registers `table`: the events of just these lake `files` (see `Lake::file_path`),

@@ -13,6 +13,8 @@
 
 use std::fmt;
 use std::ops::Range;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -25,7 +27,7 @@ use object_store::{
     CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
     PutMultipartOptions, PutOptions, PutPayload, PutResult,
 };
-use trailhound_lake::{LakeListing, ListedFile};
+use trailhound_lake::{LakeListing, ListedFile, Spot};
 
 /// The lake table this store serves, as the catalog's paths begin.
 const TABLE: &str = "events";
@@ -39,16 +41,75 @@ const STORE: &str = "trailhound lake";
 #[derive(Debug)]
 pub(crate) struct LakeStore {
     listing: LakeListing,
-    /// Reads by absolute path, wherever [`LakeListing::locations`] says a file may be.
+    /// Reads by absolute path, wherever [`LakeListing::spots`] says a file may be on disk.
     files: LocalFileSystem,
+    /// The bucket of a lake on S3, for the spots that are objects.
+    remote: Option<Arc<dyn ObjectStore>>,
+    /// What the queries asked of the bucket and the disk.
+    requests: Arc<LakeRequests>,
+}
+
+/// What an engine's queries have asked of the lake's files so far: reads of S3 objects (each
+/// one GET request) and of local files. Files are listed from the catalog, never from the
+/// bucket, so a query makes no LIST request.
+#[derive(Debug, Default)]
+pub struct LakeRequests {
+    remote_gets: AtomicU64,
+    remote_bytes: AtomicU64,
+    local_reads: AtomicU64,
+}
+
+/// A copy of [`LakeRequests`] at one moment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LakeRequestCounts {
+    /// GET requests sent to the S3 lake's bucket.
+    pub remote_gets: u64,
+    /// Bytes those requests asked for.
+    pub remote_bytes: u64,
+    /// Reads of local files (a local lake, staging, or local copies).
+    pub local_reads: u64,
+}
+
+impl LakeRequests {
+    /// The counts now.
+    pub fn snapshot(&self) -> LakeRequestCounts {
+        LakeRequestCounts {
+            remote_gets: self.remote_gets.load(Ordering::Relaxed),
+            remote_bytes: self.remote_bytes.load(Ordering::Relaxed),
+            local_reads: self.local_reads.load(Ordering::Relaxed),
+        }
+    }
 }
 
 impl LakeStore {
     /// A store over the files `listing` lists.
-    pub(crate) fn new(listing: LakeListing) -> LakeStore {
+    pub(crate) fn new(listing: LakeListing, requests: Arc<LakeRequests>) -> LakeStore {
+        let remote = listing
+            .remote()
+            .map(|remote| remote.bucket().object_store());
         LakeStore {
             listing,
             files: LocalFileSystem::new(),
+            remote,
+            requests,
+        }
+    }
+
+    fn count(&self, spot: &Spot, requests: u64, bytes: u64) {
+        match spot {
+            Spot::Local(_) => {
+                self.requests
+                    .local_reads
+                    .fetch_add(requests, Ordering::Relaxed);
+            }
+            Spot::Remote(_) => {
+                self.requests
+                    .remote_gets
+                    .fetch_add(requests, Ordering::Relaxed);
+                self.requests
+                    .remote_bytes
+                    .fetch_add(bytes, Ordering::Relaxed);
+            }
         }
     }
 
@@ -57,14 +118,23 @@ impl LakeStore {
     async fn read<'a, T, F>(
         &'a self,
         location: &Path,
-        read: impl Fn(&'a LocalFileSystem, Path) -> F,
+        (requests, bytes): (u64, u64),
+        read: impl Fn(&'a dyn ObjectStore, Path) -> F,
     ) -> object_store::Result<T>
     where
         F: Future<Output = object_store::Result<T>>,
     {
         let mut missing = None;
-        for place in self.listing.locations(&format!("{TABLE}/{location}")) {
-            match read(&self.files, Path::from_absolute_path(&place)?).await {
+        for spot in self.listing.spots(&format!("{TABLE}/{location}")) {
+            self.count(&spot, requests, bytes);
+            let attempt = match &spot {
+                Spot::Local(place) => read(&self.files, Path::from_absolute_path(place)?).await,
+                Spot::Remote(key) => match &self.remote {
+                    Some(remote) => read(remote.as_ref(), Path::from(key.as_str())).await,
+                    None => continue,
+                },
+            };
+            match attempt {
                 Err(err @ object_store::Error::NotFound { .. }) => {
                     missing.get_or_insert(err);
                 }
@@ -119,7 +189,10 @@ fn read_only() -> object_store::Error {
 
 impl fmt::Display for LakeStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "LakeStore({})", self.listing.in_place(TABLE).display())
+        match self.listing.remote() {
+            Some(remote) => write!(f, "LakeStore({}/{TABLE})", remote.url()),
+            None => write!(f, "LakeStore({})", self.listing.in_place(TABLE).display()),
+        }
     }
 }
 
@@ -147,7 +220,11 @@ impl ObjectStore for LakeStore {
         location: &Path,
         options: GetOptions,
     ) -> object_store::Result<GetResult> {
-        self.read(location, |files, place| {
+        let bytes = match &options.range {
+            Some(object_store::GetRange::Bounded(range)) => range.end - range.start,
+            _ => 0,
+        };
+        self.read(location, (1, bytes), |files, place| {
             let options = options.clone();
             async move { files.get_opts(&place, options).await }
         })
@@ -159,9 +236,13 @@ impl ObjectStore for LakeStore {
         location: &Path,
         ranges: &[Range<u64>],
     ) -> object_store::Result<Vec<Bytes>> {
-        self.read(location, |files, place| async move {
-            files.get_ranges(&place, ranges).await
-        })
+        // A store's get_ranges coalesces nearby ranges; count the ranges, an upper bound.
+        let bytes = ranges.iter().map(|range| range.end - range.start).sum();
+        self.read(
+            location,
+            (ranges.len() as u64, bytes),
+            |files, place| async move { files.get_ranges(&place, ranges).await },
+        )
         .await
     }
 

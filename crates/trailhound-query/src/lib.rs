@@ -48,6 +48,7 @@ pub use ddl::{Engine, ddl};
 pub use dialect::Dialect;
 pub use engine::{QueryEngine, QueryLimits};
 pub use error::QueryError;
+pub use lake_store::{LakeRequestCounts, LakeRequests};
 pub use library::{BUILT_IN_QUERIES, BuiltInQuery, Language, built_in_query};
 pub use logs_insights::{InsightsError, to_sql as logs_insights_to_sql};
 pub use output::{Format, ResultWriter, write_batches};

@@ -105,6 +105,14 @@ pub enum SourceError {
     /// Reading from the disk or stdin failed.
     #[error("read failed: {0}")]
     Io(#[from] std::io::Error),
+    /// A local file taking part in a transfer to or from an object store failed.
+    #[error("{}: {source}", path.display())]
+    File {
+        /// The local file.
+        path: PathBuf,
+        /// What the system said.
+        source: std::io::Error,
+    },
     /// An object store refused or failed a request (network, credentials, permissions).
     #[error("{location}: {reason}")]
     Remote {

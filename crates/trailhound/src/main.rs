@@ -63,6 +63,19 @@ fn main() -> ExitCode {
             | Command::Rules(_)
             | Command::Completions(_)
     );
+    let uses_lake = !matches!(
+        cli.command,
+        Command::Cat(_)
+            | Command::Generate(_)
+            | Command::Completions(_)
+            | Command::Rules(_)
+            | Command::Setup(_)
+            | Command::Token(_)
+    );
+    if uses_lake && let Err(err) = cli.global.adopt_lake_place() {
+        eprintln!("error: {err:#}");
+        return ExitCode::from(exit::INPUT_ERROR);
+    }
     let result = match cli.command {
         Command::Cat(args) => commands::cat::run(args, &cli.global),
         Command::Generate(args) => commands::generate::run(args, &cli.global),

@@ -38,6 +38,10 @@ const MIGRATIONS: &[Migration] = &[
         what: "posture checks",
         apply: |t| t.execute_batch(VERSION_4),
     },
+    Migration {
+        what: "where the lake's files live",
+        apply: |t| t.execute_batch(VERSION_5),
+    },
 ];
 
 /// The version a catalog has once every migration ran.
@@ -235,6 +239,17 @@ CREATE TABLE IF NOT EXISTS saved_queries (
     text         TEXT NOT NULL,
     description  TEXT,
     saved_at     TEXT NOT NULL
+);
+";
+
+/// Version 5: where the lake's files live when not in the data directory (`--lake s3://…`),
+/// one row at most.
+const VERSION_5: &str = "
+CREATE TABLE IF NOT EXISTS lake_place (
+    only_row  INTEGER PRIMARY KEY CHECK (only_row = 1),
+    url       TEXT NOT NULL,   -- s3://bucket/prefix
+    endpoint  TEXT,
+    profile   TEXT
 );
 ";
 

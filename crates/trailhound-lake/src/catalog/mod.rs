@@ -15,6 +15,7 @@
 //! | [`outbox`] | `outbox`, `cursors` | alerts waiting for or taken by their sinks |
 //! | [`integrity`] | `integrity_checks` | the record of `validate` runs |
 //! | [`saved_queries`] | `saved_queries` | the queries people saved under a name |
+//! | [`lake_place`] | `lake_place` | where the lake's files live when it is on S3 |
 //!
 //! The schema changes only through [`migrations`], a numbered list applied in order when a
 //! catalog is opened.
@@ -35,6 +36,7 @@ pub mod findings;
 pub mod first_seen;
 pub mod insights;
 pub mod integrity;
+pub mod lake_place;
 mod migrations;
 pub mod outbox;
 pub mod posture;

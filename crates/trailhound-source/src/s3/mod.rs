@@ -13,6 +13,7 @@
 //! or the bucket itself (one HEAD request to AWS).
 
 mod follow;
+mod transfer;
 mod walk;
 
 use std::time::Duration;

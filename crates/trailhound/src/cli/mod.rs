@@ -50,12 +50,49 @@ pub(crate) struct GlobalArgs {
     /// DATA_DIR/trailhound.toml; none is fine].
     #[arg(long, global = true, env = "TRAILHOUND_CONFIG", value_name = "FILE")]
     pub(crate) config: Option<PathBuf>,
+    /// Keep the lake's Parquet files on S3 (or an S3-compatible store) under this prefix,
+    /// s3://bucket/prefix, instead of in the data directory, which keeps the catalog. Given
+    /// once, on the first ingest or watch; the data directory remembers it.
+    #[arg(long, global = true, env = "TRAILHOUND_LAKE", value_name = "S3_URL")]
+    pub(crate) lake: Option<String>,
+    /// The endpoint of the S3-compatible store holding --lake [default: AWS_ENDPOINT_URL,
+    /// else AWS].
+    #[arg(
+        long,
+        global = true,
+        env = "TRAILHOUND_LAKE_ENDPOINT",
+        value_name = "URL"
+    )]
+    pub(crate) lake_endpoint_url: Option<String>,
+    /// The AWS profile whose credentials reach --lake [default: the credential chain].
+    #[arg(
+        long,
+        global = true,
+        env = "TRAILHOUND_LAKE_PROFILE",
+        value_name = "NAME"
+    )]
+    pub(crate) lake_profile: Option<String>,
 }
 
 impl GlobalArgs {
     /// The data directory: the flag or environment, else the platform's data folder.
     pub(crate) fn data_dir(&self) -> anyhow::Result<PathBuf> {
         Ok(trailhound_lake::data_dir(self.data_dir.as_deref())?)
+    }
+
+    /// Records `--lake` in the data directory (or checks it against the one recorded), so
+    /// that every command opening the lake finds its files there.
+    pub(crate) fn adopt_lake_place(&self) -> anyhow::Result<()> {
+        let Some(url) = &self.lake else {
+            return Ok(());
+        };
+        let spec = trailhound_lake::RemoteSpec::new(
+            url,
+            self.lake_endpoint_url.clone(),
+            self.lake_profile.clone(),
+        )?;
+        trailhound_lake::Lake::adopt_place(&self.data_dir()?, &spec)?;
+        Ok(())
     }
 }
 

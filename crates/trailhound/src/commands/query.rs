@@ -121,7 +121,15 @@ pub(crate) fn query(args: QueryArgs, global: &GlobalArgs) -> anyhow::Result<u8> 
     }
     let (rows, elapsed) = print_query(&engine, &text, language, format(args.format))?;
     if args.timing {
-        eprintln!("{rows} rows in {:.1} ms", elapsed.as_secs_f64() * 1000.0);
+        let requests = engine.lake_requests();
+        eprintln!(
+            "{rows} rows in {:.1} ms; lake files: {} GET requests to S3 ({:.1} MiB), {} local reads, \
+             0 LIST requests (files are listed from the catalog)",
+            elapsed.as_secs_f64() * 1000.0,
+            requests.remote_gets,
+            requests.remote_bytes as f64 / f64::from(1 << 20),
+            requests.local_reads
+        );
     }
     Ok(exit::OK)
 }
@@ -408,14 +416,7 @@ pub(crate) fn show(args: ShowArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
 pub(crate) fn ddl(args: DdlArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
     let location = match args.location {
         Some(location) => location,
-        None => {
-            let lake = Lake::open(&global.data_dir()?, Access::Read)?;
-            let dir = lake.events_dir();
-            std::fs::canonicalize(&dir)
-                .unwrap_or(dir)
-                .display()
-                .to_string()
-        }
+        None => Lake::open(&global.data_dir()?, Access::Read)?.events_location(),
     };
     let engine = match args.engine {
         DdlEngine::Athena => trailhound_query::Engine::Athena,

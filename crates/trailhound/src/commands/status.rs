@@ -25,6 +25,7 @@ pub(crate) fn run(args: StatusArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
         StatusFormat::Json => {
             let mut report = serde_json::to_value(&status)?;
             report["data_dir"] = json!(data_dir.display().to_string());
+            report["lake"] = json!(lake.remote().map(|remote| remote.url()));
             serde_json::to_writer_pretty(&mut out, &report)?;
             writeln!(out)?;
         }
@@ -34,7 +35,15 @@ pub(crate) fn run(args: StatusArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
             } else {
                 "UNHEALTHY"
             };
-            writeln!(out, "{health} — lake {}", data_dir.display())?;
+            match lake.remote() {
+                Some(remote) => writeln!(
+                    out,
+                    "{health} — lake {} (catalog in {})",
+                    remote.url(),
+                    data_dir.display()
+                )?,
+                None => writeln!(out, "{health} — lake {}", data_dir.display())?,
+            }
             status.write_text(&mut out, now)?;
         }
     }

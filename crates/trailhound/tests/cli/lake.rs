@@ -1,4 +1,4 @@
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use crate::support::*;
@@ -227,25 +227,17 @@ fn killing_ingest_at_random_points_never_loses_or_duplicates_events() -> TestRes
         "--no-compact",
         &logs_arg,
     ];
-    let mut rng = 0x9E37_79B9_7F4A_7C15u64;
-    let mut killed = 0;
-    for _ in 0..12 {
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        let delay = Duration::from_millis(30 + rng % 1500);
-        let mut child = Command::new(binary())
-            .args(args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()?;
-        std::thread::sleep(delay);
-        if child.try_wait()?.is_none() {
-            child.kill()?;
-            killed += 1;
-        }
-        child.wait()?;
-    }
+    let killed = kill_at_random_points(
+        || {
+            let mut command = Command::new(binary());
+            command.args(args);
+            command
+        },
+        12,
+        0x9E37_79B9_7F4A_7C15,
+        Duration::from_millis(30),
+        Duration::from_millis(1500),
+    )?;
     assert!(
         killed >= 3,
         "the ingest finished too fast to be interrupted ({killed} kills)"

@@ -62,3 +62,6 @@ mod posture;
 
 /// Keeping the lake to a length of time, archiving the rest.
 mod retention;
+
+/// The lake on S3: `--lake s3://…` on a local S3-compatible server.
+mod s3_lake;

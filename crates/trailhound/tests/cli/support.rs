@@ -185,3 +185,35 @@ pub fn scalar(data: &Path, sql: &str) -> Result<String, Box<dyn std::error::Erro
     assert_eq!(out.code, 0, "{sql}: {}", out.stderr);
     Ok(out.stdout.lines().nth(1).unwrap_or_default().to_owned())
 }
+
+/// Starts `command()` `runs` times, killing each run still going after a pseudo-random delay
+/// of `min` plus up to `spread` (from `seed`, so a failure can be replayed); returns how many
+/// runs were killed.
+pub fn kill_at_random_points(
+    mut command: impl FnMut() -> Command,
+    runs: usize,
+    seed: u64,
+    min: std::time::Duration,
+    spread: std::time::Duration,
+) -> std::io::Result<usize> {
+    let mut rng = seed;
+    let mut killed = 0;
+    for _ in 0..runs {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        let spread_ms = u64::try_from(spread.as_millis()).unwrap_or(u64::MAX).max(1);
+        let delay = min + std::time::Duration::from_millis(rng % spread_ms);
+        let mut child = command()
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?;
+        std::thread::sleep(delay);
+        if child.try_wait()?.is_none() {
+            child.kill()?;
+            killed += 1;
+        }
+        child.wait()?;
+    }
+    Ok(killed)
+}

@@ -1,0 +1,255 @@
+//! The lake on S3 (`--lake s3://bucket/prefix`), on a local S3-compatible server: the same
+//! answers as a local lake, exactly once under kill -9 as seen by our queries and by an
+//! engine that lists the prefix, compaction, and the mistakes a user can make.
+
+use std::time::Duration;
+
+use crate::s3_server::{Error, S3Server};
+use crate::support::{generated, kill_at_random_points, lake_run, path_str};
+
+const BUCKET: &str = "team-lake";
+const LAKE: &str = "s3://team-lake/trailhound";
+
+/// What `lake-ids` prints: objects under the prefix, rows in them, distinct eventIDs.
+fn listed_by_an_engine(server: &S3Server) -> Result<(u64, u64, u64), Error> {
+    let out = server.python_output(&["lake-ids", BUCKET, "trailhound"])?;
+    let numbers: Vec<u64> = out.split('\t').map(str::parse).collect::<Result<_, _>>()?;
+    match numbers[..] {
+        [objects, rows, distinct] => Ok((objects, rows, distinct)),
+        _ => Err(format!("lake-ids printed {out:?}").into()),
+    }
+}
+
+fn answer(server: &S3Server, data: &str, sql: &str) -> Result<String, Error> {
+    let out = server.run(&["--data-dir", data, "query", "--format", "csv", sql])?;
+    assert_eq!(out.code, 0, "{sql}: {}", out.stderr);
+    Ok(out.stdout)
+}
+
+const QUESTIONS: [&str; 3] = [
+    "SELECT count(*) AS n, count(DISTINCT eventID) AS ids FROM events",
+    "SELECT userIdentity.arn AS who, count(*) AS n FROM events GROUP BY 1 ORDER BY n DESC, who LIMIT 10",
+    "SELECT eventName, eventTime FROM events WHERE eventName LIKE 'Delete%' ORDER BY eventTime, eventName LIMIT 20",
+];
+
+#[test]
+fn an_s3_lake_answers_as_a_local_one_and_keeps_its_files_in_the_bucket() -> Result<(), Error> {
+    let server = S3Server::start()?;
+    server.python(&["mb", BUCKET])?;
+    let dir = tempfile::tempdir()?;
+    let logs = dir.path().join("logs");
+    let total = generated(&logs, 4000)?;
+    let remote = path_str(&dir.path().join("remote"));
+    let local = dir.path().join("local");
+
+    let ingested = server.run(&[
+        "--data-dir",
+        &remote,
+        "--lake",
+        LAKE,
+        "ingest",
+        "-q",
+        &path_str(&logs),
+    ])?;
+    assert_eq!(ingested.code, 0, "{}", ingested.stderr);
+    let local_run = lake_run(&local, &["ingest", "-q", &path_str(&logs)])?;
+    assert_eq!(local_run.code, 0, "{}", local_run.stderr);
+
+    // Later commands find the lake without --lake: the data directory remembers it.
+    for sql in QUESTIONS {
+        let from_s3 = answer(&server, &remote, sql)?;
+        let from_disk = lake_run(&local, &["query", "--format", "csv", sql])?.stdout;
+        assert_eq!(from_s3, from_disk, "{sql}");
+    }
+    let (objects, rows, distinct) = listed_by_an_engine(&server)?;
+    assert!(objects > 0);
+    assert_eq!((rows, distinct), (total, total));
+    assert!(
+        !dir.path().join("remote/lake/events").exists(),
+        "no file of an S3 lake is in place locally"
+    );
+    // Queries read the bucket, not only the local copies kept for ingest.
+    std::fs::remove_dir_all(dir.path().join("remote/lake/.cache"))?;
+    assert_eq!(
+        answer(&server, &remote, QUESTIONS[0])?,
+        format!("n,ids\n{total},{total}\n")
+    );
+
+    // The DDL points other engines at the bucket.
+    let ddl = server.run(&["--data-dir", &remote, "ddl", "--engine", "athena"])?;
+    assert!(
+        ddl.stdout.contains("s3://team-lake/trailhound/events"),
+        "{}",
+        ddl.stdout
+    );
+
+    // Ingesting the same logs again adds nothing, here or as the engine sees it.
+    let again = server.run(&["--data-dir", &remote, "ingest", "-q", &path_str(&logs)])?;
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(listed_by_an_engine(&server)?, (objects, total, total));
+    Ok(())
+}
+
+/// Kill -9 the ingest into an S3 lake at many points (reading, writing, committing,
+/// uploading), run it again each time: every event once, in our queries and in the listing.
+#[test]
+fn killing_an_ingest_into_s3_never_loses_or_duplicates_events() -> Result<(), Error> {
+    let server = S3Server::start()?;
+    server.python(&["mb", BUCKET])?;
+    let dir = tempfile::tempdir()?;
+    let logs = dir.path().join("logs");
+    let total = generated(&logs, 30_000)?;
+    let data = path_str(&dir.path().join("data"));
+    let logs_arg = path_str(&logs);
+    let args = [
+        "--data-dir",
+        &data,
+        "--lake",
+        LAKE,
+        "ingest",
+        "-q",
+        "--commit-size",
+        "1MiB",
+        "--no-compact",
+        &logs_arg,
+    ];
+    let killed = kill_at_random_points(
+        || server.command(&args),
+        12,
+        0x2545_F491_4F6C_DD1D,
+        Duration::from_millis(100),
+        Duration::from_millis(1500),
+    )?;
+    assert!(
+        killed >= 3,
+        "the ingest finished too fast to be interrupted ({killed} kills)"
+    );
+    let last = server.run(&args)?;
+    assert_eq!(last.code, 0, "{}", last.stderr);
+    assert_eq!(
+        answer(&server, &data, QUESTIONS[0])?,
+        format!("n,ids\n{total},{total}\n")
+    );
+    let (_, rows, distinct) = listed_by_an_engine(&server)?;
+    assert_eq!(
+        (rows, distinct),
+        (total, total),
+        "as an engine listing the prefix sees it"
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("data/lake/.staging"))?.count(),
+        0
+    );
+    Ok(())
+}
+
+#[test]
+fn compaction_of_an_s3_lake_retires_the_replaced_objects() -> Result<(), Error> {
+    let server = S3Server::start()?;
+    server.python(&["mb", BUCKET])?;
+    let dir = tempfile::tempdir()?;
+    let logs = dir.path().join("logs");
+    let total = generated(&logs, 3000)?;
+    let data = path_str(&dir.path().join("data"));
+    let ingested = server.run(&[
+        "--data-dir",
+        &data,
+        "--lake",
+        LAKE,
+        "ingest",
+        "-q",
+        "--no-compact",
+        "--commit-size",
+        "64KiB",
+        &path_str(&logs),
+    ])?;
+    assert_eq!(ingested.code, 0, "{}", ingested.stderr);
+    let (many, ..) = listed_by_an_engine(&server)?;
+    let question = QUESTIONS[1];
+    let before = answer(&server, &data, question)?;
+    let compacted = server.run(&["--data-dir", &data, "compact"])?;
+    assert_eq!(compacted.code, 0, "{}", compacted.stderr);
+    let (few, rows, distinct) = listed_by_an_engine(&server)?;
+    assert!(few < many / 4, "{many} -> {few} objects");
+    assert_eq!((rows, distinct), (total, total));
+    assert_eq!(answer(&server, &data, question)?, before);
+    Ok(())
+}
+
+#[test]
+fn a_lake_place_that_cannot_be_is_refused_with_the_way_out() -> Result<(), Error> {
+    let server = S3Server::start()?;
+    server.python(&["mb", BUCKET])?;
+    let dir = tempfile::tempdir()?;
+    let logs = dir.path().join("logs");
+    generated(&logs, 300)?;
+    let data = path_str(&dir.path().join("data"));
+
+    let not_s3 = server.run(&["--data-dir", &data, "--lake", "/var/lake", "status"])?;
+    assert_eq!(not_s3.code, 2);
+    assert!(
+        not_s3.stderr.contains("s3://bucket/prefix"),
+        "{}",
+        not_s3.stderr
+    );
+
+    // A data directory whose lake is local keeps it so.
+    let local = lake_run(
+        &dir.path().join("data"),
+        &["ingest", "-q", &path_str(&logs)],
+    )?;
+    assert_eq!(local.code, 0, "{}", local.stderr);
+    let moved = server.run(&["--data-dir", &data, "--lake", LAKE, "query", "SELECT 1"])?;
+    assert_eq!(moved.code, 2);
+    assert!(
+        moved.stderr.contains("is local") && moved.stderr.contains("another --data-dir"),
+        "{}",
+        moved.stderr
+    );
+
+    // One S3 lake per data directory.
+    let other = path_str(&dir.path().join("other"));
+    let first = server.run(&[
+        "--data-dir",
+        &other,
+        "--lake",
+        LAKE,
+        "ingest",
+        "-q",
+        &path_str(&logs),
+    ])?;
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let elsewhere = server.run(&[
+        "--data-dir",
+        &other,
+        "--lake",
+        "s3://team-lake/elsewhere",
+        "status",
+    ])?;
+    assert_eq!(elsewhere.code, 2);
+    assert!(
+        elsewhere.stderr.contains("is at s3://team-lake/trailhound"),
+        "{}",
+        elsewhere.stderr
+    );
+
+    // A bucket that does not exist: the ingest says so and stores nothing.
+    let missing = path_str(&dir.path().join("missing"));
+    let refused = server.run(&[
+        "--data-dir",
+        &missing,
+        "--lake",
+        "s3://no-such-bucket/lake",
+        "ingest",
+        "-q",
+        &path_str(&logs),
+    ])?;
+    assert_ne!(refused.code, 0);
+    assert!(
+        refused.stderr.contains("s3://no-such-bucket/lake"),
+        "{}",
+        refused.stderr
+    );
+    refused.assert_no_panic();
+    Ok(())
+}
