@@ -126,7 +126,6 @@ impl LakeStore {
     {
         let mut missing = None;
         for spot in self.listing.spots(&format!("{TABLE}/{location}")) {
-            self.count(&spot, requests, bytes);
             let attempt = match &spot {
                 Spot::Local(place) => read(&self.files, Path::from_absolute_path(place)?).await,
                 Spot::Remote(key) => match &self.remote {
@@ -138,7 +137,10 @@ impl LakeStore {
                 Err(err @ object_store::Error::NotFound { .. }) => {
                     missing.get_or_insert(err);
                 }
-                other => return other,
+                other => {
+                    self.count(&spot, requests, bytes);
+                    return other;
+                }
             }
         }
         Err(missing.unwrap_or_else(|| object_store::Error::NotFound {

@@ -253,3 +253,81 @@ fn a_lake_place_that_cannot_be_is_refused_with_the_way_out() -> Result<(), Error
     refused.assert_no_panic();
     Ok(())
 }
+
+#[test]
+fn retention_on_an_s3_lake_archives_old_days_locally_and_retires_their_objects() -> Result<(), Error>
+{
+    let server = S3Server::start()?;
+    server.python(&["mb", BUCKET])?;
+    let dir = tempfile::tempdir()?;
+    let start = (chrono::Utc::now().date_naive() - chrono::Days::new(6)).to_string();
+    let logs = dir.path().join("logs");
+    let generated = crate::support::run(&[
+        "generate",
+        "--start",
+        &start,
+        "--days",
+        "7",
+        "--events",
+        "2000",
+        &path_str(&logs),
+    ])?;
+    assert_eq!(generated.code, 0, "{}", generated.stderr);
+    let data = path_str(&dir.path().join("data"));
+    let ingested = server.run(&[
+        "--data-dir",
+        &data,
+        "--lake",
+        LAKE,
+        "ingest",
+        "-q",
+        "--no-detect",
+        &path_str(&logs),
+    ])?;
+    assert_eq!(ingested.code, 0, "{}", ingested.stderr);
+    let days = "SELECT date, count(*) AS n FROM events GROUP BY date ORDER BY date";
+    let before: Vec<String> = answer(&server, &data, days)?
+        .lines()
+        .skip(1)
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(before.len(), 7, "{before:?}");
+    let (_, total, _) = listed_by_an_engine(&server)?;
+
+    let archive = dir.path().join("archive");
+    let applied = server.run(&[
+        "--data-dir",
+        &data,
+        "retention",
+        "--keep",
+        "3d",
+        "--archive-to",
+        &path_str(&archive),
+        "--apply",
+    ])?;
+    assert_eq!(applied.code, 0, "{}", applied.stderr);
+    let kept: Vec<String> = answer(&server, &data, days)?
+        .lines()
+        .skip(1)
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(kept, before[4..].to_vec(), "the last three days stay");
+    let archived = lake_run(&archive, &["query", "--format", "csv", days])?;
+    assert_eq!(
+        archived.stdout.lines().skip(1).collect::<Vec<_>>(),
+        before[..4].iter().map(String::as_str).collect::<Vec<_>>()
+    );
+    let kept_rows: u64 = kept
+        .iter()
+        .filter_map(|line| line.split_once(','))
+        .map(|(_, n)| n.parse::<u64>().unwrap_or(0))
+        .sum();
+    let (_, rows, distinct) = listed_by_an_engine(&server)?;
+    assert!(kept_rows < total);
+    assert_eq!(
+        (rows, distinct),
+        (kept_rows, kept_rows),
+        "the old days' objects left the prefix engines read"
+    );
+    Ok(())
+}
