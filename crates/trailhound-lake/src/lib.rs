@@ -31,6 +31,7 @@
 //!   with typed records and a numbered list of schema migrations.
 #![deny(missing_docs)]
 
+mod backup;
 pub mod catalog;
 mod compact;
 mod convert;
@@ -47,6 +48,7 @@ mod store;
 mod unchanged;
 mod writer;
 
+pub use backup::BackupReport;
 pub use catalog::Catalog;
 pub use catalog::checkpoints::Checkpoint;
 pub use catalog::files::LakeFileRecord;

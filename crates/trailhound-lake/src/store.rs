@@ -15,8 +15,8 @@ const LAKE: &str = "lake";
 const EVENTS: &str = "events";
 const STAGING: &str = ".staging";
 const CACHE: &str = ".cache";
-const CATALOG: &str = "catalog.sqlite";
-const LOCK: &str = ".write.lock";
+pub(crate) const CATALOG: &str = "catalog.sqlite";
+pub(crate) const LOCK: &str = ".write.lock";
 
 /// The data directory to use: `given` (a flag or `TRAILHOUND_DATA_DIR`), else
 /// `$XDG_DATA_HOME/trailhound`, else `~/.local/share/trailhound`.
@@ -343,7 +343,7 @@ impl Lake {
                 if source.exists() {
                     self.settle(&source, &file.path)?;
                     tracing::info!(file = %file.path, "recovery: moved a committed file into place");
-                } else if !self.in_place(&file.path)? {
+                } else if !self.is_in_place(&file.path)? {
                     keep_staged.insert(staged.clone());
                     tracing::error!(file = %file.path, "recovery: a committed lake file is missing");
                 }
@@ -380,7 +380,7 @@ impl Lake {
     }
 
     /// Whether the lake file `path` is in its place.
-    fn in_place(&self, path: &str) -> Result<bool, LakeError> {
+    pub(crate) fn is_in_place(&self, path: &str) -> Result<bool, LakeError> {
         match &self.remote {
             Some(remote) => remote.exists(path),
             None => Ok(self.lake_dir().join(path).exists()),

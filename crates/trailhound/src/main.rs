@@ -71,6 +71,7 @@ fn main() -> ExitCode {
             | Command::Rules(_)
             | Command::Setup(_)
             | Command::Token(_)
+            | Command::Catalog(_)
     );
     if uses_lake && let Err(err) = cli.global.adopt_lake_place() {
         eprintln!("error: {err:#}");
@@ -100,6 +101,7 @@ fn main() -> ExitCode {
         Command::Token(command) => commands::serve::token(command, &cli.global),
         Command::Rules(command) => commands::rules::run(command, &cli.global),
         Command::Compact => commands::ingest::compact(&cli.global),
+        Command::Catalog(command) => commands::catalog::run(command, &cli.global),
         Command::Completions(args) => commands::completions::run(args),
         Command::Demo(args) => commands::demo::run(args, &cli.global),
     };

@@ -264,6 +264,10 @@ pub(crate) enum Command {
     /// files pile up). Queries give the same answers before, during and after; replaced files
     /// wait an hour in lake/.retired for queries that listed them, then go.
     Compact,
+    /// Back up the catalog to a file or S3, or restore it: how a second machine takes over a
+    /// lake (an S3 lake's files are already shared; the catalog is all the first one holds).
+    #[command(subcommand)]
+    Catalog(CatalogCommand),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(CompletionsArgs),
     /// Run the pipeline end to end on built-in sample data: generate a small estate with
@@ -699,6 +703,29 @@ pub(crate) enum LevelArg {
     Medium,
     High,
     Critical,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum CatalogCommand {
+    /// Write a consistent copy of the catalog (taken while ingest or watch go on; files
+    /// committed just before are waited for until they are in place) to a new file or
+    /// s3://bucket/key.
+    Backup {
+        /// A path or s3://bucket/key that does not exist yet.
+        #[arg(value_name = "DEST")]
+        to: String,
+    },
+    /// Make a backup the data directory's catalog. Stop the machine that wrote to the lake
+    /// first: the next ingest or watch here retires the lake files the backup does not list
+    /// and reads their sources again, so every event is stored once.
+    Restore {
+        /// The backup: a path or s3://bucket/key.
+        #[arg(value_name = "SRC")]
+        from: String,
+        /// Replace an existing catalog (kept beside it as catalog.sqlite.before-restore-TIME).
+        #[arg(long)]
+        replace: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -2,6 +2,7 @@
 
 pub(crate) mod alert;
 pub(crate) mod cat;
+pub(crate) mod catalog;
 pub(crate) mod completions;
 pub(crate) mod demo;
 pub(crate) mod generate;

@@ -331,3 +331,145 @@ fn retention_on_an_s3_lake_archives_old_days_locally_and_retires_their_objects()
     );
     Ok(())
 }
+
+/// A second machine takes over an S3 lake from a catalog backup: it answers as the first did
+/// when the backup was taken, and once it ingests, the files the first machine added after
+/// the backup are retired and their events stored again, once.
+#[test]
+fn a_second_machine_takes_over_from_a_catalog_backup() -> Result<(), Error> {
+    let server = S3Server::start()?;
+    server.python(&["mb", BUCKET])?;
+    let dir = tempfile::tempdir()?;
+    let first_logs = dir.path().join("first");
+    let first_total = generated(&first_logs, 2000)?;
+    let later_logs = dir.path().join("later");
+    let later = crate::support::run(&[
+        "generate",
+        "--start",
+        "2024-07-10",
+        "--days",
+        "1",
+        "--events",
+        "1500",
+        // Another seed: the same one would give the same eventIDs as the first logs.
+        "--seed",
+        "7",
+        &path_str(&later_logs),
+    ])?;
+    assert_eq!(later.code, 0, "{}", later.stderr);
+    let a = path_str(&dir.path().join("machine-a"));
+    let b = path_str(&dir.path().join("machine-b"));
+    let ingest = |data: &str, logs: &std::path::Path| -> Result<(), Error> {
+        let out = server.run(&[
+            "--data-dir",
+            data,
+            "--lake",
+            LAKE,
+            "ingest",
+            "-q",
+            &path_str(logs),
+        ])?;
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        Ok(())
+    };
+    ingest(&a, &first_logs)?;
+    let backup = server.run(&[
+        "--data-dir",
+        &a,
+        "catalog",
+        "backup",
+        "s3://team-lake/backups/catalog.sqlite",
+    ])?;
+    assert_eq!(backup.code, 0, "{}", backup.stderr);
+    // The first machine goes on after the backup, then dies.
+    ingest(&a, &later_logs)?;
+    let (_, rows, _) = listed_by_an_engine(&server)?;
+    assert_eq!(rows, first_total + 1500);
+
+    let restore = server.run(&[
+        "--data-dir",
+        &b,
+        "catalog",
+        "restore",
+        "s3://team-lake/backups/catalog.sqlite",
+    ])?;
+    assert_eq!(restore.code, 0, "{}", restore.stderr);
+    assert_eq!(
+        answer(&server, &b, QUESTIONS[0])?,
+        format!("n,ids\n{first_total},{first_total}\n"),
+        "the lake as it was at the backup, read from the bucket"
+    );
+    ingest(&b, &first_logs)?;
+    ingest(&b, &later_logs)?;
+    let total = first_total + 1500;
+    assert_eq!(
+        answer(&server, &b, QUESTIONS[0])?,
+        format!("n,ids\n{total},{total}\n")
+    );
+    let (_, rows, distinct) = listed_by_an_engine(&server)?;
+    assert_eq!(
+        (rows, distinct),
+        (total, total),
+        "as an engine listing the prefix sees it"
+    );
+
+    // Mistakes are refused with the way out.
+    let exists = server.run(&[
+        "--data-dir",
+        &a,
+        "catalog",
+        "backup",
+        "s3://team-lake/backups/catalog.sqlite",
+    ])?;
+    assert_eq!(exists.code, 2);
+    assert!(exists.stderr.contains("exists"), "{}", exists.stderr);
+    let local_backup = dir.path().join("catalog-copy.sqlite");
+    let copied = server.run(&[
+        "--data-dir",
+        &b,
+        "catalog",
+        "backup",
+        &path_str(&local_backup),
+    ])?;
+    assert_eq!(copied.code, 0, "{}", copied.stderr);
+    let over = server.run(&[
+        "--data-dir",
+        &b,
+        "catalog",
+        "restore",
+        &path_str(&local_backup),
+    ])?;
+    assert_eq!(over.code, 2);
+    assert!(over.stderr.contains("--replace"), "{}", over.stderr);
+    let replaced = server.run(&[
+        "--data-dir",
+        &b,
+        "catalog",
+        "restore",
+        "--replace",
+        &path_str(&local_backup),
+    ])?;
+    assert_eq!(replaced.code, 0, "{}", replaced.stderr);
+    let not_a_catalog = dir.path().join("notes.txt");
+    std::fs::write(&not_a_catalog, "not sqlite at all")?;
+    let refused = server.run(&[
+        "--data-dir",
+        &b,
+        "catalog",
+        "restore",
+        "--replace",
+        &path_str(&not_a_catalog),
+    ])?;
+    assert_eq!(refused.code, 2);
+    assert!(
+        refused.stderr.contains("not a Trailhound catalog backup"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(
+        answer(&server, &b, QUESTIONS[0])?,
+        format!("n,ids\n{total},{total}\n"),
+        "a refused restore changes nothing"
+    );
+    Ok(())
+}
