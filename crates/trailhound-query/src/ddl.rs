@@ -17,9 +17,22 @@ pub enum Engine {
     DuckDb,
 }
 
+/// The partitions a lake holds, for engines that are told them instead of listing the
+/// folders (Athena's partition projection).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KnownPartitions {
+    /// Accounts, sorted.
+    pub accounts: Vec<String>,
+    /// Regions, sorted.
+    pub regions: Vec<String>,
+    /// The first day (`YYYY-MM-DD`).
+    pub first_date: Option<String>,
+}
+
 /// The definition of a table named `table` over the lake's `events` folder at `location`
-/// (a local path, or `s3://…/lake/events` where the lake was copied to or written on S3).
-pub fn ddl(engine: Engine, table: &str, location: &str) -> String {
+/// (a local path, or `s3://…/events` where the lake was copied to or written on S3). For
+/// Athena, `known` partitions become partition projection, so no `MSCK REPAIR` is needed.
+pub fn ddl(engine: Engine, table: &str, location: &str, known: &KnownPartitions) -> String {
     let location = location.trim_end_matches('/');
     let schema = file_schema();
     match engine {
@@ -55,10 +68,24 @@ pub fn ddl(engine: Engine, table: &str, location: &str) -> String {
             if engine == Engine::Spark {
                 columns.extend(PARTITION_COLUMNS.iter().map(|p| format!("  `{p}` string")));
             }
-            format!(
-                "{head}\n{}\n)\n{partitioned}\n{storage};\n\n-- Register the partitions that exist now (re-run after ingests add days):\nMSCK REPAIR TABLE `{table}`;\n",
-                columns.join(",\n")
-            )
+            // Spark's grammar wants the provider (USING) before the other clauses; Hive's
+            // wants PARTITIONED BY before STORED AS.
+            let clauses = match engine {
+                Engine::Spark => {
+                    let (using, location) = storage.split_once('\n').unwrap_or((&storage, ""));
+                    format!("{using}\n{partitioned}\n{location}")
+                }
+                _ => format!("{partitioned}\n{storage}"),
+            };
+            let columns = columns.join(",\n");
+            match (engine, projection(location, known)) {
+                (Engine::Athena, Some(properties)) => format!(
+                    "{head}\n{columns}\n)\n{clauses}\n{properties};\n\n-- Partition projection: no MSCK REPAIR needed, new days are found as they come. An account\n-- or region added later needs this table created again (or ALTER TABLE … SET TBLPROPERTIES).\n"
+                ),
+                _ => format!(
+                    "{head}\n{columns}\n)\n{clauses};\n\n-- Register the partitions that exist now (re-run after ingests add days):\nMSCK REPAIR TABLE `{table}`;\n"
+                ),
+            }
         }
         Engine::Trino => {
             let mut columns: Vec<String> = schema
@@ -72,7 +99,7 @@ pub fn ddl(engine: Engine, table: &str, location: &str) -> String {
                     .map(|p| format!("  \"{p}\" varchar")),
             );
             format!(
-                "CREATE TABLE IF NOT EXISTS {table} (\n{}\n)\nWITH (\n  format = 'PARQUET',\n  external_location = '{location}/',\n  partitioned_by = ARRAY[{}]\n);\n\n-- Register the partitions that exist now (re-run after ingests add days):\nCALL system.sync_partition_metadata(CURRENT_SCHEMA, '{table}', 'ADD');\n",
+                "CREATE TABLE IF NOT EXISTS {table} (\n{}\n)\nWITH (\n  format = 'PARQUET',\n  external_location = '{location}/',\n  partitioned_by = ARRAY[{}]\n);\n\n-- Register the partitions that exist now (re-run after ingests add days):\n-- (name the table's schema if it is not 'default')\nCALL system.sync_partition_metadata('default', '{table}', 'ADD');\n",
                 columns.join(",\n"),
                 PARTITION_COLUMNS.map(|p| format!("'{p}'")).join(", ")
             )
@@ -81,6 +108,36 @@ pub fn ddl(engine: Engine, table: &str, location: &str) -> String {
             "CREATE OR REPLACE VIEW {table} AS\nSELECT * FROM read_parquet('{location}/**/*.parquet', hive_partitioning = true, hive_types = {{'account': VARCHAR, 'region': VARCHAR, 'date': VARCHAR}});\n"
         ),
     }
+}
+
+/// Athena's partition projection over the lake's layout, when its accounts and regions are
+/// known: accounts and regions as enums, days as dates from the first one to now.
+fn projection(location: &str, known: &KnownPartitions) -> Option<String> {
+    if known.accounts.is_empty() || known.regions.is_empty() {
+        return None;
+    }
+    let first = known.first_date.as_deref().unwrap_or("2013-11-01");
+    let properties = [
+        ("projection.enabled", "true".to_owned()),
+        ("projection.account.type", "enum".to_owned()),
+        ("projection.account.values", known.accounts.join(",")),
+        ("projection.region.type", "enum".to_owned()),
+        ("projection.region.values", known.regions.join(",")),
+        ("projection.date.type", "date".to_owned()),
+        ("projection.date.format", "yyyy-MM-dd".to_owned()),
+        ("projection.date.range", format!("{first},NOW")),
+        ("projection.date.interval", "1".to_owned()),
+        ("projection.date.interval.unit", "DAYS".to_owned()),
+        (
+            "storage.location.template",
+            format!("{location}/account=${{account}}/region=${{region}}/date=${{date}}/"),
+        ),
+    ];
+    let lines: Vec<String> = properties
+        .iter()
+        .map(|(name, value)| format!("  '{name}' = '{value}'"))
+        .collect();
+    Some(format!("TBLPROPERTIES (\n{}\n)", lines.join(",\n")))
 }
 
 fn hive_type(data_type: &DataType) -> String {
@@ -128,7 +185,12 @@ mod tests {
     #[test]
     fn every_engine_names_every_column_and_the_location() {
         for engine in [Engine::Athena, Engine::Trino, Engine::Spark] {
-            let text = ddl(engine, "cloudtrail", "s3://bucket/lake/events");
+            let text = ddl(
+                engine,
+                "cloudtrail",
+                "s3://bucket/lake/events",
+                &KnownPartitions::default(),
+            );
             for field in file_schema().fields() {
                 assert!(
                     text.contains(field.name().as_str()),
@@ -142,18 +204,53 @@ mod tests {
                 "{engine:?}"
             );
         }
-        let athena = ddl(Engine::Athena, "cloudtrail", "s3://b/e");
+        let athena = ddl(
+            Engine::Athena,
+            "cloudtrail",
+            "s3://b/e",
+            &KnownPartitions::default(),
+        );
         assert!(
             athena.contains("`userIdentity` struct<type:string,principalId:string,"),
             "{athena}"
         );
         assert!(athena.contains("`eventTime` timestamp"));
-        let duck = ddl(Engine::DuckDb, "events", "/data/lake/events/");
+        let duck = ddl(
+            Engine::DuckDb,
+            "events",
+            "/data/lake/events/",
+            &KnownPartitions::default(),
+        );
         assert!(
             duck.contains(
                 "read_parquet('/data/lake/events/**/*.parquet', hive_partitioning = true"
             ),
             "{duck}"
         );
+    }
+
+    #[test]
+    fn athena_projects_the_known_partitions_and_spark_puts_using_first() {
+        let known = KnownPartitions {
+            accounts: vec!["111122223333".into(), "444455556666".into()],
+            regions: vec!["eu-west-1".into(), "us-east-1".into()],
+            first_date: Some("2024-07-01".into()),
+        };
+        let athena = ddl(Engine::Athena, "cloudtrail", "s3://b/lake/events/", &known);
+        for property in [
+            "'projection.enabled' = 'true'",
+            "'projection.account.values' = '111122223333,444455556666'",
+            "'projection.region.values' = 'eu-west-1,us-east-1'",
+            "'projection.date.range' = '2024-07-01,NOW'",
+            "'storage.location.template' = 's3://b/lake/events/account=${account}/region=${region}/date=${date}/'",
+        ] {
+            assert!(athena.contains(property), "{property} in {athena}");
+        }
+        assert!(!athena.contains("MSCK REPAIR TABLE"), "{athena}");
+        let spark = ddl(Engine::Spark, "t", "/lake/events", &known);
+        let using = spark.find("USING PARQUET").unwrap_or(usize::MAX);
+        let partitioned = spark.find("PARTITIONED BY").unwrap_or(0);
+        let location = spark.find("LOCATION").unwrap_or(0);
+        assert!(using < partitioned && partitioned < location, "{spark}");
     }
 }

@@ -44,7 +44,7 @@ mod statements;
 mod stats;
 mod time_bound;
 
-pub use ddl::{Engine, ddl};
+pub use ddl::{Engine, KnownPartitions, ddl};
 pub use dialect::Dialect;
 pub use engine::{QueryEngine, QueryLimits};
 pub use error::QueryError;

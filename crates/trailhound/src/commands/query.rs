@@ -414,16 +414,43 @@ pub(crate) fn show(args: ShowArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
 }
 
 pub(crate) fn ddl(args: DdlArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
-    let location = match args.location {
-        Some(location) => location,
-        None => Lake::open(&global.data_dir()?, Access::Read)?.events_location(),
+    let data_dir = global.data_dir()?;
+    let lake = if data_dir.join("catalog.sqlite").is_file() {
+        Some(Lake::open(&data_dir, Access::Read)?)
+    } else {
+        None
     };
+    let location = match (args.location, &lake) {
+        (Some(location), _) => location,
+        (None, Some(lake)) => lake.events_location(),
+        (None, None) => anyhow::bail!(
+            "there is no lake in {} to describe: ingest first, or give --location",
+            data_dir.display()
+        ),
+    };
+    let mut known = trailhound_query::KnownPartitions::default();
+    if let Some(lake) = &lake {
+        let files = lake.catalog().lake_files(None)?;
+        let distinct = |values: Vec<String>| -> Vec<String> {
+            values
+                .into_iter()
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect()
+        };
+        known.accounts = distinct(files.iter().map(|f| f.account.clone()).collect());
+        known.regions = distinct(files.iter().map(|f| f.region.clone()).collect());
+        known.first_date = files.iter().map(|f| f.date.clone()).min();
+    }
     let engine = match args.engine {
         DdlEngine::Athena => trailhound_query::Engine::Athena,
         DdlEngine::Trino => trailhound_query::Engine::Trino,
         DdlEngine::Spark => trailhound_query::Engine::Spark,
         DdlEngine::Duckdb => trailhound_query::Engine::DuckDb,
     };
-    print!("{}", trailhound_query::ddl(engine, &args.table, &location));
+    print!(
+        "{}",
+        trailhound_query::ddl(engine, &args.table, &location, &known)
+    );
     Ok(exit::OK)
 }

@@ -65,3 +65,6 @@ mod retention;
 
 /// The lake on S3: `--lake s3://…` on a local S3-compatible server.
 mod s3_lake;
+
+/// Other engines (Spark) reading the lake with the printed DDL.
+mod engines;
