@@ -40,14 +40,22 @@ pub(crate) fn run(args: ServeArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
         );
     }
     let quiet = global.quiet;
+    // Where the lake's files are, for the banner: an S3 lake is named by its URL.
+    let lake = if data_dir.join("catalog.sqlite").is_file() {
+        trailhound_lake::Lake::open(&data_dir, trailhound_lake::Access::Read)
+            .ok()
+            .and_then(|lake| lake.remote().map(|remote| remote.url().to_owned()))
+    } else {
+        None
+    }
+    .unwrap_or_else(|| data_dir.display().to_string());
     trailhound_server::serve_blocking(settings, |address, tls| {
         let scheme = if tls { "https" } else { "http" };
         // Tests and scripts read this line to find the port when --listen ends in :0.
         eprintln!("listening on {scheme}://{address}");
         if !quiet {
             eprintln!(
-                "dashboard {scheme}://{address}/ · API {scheme}://{address}/api/v1 (openapi.json) · lake {}",
-                data_dir.display()
+                "dashboard {scheme}://{address}/ · API {scheme}://{address}/api/v1 (openapi.json) · lake {lake}"
             );
         }
     })?;

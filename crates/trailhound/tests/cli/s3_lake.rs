@@ -473,3 +473,64 @@ fn a_second_machine_takes_over_from_a_catalog_backup() -> Result<(), Error> {
     );
     Ok(())
 }
+
+/// `watch` feeds an S3 lake as `ingest` does, and `serve` answers over it: the monitor and the
+/// dashboard share a lake that lives in a bucket.
+#[test]
+fn watch_and_serve_work_over_an_s3_lake() -> Result<(), Error> {
+    use crate::server::{Client, Server, token};
+
+    let server = S3Server::start()?;
+    server.python(&["mb", BUCKET])?;
+    let dir = tempfile::tempdir()?;
+    let logs = dir.path().join("logs");
+    let total = generated(&logs, 2000)?;
+    let data_dir = dir.path().join("data");
+    let data = path_str(&data_dir);
+    let watched = server.run(&[
+        "--data-dir",
+        &data,
+        "--lake",
+        LAKE,
+        "--lake-endpoint-url",
+        &server.endpoint,
+        "watch",
+        &path_str(&logs),
+        "--once",
+    ])?;
+    assert_eq!(watched.code, 0, "{}", watched.stderr);
+    assert_eq!(listed_by_an_engine(&server)?.1, total);
+
+    let viewer = token(&data_dir, "viewer", "viewer")?;
+    let serve = Server::start_with_env(
+        &data_dir,
+        &[],
+        &[
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ("AWS_REGION", "us-east-1"),
+        ],
+    )?;
+    // Only the bucket holds the files: no local copy answers for it.
+    std::fs::remove_dir_all(data_dir.join("lake/.cache"))?;
+    let client = Client::new(&serve.url)?;
+    let count = client.sql(
+        &viewer,
+        serde_json::json!({"sql": "SELECT count(*) AS n, count(DISTINCT eventID) AS ids FROM events"}),
+    )?;
+    assert_eq!(count.status, 200, "{}", count.body);
+    assert_eq!(count.json()["rows"][0]["n"], serde_json::json!(total));
+    assert_eq!(count.json()["rows"][0]["ids"], serde_json::json!(total));
+    let events = client.get("/api/v1/events?limit=5", &viewer)?;
+    assert_eq!(events.status, 200, "{}", events.body);
+    assert_eq!(
+        events.json()["events"].as_array().map(Vec::len),
+        Some(5),
+        "{}",
+        events.body
+    );
+    let status = client.get("/api/v1/status", &viewer)?;
+    assert_eq!(status.status, 200, "{}", status.body);
+    assert_eq!(status.json()["lake"]["events"], serde_json::json!(total));
+    Ok(())
+}

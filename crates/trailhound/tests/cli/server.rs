@@ -20,7 +20,17 @@ impl Server {
     /// Starts `serve --listen 127.0.0.1:0` on `data` with `extra` arguments and waits for
     /// the line that names its address.
     pub fn start(data: &Path, extra: &[&str]) -> Result<Server, Box<dyn std::error::Error>> {
+        Server::start_with_env(data, extra, &[])
+    }
+
+    /// [`Server::start`] with `env` set for the process (credentials for an S3 lake).
+    pub fn start_with_env(
+        data: &Path,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Result<Server, Box<dyn std::error::Error>> {
         let mut child = Command::new(binary())
+            .envs(env.iter().copied())
             .args([
                 "--data-dir",
                 &path_str(data),
