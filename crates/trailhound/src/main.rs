@@ -66,6 +66,7 @@ fn main() -> ExitCode {
     let uses_lake = !matches!(
         cli.command,
         Command::Cat(_)
+            | Command::Export(_)
             | Command::Generate(_)
             | Command::Completions(_)
             | Command::Rules(_)
@@ -79,6 +80,7 @@ fn main() -> ExitCode {
     }
     let result = match cli.command {
         Command::Cat(args) => commands::cat::run(args, &cli.global),
+        Command::Export(args) => commands::export::run(args, &cli.global),
         Command::Generate(args) => commands::generate::run(args, &cli.global),
         Command::Ingest(args) => commands::ingest::run(args, &cli.global),
         Command::Sources(args) => commands::ingest::sources(args, &cli.global),

@@ -105,6 +105,10 @@ pub(crate) enum Command {
     /// skipped. Files that cannot be read are reported on stderr with the reason, the rest
     /// goes on, and the exit code is 2.
     Cat(CatArgs),
+    /// Convert CloudTrail to OCSF 1.1 API Activity (class 6003): Parquet laid out as Amazon
+    /// Security Lake expects of a custom source (ext/SOURCE/region=…/accountId=…/eventDay=…/),
+    /// or JSON lines on stdout. Reads the same inputs as cat; the mapping is in docs/ocsf.md.
+    Export(ExportArgs),
     /// Write realistic synthetic CloudTrail logs in the exact S3 layout CloudTrail uses.
     ///
     /// Gzipped {"Records":[…]} files per account, region and 5 minutes under
@@ -393,6 +397,36 @@ pub(crate) struct CatArgs {
     pub(crate) selection: SelectionArgs,
     #[command(flatten)]
     pub(crate) read: ReadArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ExportArgs {
+    /// Files, folders, glob patterns, s3://bucket/prefix, or - for stdin.
+    #[arg(required = true, value_name = "PATH")]
+    pub(crate) paths: Vec<String>,
+    /// What to write.
+    #[arg(long, value_enum, default_value_t = ExportFormat::Ocsf)]
+    pub(crate) format: ExportFormat,
+    /// The folder to write the Parquet files under (then copy it to the custom source's
+    /// location, e.g. `aws s3 sync DIR s3://aws-security-data-lake-…/`); required for
+    /// --format ocsf.
+    #[arg(short, long, value_name = "DIR")]
+    pub(crate) output: Option<PathBuf>,
+    /// The custom source's name in Security Lake: the folder under ext/.
+    #[arg(long, default_value = "trailhound-cloudtrail", value_name = "NAME")]
+    pub(crate) source_name: String,
+    #[command(flatten)]
+    pub(crate) selection: SelectionArgs,
+    #[command(flatten)]
+    pub(crate) read: ReadArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum ExportFormat {
+    /// OCSF API Activity in Parquet, in Security Lake's custom source layout under --output.
+    Ocsf,
+    /// OCSF API Activity as JSON lines on stdout.
+    OcsfJson,
 }
 
 #[derive(Debug, Args)]

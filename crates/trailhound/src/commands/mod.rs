@@ -5,6 +5,7 @@ pub(crate) mod cat;
 pub(crate) mod catalog;
 pub(crate) mod completions;
 pub(crate) mod demo;
+pub(crate) mod export;
 pub(crate) mod generate;
 pub(crate) mod hunt;
 pub(crate) mod ingest;

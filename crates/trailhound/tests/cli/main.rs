@@ -68,3 +68,6 @@ mod s3_lake;
 
 /// Other engines (Spark) reading the lake with the printed DDL.
 mod engines;
+
+/// CloudTrail as OCSF for Security Lake.
+mod export;

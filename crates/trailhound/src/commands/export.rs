@@ -1,0 +1,99 @@
+//! `trailhound export --format ocsf|ocsf-json`: the reader's records through the OCSF mapping
+//! into Security Lake's layout or onto stdout.
+
+use std::io::Write;
+use std::ops::ControlFlow;
+use std::time::Instant;
+
+use anyhow::Context;
+use trailhound_ocsf::{SecurityLakeWriter, api_activity};
+use trailhound_source::ReadMessage;
+
+use crate::cli::{ExportArgs, ExportFormat, GlobalArgs, input_specs};
+use crate::commands::cat::selection;
+use crate::exit;
+use crate::read_report::ReadReporter;
+
+/// Where the events go.
+enum Sink {
+    SecurityLake(SecurityLakeWriter),
+    Lines(std::io::BufWriter<std::io::StdoutLock<'static>>),
+}
+
+pub(crate) fn run(args: ExportArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
+    let started = Instant::now();
+    let inputs = input_specs(&args.paths)?;
+    let options = args.read.options(selection(&args.selection)?);
+    let mut sink = match (args.format, &args.output) {
+        (ExportFormat::Ocsf, Some(dir)) => {
+            Sink::SecurityLake(SecurityLakeWriter::new(dir, &args.source_name))
+        }
+        (ExportFormat::Ocsf, None) => anyhow::bail!(
+            "--format ocsf writes Parquet files under a folder: give -o DIR (or --format ocsf-json for JSON lines on stdout)"
+        ),
+        (ExportFormat::OcsfJson, Some(_)) => {
+            anyhow::bail!("--format ocsf-json writes to stdout; -o is for --format ocsf")
+        }
+        (ExportFormat::OcsfJson, None) => {
+            Sink::Lines(std::io::BufWriter::new(std::io::stdout().lock()))
+        }
+    };
+    let mut reporter = ReadReporter::new(global.quiet);
+    let mut failure: Option<anyhow::Error> = None;
+    let mut not_events = 0u64;
+    trailhound_source::read(inputs, &options, |message| {
+        reporter.observe(&message);
+        let ReadMessage::Batch(batch) = &message else {
+            return ControlFlow::Continue(());
+        };
+        for record in batch.records() {
+            let event = match api_activity(record) {
+                Ok(event) => event,
+                Err(err) => {
+                    not_events += 1;
+                    tracing::warn!("{}: {err}", batch.origin().name);
+                    continue;
+                }
+            };
+            let written = match &mut sink {
+                Sink::SecurityLake(writer) => writer.push(event).map_err(anyhow::Error::from),
+                Sink::Lines(out) => serde_json::to_writer(&mut *out, &event)
+                    .map_err(anyhow::Error::from)
+                    .and_then(|()| out.write_all(b"\n").map_err(anyhow::Error::from)),
+            };
+            if let Err(err) = written {
+                failure = Some(err);
+                return ControlFlow::Break(());
+            }
+        }
+        ControlFlow::Continue(())
+    });
+    if let Some(err) = failure {
+        return Err(err).context("writing the OCSF events failed");
+    }
+    match sink {
+        Sink::SecurityLake(writer) => {
+            let (files, events) = writer.finish()?;
+            if !global.quiet {
+                eprintln!(
+                    "{events} OCSF API Activity events in {} Parquet files under {}",
+                    files.len(),
+                    args.output
+                        .as_deref()
+                        .map(|d| d.join("ext").join(&args.source_name).display().to_string())
+                        .unwrap_or_default()
+                );
+            }
+        }
+        Sink::Lines(mut out) => out.flush().context("writing to stdout failed")?,
+    }
+    if not_events > 0 && !global.quiet {
+        eprintln!("{not_events} records had no eventName or eventTime and were left out");
+    }
+    let summary = reporter.finish(started.elapsed());
+    Ok(if summary.anything_skipped() || not_events > 0 {
+        exit::INPUT_ERROR
+    } else {
+        exit::OK
+    })
+}
