@@ -144,9 +144,20 @@ impl RemoteLake {
     }
 
     fn failed(&self, err: trailhound_source::SourceError) -> LakeError {
+        let text = err.to_string();
+        // The store's own answer is long XML; say first what to do about the usual ones.
+        let hint = if text.contains("NoSuchBucket") {
+            "the bucket does not exist: create it first (`aws s3 mb s3://BUCKET`), or check the \
+             name and --lake-endpoint-url. "
+        } else if text.contains("AccessDenied") {
+            "the credentials may not use this prefix: the lake needs s3:ListBucket, \
+             s3:GetObject, s3:PutObject and s3:DeleteObject on it. "
+        } else {
+            ""
+        };
         LakeError::Store {
             lake: self.spec.url.clone(),
-            reason: err.to_string(),
+            reason: format!("{hint}{text}"),
         }
     }
 

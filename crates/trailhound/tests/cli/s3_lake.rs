@@ -246,7 +246,8 @@ fn a_lake_place_that_cannot_be_is_refused_with_the_way_out() -> Result<(), Error
     ])?;
     assert_ne!(refused.code, 0);
     assert!(
-        refused.stderr.contains("s3://no-such-bucket/lake"),
+        refused.stderr.contains("s3://no-such-bucket/lake")
+            && refused.stderr.contains("the bucket does not exist"),
         "{}",
         refused.stderr
     );
