@@ -97,6 +97,7 @@ pub(crate) fn plain(message: &str) -> String {
             .to_owned();
     }
     if let Some(rewritten) = unknown_table(&text)
+        .or_else(|| lake_store_refused(&text))
         .or_else(|| unknown_column(&text))
         .or_else(|| unknown_function(&text))
         .or_else(|| unreadable_time(&text))
@@ -105,6 +106,29 @@ pub(crate) fn plain(message: &str) -> String {
         return rewritten;
     }
     text
+}
+
+/// A lake on S3 that the credentials cannot read: none found (object_store then tries the
+/// instance metadata endpoint), or ones the bucket refuses.
+fn lake_store_refused(text: &str) -> Option<String> {
+    let no_credentials = text.contains("169.254.169.254") || text.contains("latest/api/token");
+    let refused = text.contains("AccessDenied")
+        || text.contains("InvalidAccessKeyId")
+        || text.contains("SignatureDoesNotMatch")
+        || text.contains("ExpiredToken");
+    let advice = if no_credentials {
+        "no AWS credentials were found to read the lake's files on S3: set AWS_ACCESS_KEY_ID and \
+         AWS_SECRET_ACCESS_KEY, AWS_PROFILE or --lake-profile"
+    } else if refused {
+        "the lake's bucket refused the credentials: they need s3:GetObject on the lake's prefix \
+         (check AWS_PROFILE or --lake-profile)"
+    } else {
+        return None;
+    };
+    Some(format!(
+        "{advice} ({})",
+        text.lines().next().unwrap_or(text)
+    ))
 }
 
 /// "Cannot infer common argument type for comparison operation Boolean > Utf8": which kinds
@@ -308,6 +332,16 @@ mod tests {
             "Internal error: Physical input schema should be the same. This issue was likely caused by a bug in DataFusion's code. Please help us to resolve this",
         );
         assert_eq!(internal, "Physical input schema should be the same.");
+    }
+
+    #[test]
+    fn a_lake_on_s3_without_credentials_says_how_to_give_them() {
+        let text = plain(
+            "External error: Object Store error: Generic S3 error: Error performing PUT http://169.254.169.254/latest/api/token in 1.6ms - Server returned non-2xx status code: 403 Forbidden",
+        );
+        assert!(text.starts_with("no AWS credentials were found"), "{text}");
+        let denied = plain("Object Store error: Generic S3 error: AccessDenied: Access Denied");
+        assert!(denied.contains("s3:GetObject"), "{denied}");
     }
 
     #[test]
