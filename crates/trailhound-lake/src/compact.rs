@@ -57,7 +57,13 @@ impl Lake {
     /// are deleted first.
     pub fn compact(&mut self, options: CompactOptions) -> Result<CompactReport, LakeError> {
         self.purge_retired()?;
-        let mut by_partition: BTreeMap<PartitionKey, Vec<LakeFileRecord>> = BTreeMap::new();
+        // Files the OCSF export has written are merged only with each other, and those it
+        // has not with each other: a merged file is exported exactly when its parts were. On
+        // a lake being exported, files not yet marked wait for the export (one may have been
+        // written just before a crash, under a name taken from it).
+        let exported = self.catalog.exported_files()?;
+        let exporting = self.catalog.export_started()?;
+        let mut by_partition: BTreeMap<(PartitionKey, bool), Vec<LakeFileRecord>> = BTreeMap::new();
         for file in self.catalog.lake_files(None)? {
             if file.rows < options.small_file_rows {
                 let key = PartitionKey {
@@ -65,11 +71,15 @@ impl Lake {
                     region: file.region.clone(),
                     date: file.date.clone(),
                 };
-                by_partition.entry(key).or_default().push(file);
+                let done = exported.contains(&file.path);
+                if exporting && !done {
+                    continue;
+                }
+                by_partition.entry((key, done)).or_default().push(file);
             }
         }
         let mut report = CompactReport::default();
-        for (key, files) in by_partition {
+        for ((key, _), files) in by_partition {
             if files.len() < options.min_small_files.max(2) {
                 continue;
             }

@@ -34,6 +34,8 @@ pub struct SecurityLakeWriter {
     buffers: BTreeMap<Partition, Vec<Value>>,
     written: Vec<PathBuf>,
     events: u64,
+    /// Names files `<stem>-<n>.parquet` instead of by the time they are written.
+    stem: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -53,6 +55,18 @@ impl SecurityLakeWriter {
             buffers: BTreeMap::new(),
             written: Vec::new(),
             events: 0,
+            stem: None,
+        }
+    }
+
+    /// A writer whose files are named `<stem>-<n>.parquet`, `n` counting from 0 in the order
+    /// they are written: the same events pushed in the same order give the same names, so
+    /// writing them again (after a crash before the caller recorded them) replaces the files
+    /// instead of adding copies.
+    pub fn named(root: &Path, source: &str, stem: &str) -> SecurityLakeWriter {
+        SecurityLakeWriter {
+            stem: Some(stem.to_owned()),
+            ..SecurityLakeWriter::new(root, source)
         }
     }
 
@@ -95,11 +109,14 @@ impl SecurityLakeWriter {
             .join(format!("accountId={}", partition.account))
             .join(format!("eventDay={}", partition.day));
         std::fs::create_dir_all(&folder).map_err(OcsfError::io(&folder))?;
-        let name = format!(
-            "{}-{}.parquet",
-            chrono::Utc::now().format("%Y%m%dT%H%M%S%.6fZ"),
-            self.written.len()
-        );
+        let name = match &self.stem {
+            Some(stem) => format!("{stem}-{}.parquet", self.written.len()),
+            None => format!(
+                "{}-{}.parquet",
+                chrono::Utc::now().format("%Y%m%dT%H%M%S%.6fZ"),
+                self.written.len()
+            ),
+        };
         let path = folder.join(name);
         // Written beside, then renamed: a crawler never reads half a file.
         let partial = folder.join(format!(".{}.partial", self.written.len()));

@@ -1,6 +1,7 @@
 //! The pipeline's part of `trailhound.toml`: `[retention]` (what `watch` keeps of the lake,
-//! applied daily) and `[posture]` (the conventions the checks hold trails to, and how often
-//! `watch` runs them). The alerting sections beside them are read by the alerting crate.
+//! applied daily), `[posture]` (the conventions the checks hold trails to, and how often
+//! `watch` runs them) and `[ocsf]` (where `watch` also writes every new event as OCSF). The
+//! alerting sections beside them are read by the alerting crate.
 //!
 //! ```toml
 //! [retention]
@@ -12,6 +13,10 @@
 //! regions = ["us-east-1", "eu-west-1"]
 //! name_pattern = "org-*"
 //! required_tags = ["owner", "cost-center"]
+//!
+//! [ocsf]
+//! dir = "/srv/security-lake"          # ext/<source_name>/region=…/accountId=…/eventDay=…/
+//! source_name = "trailhound-cloudtrail"
 //! ```
 
 use std::time::Duration;
@@ -30,6 +35,9 @@ pub struct PipelineConfig {
     /// How posture checks trails.
     #[serde(default)]
     pub posture: Option<PostureConfig>,
+    /// Where `watch` also writes every new event as OCSF.
+    #[serde(default)]
+    pub ocsf: Option<crate::ocsf::OcsfSink>,
 }
 
 /// `[posture]`.

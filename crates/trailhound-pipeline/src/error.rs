@@ -39,6 +39,9 @@ pub enum PipelineError {
     /// Sample data could not be generated.
     #[error(transparent)]
     Generate(#[from] trailhound_generate::GenerateError),
+    /// Writing OCSF failed.
+    #[error("OCSF export: {0}")]
+    Ocsf(#[from] trailhound_ocsf::OcsfError),
     /// Writing to the caller's output failed.
     #[error("cannot write the output: {0}")]
     Output(#[from] std::io::Error),

@@ -58,6 +58,7 @@ mod error;
 mod hunt;
 mod ingest;
 mod insights;
+pub mod ocsf;
 pub mod posture;
 mod pull;
 pub mod retention;

@@ -79,17 +79,21 @@ impl Catalog {
         {
             // A merged file holds only the retired files' events: it is folded into the
             // first-seen tables exactly when all of them were.
-            let mut folded_flag =
-                transaction.prepare("SELECT history_folded FROM lake_files WHERE path = ?1")?;
+            // The same holds for the OCSF export; compaction only merges files alike in it.
+            let mut flags = transaction
+                .prepare("SELECT history_folded, exported FROM lake_files WHERE path = ?1")?;
             let mut folded = !retired.is_empty();
+            let mut exported = !retired.is_empty();
             for path in retired {
-                let flag: Option<i64> =
-                    folded_flag.query_row([path], |row| row.get(0)).optional()?;
-                folded &= flag == Some(1);
+                let flag: Option<(i64, i64)> = flags
+                    .query_row([path], |row| Ok((row.get(0)?, row.get(1)?)))
+                    .optional()?;
+                folded &= flag.is_some_and(|(f, _)| f == 1);
+                exported &= flag.is_some_and(|(_, e)| e == 1);
             }
             let mut insert_file = transaction.prepare(
-                "INSERT INTO lake_files (path, account, region, date, rows, bytes, min_time_us, max_time_us, staged_as, created_at, history_folded)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                "INSERT INTO lake_files (path, account, region, date, rows, bytes, min_time_us, max_time_us, staged_as, created_at, history_folded, exported)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             )?;
             for file in files {
                 insert_file.execute(params![
@@ -103,7 +107,8 @@ impl Catalog {
                     file.max_time_us,
                     file.staged_as,
                     now,
-                    folded
+                    folded,
+                    exported
                 ])?;
             }
             let mut retire = transaction.prepare("DELETE FROM lake_files WHERE path = ?1")?;

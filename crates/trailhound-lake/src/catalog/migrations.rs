@@ -42,6 +42,10 @@ const MIGRATIONS: &[Migration] = &[
         what: "where the lake's files live",
         apply: |t| t.execute_batch(VERSION_5),
     },
+    Migration {
+        what: "which lake files the OCSF export has written",
+        apply: version_6,
+    },
 ];
 
 /// The version a catalog has once every migration ran.
@@ -242,6 +246,13 @@ CREATE TABLE IF NOT EXISTS saved_queries (
 );
 ";
 
+/// Version 6: a flag on each lake file saying whether `watch`'s OCSF export has written its
+/// events (a merged file is exported exactly when the files it replaces were). Added only
+/// where missing, like version 2's column, so a catalog rebuilt by hand upgrades too.
+fn version_6(transaction: &Transaction<'_>) -> rusqlite::Result<()> {
+    add_flag_if_missing(transaction, "exported")
+}
+
 /// Version 5: where the lake's files live when not in the data directory (`--lake s3://…`),
 /// one row at most.
 const VERSION_5: &str = "
@@ -277,15 +288,20 @@ CREATE TABLE IF NOT EXISTS posture_checks (
 
 fn version_2(transaction: &Transaction<'_>) -> rusqlite::Result<()> {
     transaction.execute_batch(VERSION_2)?;
-    let folded_known: bool = transaction.query_row(
-        "SELECT count(*) > 0 FROM pragma_table_info('lake_files') WHERE name = 'history_folded'",
-        [],
+    add_flag_if_missing(transaction, "history_folded")
+}
+
+/// Adds the integer flag `column` (0 by default) to `lake_files` unless it is there.
+fn add_flag_if_missing(transaction: &Transaction<'_>, column: &str) -> rusqlite::Result<()> {
+    let known: bool = transaction.query_row(
+        "SELECT count(*) > 0 FROM pragma_table_info('lake_files') WHERE name = ?1",
+        [column],
         |row| row.get(0),
     )?;
-    if !folded_known {
-        transaction.execute_batch(
-            "ALTER TABLE lake_files ADD COLUMN history_folded INTEGER NOT NULL DEFAULT 0",
-        )?;
+    if !known {
+        transaction.execute_batch(&format!(
+            "ALTER TABLE lake_files ADD COLUMN {column} INTEGER NOT NULL DEFAULT 0"
+        ))?;
     }
     Ok(())
 }

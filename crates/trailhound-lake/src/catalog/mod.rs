@@ -16,6 +16,7 @@
 //! | [`integrity`] | `integrity_checks` | the record of `validate` runs |
 //! | [`saved_queries`] | `saved_queries` | the queries people saved under a name |
 //! | [`lake_place`] | `lake_place` | where the lake's files live when it is on S3 |
+//! | [`exports`] | `lake_files.exported` | which files `watch`'s OCSF export has written |
 //!
 //! The schema changes only through [`migrations`], a numbered list applied in order when a
 //! catalog is opened.
@@ -31,6 +32,7 @@ macro_rules! record_from_row {
 }
 
 pub mod checkpoints;
+pub mod exports;
 pub mod files;
 pub mod findings;
 pub mod first_seen;

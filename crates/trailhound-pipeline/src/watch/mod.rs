@@ -60,6 +60,8 @@ pub struct MonitorSettings {
     /// On a lake that has never alerted, alert its history too: the findings already in it
     /// and those of the first poll (which takes in the backlog). Otherwise they are history.
     pub alert_history: bool,
+    /// Where every new event is also written as OCSF, after each poll (`None`: nowhere).
+    pub ocsf: Option<crate::ocsf::OcsfSink>,
 }
 
 /// The boundaries between a poll's steps, in order: where a kill may leave a poll.
@@ -113,6 +115,8 @@ pub struct PollReport {
     pub problems: u64,
     /// What alerting did.
     pub alerts: AlertRound,
+    /// Events written as OCSF.
+    pub ocsf_events: u64,
 }
 
 impl PollReport {

@@ -44,7 +44,25 @@ impl Monitor {
             return Ok(report);
         }
         self.retain_if_due(observer, &mut report);
+        self.export_ocsf(observer, &mut report);
         Ok(report)
+    }
+
+    /// Writes what the lake took in as OCSF, when a sink is configured; a failure is a problem
+    /// of this poll, and the next one writes what is still unmarked.
+    fn export_ocsf(&mut self, observer: &mut dyn PollObserver, report: &mut PollReport) {
+        let Some(sink) = &self.settings.ocsf else {
+            return;
+        };
+        match crate::ocsf::export_pending(&self.lake, sink) {
+            Ok(exported) => report.ocsf_events += exported.events,
+            Err(err) => problem(
+                observer,
+                report,
+                Severity::Warning,
+                format!("OCSF export to {}: {err}", sink.dir.display()),
+            ),
+        }
     }
 
     /// Everything up to the checkpoints: collect, commit, and what follows the commit.

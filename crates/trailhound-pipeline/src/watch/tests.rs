@@ -339,6 +339,7 @@ impl Run {
             // These tests count every finding's alert; which findings are history is tested
             // on its own.
             alert_history: true,
+            ocsf: None,
         };
         Ok(Monitor::new(
             lake,

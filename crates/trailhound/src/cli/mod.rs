@@ -976,6 +976,10 @@ pub(crate) struct WatchArgs {
         requires = "posture_every"
     )]
     pub(crate) posture_regions: Vec<String>,
+    /// Also write every new event as OCSF API Activity, in Security Lake's custom source
+    /// layout under this folder, once each (or `dir` in the `[ocsf]` section).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) ocsf_dir: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) pipeline: PipelineArgs,
 }

@@ -75,6 +75,15 @@ pub(crate) fn run(args: WatchArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
         },
         retention: config.retention.clone(),
         alert_history: args.alert_history,
+        ocsf: match (&args.ocsf_dir, &config.ocsf) {
+            (Some(dir), configured) => Some(trailhound_pipeline::ocsf::OcsfSink {
+                dir: dir.clone(),
+                ..configured
+                    .clone()
+                    .unwrap_or_else(|| trailhound_pipeline::ocsf::OcsfSink::at(dir))
+            }),
+            (None, configured) => configured.clone(),
+        },
     };
     if let Some(retention) = &settings.retention {
         retention.check(&lake)?;
@@ -147,6 +156,9 @@ impl PollObserver for Reporter {
         );
         if alerts.pending > 0 {
             line.push_str(&format!(", {} waiting for their sink", alerts.pending));
+        }
+        if poll.ocsf_events > 0 {
+            line.push_str(&format!("; {} events written as OCSF", poll.ocsf_events));
         }
         if poll.problems > 0 {
             line.push_str(&format!("; {} problems (see above)", poll.problems));
