@@ -1,7 +1,8 @@
 //! The pipeline's part of `trailhound.toml`: `[retention]` (what `watch` keeps of the lake,
 //! applied daily), `[posture]` (the conventions the checks hold trails to, and how often
-//! `watch` runs them) and `[ocsf]` (where `watch` also writes every new event as OCSF). The
-//! alerting sections beside them are read by the alerting crate.
+//! `watch` runs them), `[ocsf]` (where `watch` also writes every new event as OCSF) and
+//! `[lake]` (the lake's files on S3). The alerting sections beside them are read by the
+//! alerting crate.
 //!
 //! ```toml
 //! [retention]
@@ -17,6 +18,9 @@
 //! [ocsf]
 //! dir = "/srv/security-lake"          # ext/<source_name>/region=…/accountId=…/eventDay=…/
 //! source_name = "trailhound-cloudtrail"
+//!
+//! [lake]
+//! location = "s3://my-lake-bucket/trailhound"   # as --lake
 //! ```
 
 use std::time::Duration;
@@ -38,6 +42,24 @@ pub struct PipelineConfig {
     /// Where `watch` also writes every new event as OCSF.
     #[serde(default)]
     pub ocsf: Option<crate::ocsf::OcsfSink>,
+    /// Where the lake's files live, when not in the data directory.
+    #[serde(default)]
+    pub lake: Option<LakeConfig>,
+}
+
+/// `[lake]`: the lake's files on S3, as `--lake`, `--lake-endpoint-url` and `--lake-profile`
+/// say it (the flags win).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LakeConfig {
+    /// `s3://bucket/prefix`.
+    pub location: String,
+    /// The endpoint of an S3-compatible store.
+    #[serde(default)]
+    pub endpoint_url: Option<String>,
+    /// The AWS profile whose credentials reach it.
+    #[serde(default)]
+    pub profile: Option<String>,
 }
 
 /// `[posture]`.

@@ -83,13 +83,25 @@ impl GlobalArgs {
     /// Records `--lake` in the data directory (or checks it against the one recorded), so
     /// that every command opening the lake finds its files there.
     pub(crate) fn adopt_lake_place(&self) -> anyhow::Result<()> {
-        let Some(url) = &self.lake else {
+        let configured = match &self.lake {
+            Some(_) => None,
+            None => crate::commands::alert::pipeline_config(self)?.lake,
+        };
+        let Some(url) = self
+            .lake
+            .clone()
+            .or_else(|| configured.as_ref().map(|c| c.location.clone()))
+        else {
             return Ok(());
         };
         let spec = trailhound_lake::RemoteSpec::new(
-            url,
-            self.lake_endpoint_url.clone(),
-            self.lake_profile.clone(),
+            &url,
+            self.lake_endpoint_url
+                .clone()
+                .or_else(|| configured.as_ref().and_then(|c| c.endpoint_url.clone())),
+            self.lake_profile
+                .clone()
+                .or_else(|| configured.as_ref().and_then(|c| c.profile.clone())),
         )?;
         trailhound_lake::Lake::adopt_place(&self.data_dir()?, &spec)?;
         Ok(())

@@ -535,3 +535,41 @@ fn watch_and_serve_work_over_an_s3_lake() -> Result<(), Error> {
     assert_eq!(status.json()["lake"]["events"], serde_json::json!(total));
     Ok(())
 }
+
+/// `[lake]` in trailhound.toml says what `--lake` says.
+#[test]
+fn the_lake_place_can_come_from_the_configuration() -> Result<(), Error> {
+    let server = S3Server::start()?;
+    server.python(&["mb", BUCKET])?;
+    let dir = tempfile::tempdir()?;
+    let logs = dir.path().join("logs");
+    let total = generated(&logs, 500)?;
+    let config = dir.path().join("trailhound.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[lake]\nlocation = \"{LAKE}\"\nendpoint_url = \"{}\"\n",
+            server.endpoint
+        ),
+    )?;
+    let data = path_str(&dir.path().join("data"));
+    let config_arg = path_str(&config);
+    let ingested = server.run(&[
+        "--data-dir",
+        &data,
+        "--config",
+        &config_arg,
+        "ingest",
+        "-q",
+        &path_str(&logs),
+    ])?;
+    assert_eq!(ingested.code, 0, "{}", ingested.stderr);
+    assert_eq!(listed_by_an_engine(&server)?.1, total);
+    let status = server.run(&["--data-dir", &data, "status"])?;
+    assert!(
+        status.stdout.contains("lake s3://team-lake/trailhound"),
+        "{}",
+        status.stdout
+    );
+    Ok(())
+}
