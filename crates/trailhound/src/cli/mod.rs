@@ -419,11 +419,11 @@ pub(crate) struct ExportArgs {
     /// What to write.
     #[arg(long, value_enum, default_value_t = ExportFormat::Ocsf)]
     pub(crate) format: ExportFormat,
-    /// The folder to write the Parquet files under (then copy it to the custom source's
-    /// location, e.g. `aws s3 sync DIR s3://aws-security-data-lake-…/`); required for
-    /// --format ocsf.
-    #[arg(short, long, value_name = "DIR")]
-    pub(crate) output: Option<PathBuf>,
+    /// Where to write the Parquet files: a folder, or the Security Lake bucket itself
+    /// (s3://aws-security-data-lake-…/; reached with --endpoint-url and --profile like the
+    /// inputs); required for --format ocsf.
+    #[arg(short, long, value_name = "DIR|S3_URL")]
+    pub(crate) output: Option<String>,
     /// The custom source's name in Security Lake: the folder under ext/.
     #[arg(long, default_value = "trailhound-cloudtrail", value_name = "NAME")]
     pub(crate) source_name: String,

@@ -24,7 +24,33 @@ pub(crate) fn run(args: ExportArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
     let started = Instant::now();
     let inputs = input_specs(&args.paths)?;
     let options = args.read.options(selection(&args.selection)?);
-    let mut sink = match (args.format, &args.output) {
+    // Files for a bucket are written to a local folder first, then uploaded: a Security Lake
+    // crawler must never see half a Parquet file.
+    let upload = match args.output.as_deref() {
+        Some(url) if url.starts_with("s3://") => {
+            let url = trailhound_source::S3Url::parse(url)?;
+            let bucket = trailhound_source::S3Bucket::shared(
+                &trailhound_source::S3Url {
+                    bucket: url.bucket.clone(),
+                    prefix: String::new(),
+                },
+                &args.read.s3.settings(),
+            )?;
+            let staging = std::env::temp_dir().join(format!(
+                "trailhound-export-{}-{}",
+                std::process::id(),
+                chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0)
+            ));
+            Some((bucket, url.prefix, staging))
+        }
+        _ => None,
+    };
+    let local_root = match (&upload, &args.output) {
+        (Some((_, _, staging)), _) => Some(staging.clone()),
+        (None, Some(dir)) => Some(std::path::PathBuf::from(dir)),
+        (None, None) => None,
+    };
+    let mut sink = match (args.format, &local_root) {
         (ExportFormat::Ocsf, Some(dir)) => {
             Sink::SecurityLake(SecurityLakeWriter::new(dir, &args.source_name))
         }
@@ -74,14 +100,21 @@ pub(crate) fn run(args: ExportArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
     match sink {
         Sink::SecurityLake(writer) => {
             let (files, events) = writer.finish()?;
+            if let (Some((bucket, prefix, staging)), Some(_)) = (&upload, &local_root) {
+                let uploaded = upload_files(bucket, prefix, staging, &files);
+                let _ = std::fs::remove_dir_all(staging);
+                uploaded?;
+            }
             if !global.quiet {
+                let output = args
+                    .output
+                    .as_deref()
+                    .unwrap_or_default()
+                    .trim_end_matches('/');
                 eprintln!(
-                    "{events} OCSF API Activity events in {} Parquet files under {}",
+                    "{events} OCSF API Activity events in {} Parquet files under {output}/ext/{}",
                     files.len(),
-                    args.output
-                        .as_deref()
-                        .map(|d| d.join("ext").join(&args.source_name).display().to_string())
-                        .unwrap_or_default()
+                    args.source_name
                 );
             }
         }
@@ -96,4 +129,27 @@ pub(crate) fn run(args: ExportArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
     } else {
         exit::OK
     })
+}
+
+/// Puts each written file under `prefix` at its place relative to `staging`.
+fn upload_files(
+    bucket: &trailhound_source::S3Bucket,
+    prefix: &str,
+    staging: &std::path::Path,
+    files: &[std::path::PathBuf],
+) -> anyhow::Result<()> {
+    for file in files {
+        let relative = file
+            .strip_prefix(staging)
+            .context("a written file is outside the export's folder")?
+            .to_string_lossy()
+            .into_owned();
+        let key = if prefix.is_empty() {
+            relative
+        } else {
+            format!("{prefix}/{relative}")
+        };
+        bucket.upload_file(file, &key)?;
+    }
+    Ok(())
 }

@@ -573,3 +573,38 @@ fn the_lake_place_can_come_from_the_configuration() -> Result<(), Error> {
     );
     Ok(())
 }
+
+/// `export -o s3://…` puts the OCSF files straight into the bucket, in Security Lake's layout.
+#[test]
+fn export_writes_ocsf_straight_into_a_bucket() -> Result<(), Error> {
+    let server = S3Server::start()?;
+    server.python(&["mb", "security-lake"])?;
+    let dir = tempfile::tempdir()?;
+    let logs = dir.path().join("logs");
+    let total = generated(&logs, 500)?;
+    let exported = server.run(&["export", &path_str(&logs), "-o", "s3://security-lake/"])?;
+    assert_eq!(exported.code, 0, "{}", exported.stderr);
+    assert!(
+        exported
+            .stderr
+            .contains(&format!("{total} OCSF API Activity events")),
+        "{}",
+        exported.stderr
+    );
+    let keys = server.python_output(&["ls", "security-lake", "ext/"])?;
+    let keys: Vec<&str> = keys.lines().collect();
+    assert!(!keys.is_empty());
+    for key in &keys {
+        let parts: Vec<&str> = key.split('/').collect();
+        assert!(
+            parts.len() == 6
+                && parts[1] == "trailhound-cloudtrail"
+                && parts[2].starts_with("region=")
+                && parts[3].starts_with("accountId=")
+                && parts[4].starts_with("eventDay=")
+                && parts[5].ends_with(".parquet"),
+            "{key}"
+        );
+    }
+    Ok(())
+}
