@@ -18,11 +18,19 @@ use crate::PipelineError;
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OcsfSink {
-    /// The folder holding `ext/<source_name>/region=…/accountId=…/eventDay=…/`.
+    /// The folder holding `ext/<source_name>/region=…/accountId=…/eventDay=…/`, or the
+    /// Security Lake bucket itself (`s3://aws-security-data-lake-…/`).
     pub dir: PathBuf,
     /// The custom source's name.
     #[serde(default = "default_source_name")]
     pub source_name: String,
+    /// For a bucket: the endpoint of an S3-compatible store [default: AWS_ENDPOINT_URL, else
+    /// AWS].
+    #[serde(default)]
+    pub endpoint_url: Option<String>,
+    /// For a bucket: the AWS profile whose credentials reach it [default: the chain].
+    #[serde(default)]
+    pub profile: Option<String>,
 }
 
 fn default_source_name() -> String {
@@ -35,7 +43,35 @@ impl OcsfSink {
         OcsfSink {
             dir: dir.to_path_buf(),
             source_name: default_source_name(),
+            endpoint_url: None,
+            profile: None,
         }
+    }
+}
+
+impl OcsfSink {
+    /// The bucket and key prefix when the sink is one.
+    fn bucket(
+        &self,
+    ) -> Result<Option<(std::sync::Arc<trailhound_source::S3Bucket>, String)>, PipelineError> {
+        let text = self.dir.to_string_lossy();
+        if !text.starts_with("s3://") {
+            return Ok(None);
+        }
+        let url = trailhound_source::S3Url::parse(&text)?;
+        let settings = trailhound_source::S3Settings {
+            endpoint: self.endpoint_url.clone(),
+            profile: self.profile.clone(),
+            downloads: 0,
+        };
+        let bucket = trailhound_source::S3Bucket::shared(
+            &trailhound_source::S3Url {
+                bucket: url.bucket.clone(),
+                prefix: String::new(),
+            },
+            &settings,
+        )?;
+        Ok(Some((bucket, url.prefix)))
     }
 }
 
@@ -59,13 +95,19 @@ pub struct OcsfReport {
 pub fn export_pending(lake: &Lake, sink: &OcsfSink) -> Result<OcsfReport, PipelineError> {
     let listing = lake.listing();
     let mut report = OcsfReport::default();
+    let bucket = sink.bucket()?;
+    // Files for a bucket are written in the data directory first and each uploaded whole.
+    let root = match &bucket {
+        Some(_) => lake.root().join(".ocsf-staging"),
+        None => sink.dir.clone(),
+    };
     lake.catalog().start_export()?;
     for path in lake.catalog().unexported_files()? {
         let stem = Path::new(&path)
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .ok_or_else(|| PipelineError::Internal(format!("{path} names no file")))?;
-        let mut writer = SecurityLakeWriter::named(&sink.dir, &sink.source_name, &stem);
+        let mut writer = SecurityLakeWriter::named(&root, &sink.source_name, &stem);
         let mut failure = None;
         for_each_record(&listing, &path, |record| match api_activity(record) {
             Ok(event) => {
@@ -80,7 +122,32 @@ pub fn export_pending(lake: &Lake, sink: &OcsfSink) -> Result<OcsfReport, Pipeli
         if let Some(err) = failure {
             return Err(err.into());
         }
-        let (_, events) = writer.finish()?;
+        let (files, events) = writer.finish()?;
+        if let Some((bucket, prefix)) = &bucket {
+            for file in files {
+                let relative = file
+                    .strip_prefix(&root)
+                    .map_err(|_| {
+                        PipelineError::Internal(format!(
+                            "{} is outside {}",
+                            file.display(),
+                            root.display()
+                        ))
+                    })?
+                    .to_string_lossy()
+                    .into_owned();
+                let key = if prefix.is_empty() {
+                    relative
+                } else {
+                    format!("{prefix}/{relative}")
+                };
+                bucket.upload_file(&file, &key)?;
+                std::fs::remove_file(&file).map_err(|source| PipelineError::Io {
+                    path: file.clone(),
+                    source,
+                })?;
+            }
+        }
         lake.catalog().mark_exported(&path)?;
         report.lake_files += 1;
         report.events += events;

@@ -989,8 +989,9 @@ pub(crate) struct WatchArgs {
     )]
     pub(crate) posture_regions: Vec<String>,
     /// Also write every new event as OCSF API Activity, in Security Lake's custom source
-    /// layout under this folder, once each (or `dir` in the `[ocsf]` section).
-    #[arg(long, value_name = "DIR")]
+    /// layout under this folder or bucket (s3://…), once each (or `dir` in the `[ocsf]`
+    /// section).
+    #[arg(long, value_name = "DIR|S3_URL")]
     pub(crate) ocsf_dir: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) pipeline: PipelineArgs,

@@ -608,3 +608,52 @@ fn export_writes_ocsf_straight_into_a_bucket() -> Result<(), Error> {
     }
     Ok(())
 }
+
+/// `watch --ocsf-dir s3://…` uploads each lake file's OCSF once, however many polls follow.
+#[test]
+fn watch_writes_ocsf_into_a_bucket_once() -> Result<(), Error> {
+    let server = S3Server::start()?;
+    server.python(&["mb", "security-lake"])?;
+    let dir = tempfile::tempdir()?;
+    let logs = dir.path().join("logs");
+    generated(&logs, 500)?;
+    let data = path_str(&dir.path().join("data"));
+    let watch = || -> Result<Vec<String>, Error> {
+        let polled = server.run(&[
+            "--data-dir",
+            &data,
+            "watch",
+            &path_str(&logs),
+            "--once",
+            "--no-detect",
+            "--ocsf-dir",
+            "s3://security-lake/",
+        ])?;
+        assert_eq!(polled.code, 0, "{}", polled.stderr);
+        let keys = server.python_output(&["ls", "security-lake", "ext/"])?;
+        Ok(keys.lines().map(str::to_owned).collect())
+    };
+    let puts = || -> Result<usize, Error> {
+        Ok(server
+            .requests()?
+            .iter()
+            .filter(|r| r.starts_with("PUT /security-lake/ext/"))
+            .count())
+    };
+    let first = watch()?;
+    assert!(!first.is_empty());
+    assert!(
+        first
+            .iter()
+            .all(|k| k.starts_with("ext/trailhound-cloudtrail/region="))
+    );
+    let uploaded = puts()?;
+    assert_eq!(uploaded, first.len(), "one upload per file");
+    assert_eq!(watch()?, first);
+    assert_eq!(puts()?, uploaded, "a poll with nothing new uploads nothing");
+    assert!(
+        crate::support::files_under(&dir.path().join("data/.ocsf-staging")).is_empty(),
+        "nothing is left behind locally"
+    );
+    Ok(())
+}
