@@ -124,25 +124,9 @@ pub fn export_pending(lake: &Lake, sink: &OcsfSink) -> Result<OcsfReport, Pipeli
         }
         let (files, events) = writer.finish()?;
         if let Some((bucket, prefix)) = &bucket {
-            for file in files {
-                let relative = file
-                    .strip_prefix(&root)
-                    .map_err(|_| {
-                        PipelineError::Internal(format!(
-                            "{} is outside {}",
-                            file.display(),
-                            root.display()
-                        ))
-                    })?
-                    .to_string_lossy()
-                    .into_owned();
-                let key = if prefix.is_empty() {
-                    relative
-                } else {
-                    format!("{prefix}/{relative}")
-                };
-                bucket.upload_file(&file, &key)?;
-                std::fs::remove_file(&file).map_err(|source| PipelineError::Io {
+            bucket.upload_below(&root, &files, prefix)?;
+            for file in &files {
+                std::fs::remove_file(file).map_err(|source| PipelineError::Io {
                     path: file.clone(),
                     source,
                 })?;

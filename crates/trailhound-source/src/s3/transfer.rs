@@ -85,6 +85,41 @@ impl S3Bucket {
         })
     }
 
+    /// Uploads each of `files`, which lie under the local folder `root`, as
+    /// `prefix/<its path below root>` (keys as the folder lays them out), each whole.
+    ///
+    /// # Errors
+    ///
+    /// As [`S3Bucket::upload_file`]; [`SourceError::Inputs`] for a file outside `root`.
+    pub fn upload_below(
+        &self,
+        root: &Path,
+        files: &[std::path::PathBuf],
+        prefix: &str,
+    ) -> Result<(), SourceError> {
+        for file in files {
+            let relative = file
+                .strip_prefix(root)
+                .map_err(|_| {
+                    SourceError::Inputs(format!(
+                        "{} is not under {}",
+                        file.display(),
+                        root.display()
+                    ))
+                })?
+                .to_string_lossy()
+                .into_owned();
+            let prefix = prefix.trim_end_matches('/');
+            let key = if prefix.is_empty() {
+                relative
+            } else {
+                format!("{prefix}/{relative}")
+            };
+            self.upload_file(file, &key)?;
+        }
+        Ok(())
+    }
+
     /// Downloads `key` into the local file `to` (created or truncated); `Ok(false)` when
     /// there is no such object.
     ///

@@ -101,7 +101,7 @@ pub(crate) fn run(args: ExportArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
         Sink::SecurityLake(writer) => {
             let (files, events) = writer.finish()?;
             if let (Some((bucket, prefix, staging)), Some(_)) = (&upload, &local_root) {
-                let uploaded = upload_files(bucket, prefix, staging, &files);
+                let uploaded = bucket.upload_below(staging, &files, prefix);
                 let _ = std::fs::remove_dir_all(staging);
                 uploaded?;
             }
@@ -129,27 +129,4 @@ pub(crate) fn run(args: ExportArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
     } else {
         exit::OK
     })
-}
-
-/// Puts each written file under `prefix` at its place relative to `staging`.
-fn upload_files(
-    bucket: &trailhound_source::S3Bucket,
-    prefix: &str,
-    staging: &std::path::Path,
-    files: &[std::path::PathBuf],
-) -> anyhow::Result<()> {
-    for file in files {
-        let relative = file
-            .strip_prefix(staging)
-            .context("a written file is outside the export's folder")?
-            .to_string_lossy()
-            .into_owned();
-        let key = if prefix.is_empty() {
-            relative
-        } else {
-            format!("{prefix}/{relative}")
-        };
-        bucket.upload_file(file, &key)?;
-    }
-    Ok(())
 }
