@@ -146,11 +146,7 @@ impl LakeListing {
     /// nowhere, the error names its place in the lake.
     pub fn open(&self, path: &str) -> Result<File, LakeError> {
         if let Some((remote, cache)) = &self.remote {
-            let name = Path::new(path).file_name().unwrap_or_default();
-            if let Ok(file) = File::open(self.staging_dir.join(name)) {
-                return Ok(file);
-            }
-            let local = cache.fetch(remote, path)?;
+            let local = cache.readable(remote, &self.staging_dir, path)?;
             return File::open(&local).map_err(LakeError::io(local));
         }
         let [in_place, rest @ ..] = self.locations(path);

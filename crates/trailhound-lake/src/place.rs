@@ -96,11 +96,11 @@ impl RemoteLake {
             profile: spec.profile.clone(),
             downloads: 0,
         };
-        let bucket = S3Bucket::shared(&url, &settings)
+        let (bucket, prefix) = S3Bucket::for_url(&url, &settings)
             .map_err(|err| LakeError::Config(format!("the lake at {}: {err}", spec.url)))?;
         Ok(RemoteLake {
             bucket,
-            prefix: url.prefix,
+            prefix,
             spec: spec.clone(),
         })
     }
@@ -295,6 +295,24 @@ impl FileCache {
                 Err(err)
             }
         }
+    }
+
+    /// A local file holding `path`: the committed file still in `staging` (not uploaded
+    /// yet), else its copy, downloaded now if there is none.
+    pub(crate) fn readable(
+        &self,
+        remote: &RemoteLake,
+        staging: &Path,
+        path: &str,
+    ) -> Result<PathBuf, LakeError> {
+        let name = Path::new(path)
+            .file_name()
+            .ok_or_else(|| LakeError::Internal(format!("{path} names no file")))?;
+        let staged = staging.join(name);
+        if staged.is_file() {
+            return Ok(staged);
+        }
+        self.fetch(remote, path)
     }
 
     /// Keeps a file just put in place as its own copy (it is what the next ingest's dedup and

@@ -229,13 +229,7 @@ impl Lake {
     /// [`LakeError::Store`] when the copy cannot be downloaded.
     pub fn readable(&self, path: &str) -> Result<PathBuf, LakeError> {
         match &self.remote {
-            Some(remote) => {
-                let staged = self.staging_dir().join(file_name(path)?);
-                if staged.is_file() {
-                    return Ok(staged);
-                }
-                self.cache().fetch(remote, path)
-            }
+            Some(remote) => self.cache().readable(remote, &self.staging_dir(), path),
             None => Ok(self.lake_dir().join(path)),
         }
     }
@@ -471,14 +465,6 @@ fn place_to_use(
             Ok(Some(wanted.clone()))
         }
     }
-}
-
-/// The file name of a lake path (`part-….parquet`), which is also its name in staging.
-fn file_name(path: &str) -> Result<&str, LakeError> {
-    Path::new(path)
-        .file_name()
-        .and_then(|name| name.to_str())
-        .ok_or_else(|| LakeError::Internal(format!("{path} names no file")))
 }
 
 #[cfg(test)]

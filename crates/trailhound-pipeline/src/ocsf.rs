@@ -64,14 +64,7 @@ impl OcsfSink {
             profile: self.profile.clone(),
             downloads: 0,
         };
-        let bucket = trailhound_source::S3Bucket::shared(
-            &trailhound_source::S3Url {
-                bucket: url.bucket.clone(),
-                prefix: String::new(),
-            },
-            &settings,
-        )?;
-        Ok(Some((bucket, url.prefix)))
+        Ok(Some(trailhound_source::S3Bucket::for_url(&url, &settings)?))
     }
 }
 
@@ -126,10 +119,7 @@ pub fn export_pending(lake: &Lake, sink: &OcsfSink) -> Result<OcsfReport, Pipeli
         if let Some((bucket, prefix)) = &bucket {
             bucket.upload_below(&root, &files, prefix)?;
             for file in &files {
-                std::fs::remove_file(file).map_err(|source| PipelineError::Io {
-                    path: file.clone(),
-                    source,
-                })?;
+                std::fs::remove_file(file).map_err(PipelineError::io(file))?;
             }
         }
         lake.catalog().mark_exported(&path)?;

@@ -13,7 +13,7 @@ use futures::StreamExt;
 use object_store::path::Path as ObjectPath;
 use object_store::{ObjectStore, ObjectStoreExt, WriteMultipart};
 
-use super::{ListedObject, S3Bucket};
+use super::{ListedObject, S3Bucket, S3Settings, S3Url};
 use crate::SourceError;
 
 /// Files up to this size go up in one PUT; larger ones as a multipart upload of parts this
@@ -24,6 +24,27 @@ const PART_BYTES: usize = 16 << 20;
 const PARTS_IN_FLIGHT: usize = 2;
 
 impl S3Bucket {
+    /// The bucket `url` names, its connection shared with every other use of that bucket
+    /// and settings, and the key prefix the URL adds (`""` for none): how an `s3://bucket/key`
+    /// given as a place to write is reached.
+    ///
+    /// # Errors
+    ///
+    /// As [`S3Bucket::connect`].
+    pub fn for_url(
+        url: &S3Url,
+        settings: &S3Settings,
+    ) -> Result<(Arc<S3Bucket>, String), SourceError> {
+        let bucket = S3Bucket::shared(
+            &S3Url {
+                bucket: url.bucket.clone(),
+                prefix: String::new(),
+            },
+            settings,
+        )?;
+        Ok((bucket, url.prefix.clone()))
+    }
+
     /// The store itself, for readers that drive their own runtime (the query engine).
     pub fn object_store(&self) -> Arc<dyn ObjectStore> {
         Arc::new(self.store.clone())

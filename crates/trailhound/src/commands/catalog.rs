@@ -107,14 +107,7 @@ fn s3_object(
         profile: global.lake_profile.clone(),
         downloads: 0,
     };
-    let bucket = S3Bucket::shared(
-        &S3Url {
-            bucket: url.bucket.clone(),
-            prefix: String::new(),
-        },
-        &settings,
-    )?;
-    Ok(Some((bucket, url.prefix)))
+    Ok(Some(S3Bucket::for_url(&url, &settings)?))
 }
 
 fn temporary(data_dir: &Path, what: &str) -> PathBuf {

@@ -26,14 +26,10 @@ pub(crate) fn run(args: ExportArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
     let options = args.read.options(selection(&args.selection)?);
     // Files for a bucket are written to a local folder first, then uploaded: a Security Lake
     // crawler must never see half a Parquet file.
-    let upload = match args.output.as_deref() {
+    let (local_root, upload) = match args.output.as_deref() {
         Some(url) if url.starts_with("s3://") => {
-            let url = trailhound_source::S3Url::parse(url)?;
-            let bucket = trailhound_source::S3Bucket::shared(
-                &trailhound_source::S3Url {
-                    bucket: url.bucket.clone(),
-                    prefix: String::new(),
-                },
+            let (bucket, prefix) = trailhound_source::S3Bucket::for_url(
+                &trailhound_source::S3Url::parse(url)?,
                 &args.read.s3.settings(),
             )?;
             let staging = std::env::temp_dir().join(format!(
@@ -41,14 +37,10 @@ pub(crate) fn run(args: ExportArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
                 std::process::id(),
                 chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0)
             ));
-            Some((bucket, url.prefix, staging))
+            (Some(staging.clone()), Some((bucket, prefix, staging)))
         }
-        _ => None,
-    };
-    let local_root = match (&upload, &args.output) {
-        (Some((_, _, staging)), _) => Some(staging.clone()),
-        (None, Some(dir)) => Some(std::path::PathBuf::from(dir)),
-        (None, None) => None,
+        Some(dir) => (Some(std::path::PathBuf::from(dir)), None),
+        None => (None, None),
     };
     let mut sink = match (args.format, &local_root) {
         (ExportFormat::Ocsf, Some(dir)) => {
@@ -100,7 +92,7 @@ pub(crate) fn run(args: ExportArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
     match sink {
         Sink::SecurityLake(writer) => {
             let (files, events) = writer.finish()?;
-            if let (Some((bucket, prefix, staging)), Some(_)) = (&upload, &local_root) {
+            if let Some((bucket, prefix, staging)) = &upload {
                 let uploaded = bucket.upload_below(staging, &files, prefix);
                 let _ = std::fs::remove_dir_all(staging);
                 uploaded?;
