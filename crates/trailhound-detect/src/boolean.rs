@@ -50,6 +50,24 @@ impl<L> BoolExpr<L> {
         }
     }
 
+    /// The expression as SQL, with `leaf` writing each leaf (`None`: a leaf SQL cannot
+    /// express, and so neither can the whole).
+    pub fn to_sql(&self, leaf: &impl Fn(&L) -> Option<String>) -> Option<String> {
+        let join = |items: &[BoolExpr<L>], word: &str| -> Option<String> {
+            let parts = items
+                .iter()
+                .map(|e| e.to_sql(leaf))
+                .collect::<Option<Vec<_>>>()?;
+            Some(format!("({})", parts.join(word)))
+        };
+        match self {
+            BoolExpr::Leaf(l) => leaf(l),
+            BoolExpr::And(items) => join(items, " AND "),
+            BoolExpr::Or(items) => join(items, " OR "),
+            BoolExpr::Not(inner) => Some(format!("NOT {}", inner.to_sql(leaf)?)),
+        }
+    }
+
     /// `items` joined by `and`; a single item stays itself.
     pub(crate) fn all(mut items: Vec<BoolExpr<L>>) -> BoolExpr<L> {
         if items.len() == 1 {

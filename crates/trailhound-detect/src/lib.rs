@@ -33,7 +33,9 @@ pub use engine::{Detector, EventMatch, RuleSet};
 pub(crate) use error::problem;
 pub use error::{DetectError, Problem};
 pub use metric_filter::MetricFilter;
-pub use pack::{Lint, RuleSources, builtin_files, builtin_rules, lint, load_rules};
+pub use pack::{
+    Lint, RuleSources, builtin_files, builtin_rules, cis_monitoring_rules, lint, load_rules,
+};
 pub use rule::{Level, Logic, Rule, RuleTests, parse_rules};
 pub use testing::TestOutcome;
 pub use trailhound_event::{EventFacts, Finding};

@@ -84,10 +84,60 @@ impl MetricFilter {
         eval(&self.expr, event)
     }
 
+    /// The pattern as an SQL condition, with `column` giving each selector's value as SQL
+    /// text (`None` for a selector it cannot reach, or for a pattern SQL cannot express).
+    /// Each test is false where the value is missing, as in CloudWatch; `IS NULL` cannot
+    /// tell a JSON `null` from a missing property, so it is true for both.
+    pub fn to_sql(&self, column: &dyn Fn(&FieldPath) -> Option<String>) -> Option<String> {
+        self.expr.to_sql(&|(path, test)| {
+            let value = column(path)?;
+            let condition = match test {
+                Test::Exists(true) => format!("{value} IS NOT NULL"),
+                Test::Exists(false) | Test::Null => format!("{value} IS NULL"),
+                Test::Bool(expected) => format!("{value} = '{expected}'"),
+                Test::Text { pattern, negate } => {
+                    let matches = match pattern {
+                        TextOrRegex::Text(p) => match p.exact() {
+                            Some(exact) => format!("{value} = {}", sql_string(exact)),
+                            None => format!("{value} LIKE {}", sql_string(&p.sql_like()?)),
+                        },
+                        TextOrRegex::Regex(r) => format!("{value} ~ {}", sql_string(r.as_str())),
+                    };
+                    if *negate {
+                        format!("NOT ({matches})")
+                    } else {
+                        matches
+                    }
+                }
+                Test::Number { op, value: n } => {
+                    let op = match op {
+                        NumberOp::Eq => "=",
+                        NumberOp::Ne => "<>",
+                        NumberOp::Lt => "<",
+                        NumberOp::Le => "<=",
+                        NumberOp::Gt => ">",
+                        NumberOp::Ge => ">=",
+                    };
+                    format!("TRY_CAST({value} AS DOUBLE) {op} {n}")
+                }
+            };
+            // SQL's unknown (a missing value) is CloudWatch's false, also under `!=`.
+            Some(match test {
+                Test::Exists(_) | Test::Null => condition,
+                _ => format!("coalesce({condition}, false)"),
+            })
+        })
+    }
+
     /// The exact `field` values every matching event has (for indexing; `None`: any).
     pub fn required(&self, field: &str) -> Option<Vec<String>> {
         required(&self.expr, field)
     }
+}
+
+/// `text` as an SQL string literal.
+fn sql_string(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
 }
 
 fn eval(expr: &Expr, event: &RawEvent<'_>) -> bool {

@@ -5,7 +5,8 @@ use std::path::Path;
 
 use crate::engine::RuleSet;
 use crate::error::DetectError;
-use crate::rule::{Rule, parse_rules};
+use crate::metric_filter::MetricFilter;
+use crate::rule::{Logic, Rule, parse_rules};
 
 include!(concat!(env!("OUT_DIR"), "/pack.rs"));
 
@@ -16,6 +17,37 @@ pub fn builtin_rules() -> Result<Vec<Rule>, DetectError> {
         rules.extend(parse_rules(text, &format!("builtin:{path}"))?);
     }
     Ok(rules)
+}
+
+/// The CIS AWS Foundations monitoring controls (4.x) among `rules`, in their order: each
+/// control's number (`4.1`), title (without the number) and metric-filter pattern, and the rule.
+pub fn cis_monitoring_rules(rules: &[Rule]) -> Vec<(&str, &str, &MetricFilter, &Rule)> {
+    let mut found: Vec<_> = rules
+        .iter()
+        .filter_map(|rule| {
+            let number = rule
+                .tags
+                .iter()
+                .find_map(|t| t.strip_prefix("cis."))
+                .filter(|n| n.starts_with("4."))?;
+            let Logic::Filter(filter) = &rule.logic else {
+                return None;
+            };
+            let title = rule
+                .title
+                .split_once(": ")
+                .map_or(rule.title.as_str(), |(_, t)| t);
+            Some((number, title, filter, rule))
+        })
+        .collect();
+    // 4.2 before 4.10.
+    found.sort_by_key(|(number, ..)| {
+        number
+            .split('.')
+            .map(|part| part.parse::<u32>().unwrap_or(u32::MAX))
+            .collect::<Vec<_>>()
+    });
+    found
 }
 
 /// The built-in pack's files (path under `rules/`, YAML text), e.g. to write them out.

@@ -89,6 +89,35 @@ impl TextPattern {
         }
     }
 
+    /// The pattern as the body of an SQL `LIKE` with a backslash as its escape, for a case-sensitive
+    /// pattern (`None` for one that ignores case: SQL's `LIKE` does not).
+    pub fn sql_like(&self) -> Option<String> {
+        if !self.cased {
+            return None;
+        }
+        let escape = |text: &str| {
+            text.replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        };
+        Some(match &self.shape {
+            Shape::Exact(p) => escape(p),
+            Shape::Prefix(p) => format!("{}%", escape(p)),
+            Shape::Suffix(p) => format!("%{}", escape(p)),
+            Shape::Contains(finder) => {
+                format!("%{}%", escape(&String::from_utf8_lossy(finder.needle())))
+            }
+            Shape::Glob(pieces) => pieces
+                .iter()
+                .map(|piece| match piece {
+                    Piece::Literal(l) => escape(l),
+                    Piece::AnyOne => "_".to_owned(),
+                    Piece::AnyMany => "%".to_owned(),
+                })
+                .collect(),
+        })
+    }
+
     /// The exact text this pattern requires, if it is an exact match (for rule indexing).
     pub fn exact(&self) -> Option<&str> {
         match &self.shape {

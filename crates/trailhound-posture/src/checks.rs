@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use serde::Serialize;
-use trailhound_detect::{Logic, MetricFilter, Rule};
+use trailhound_detect::{MetricFilter, Rule};
 use trailhound_event::{Level, RawEvent};
 
 use crate::facts::{AccountFacts, Fact, Origin, TrailFacts};
@@ -859,7 +859,7 @@ fn monitoring(facts: &AccountFacts, account: &str, rules: &[Rule], out: &mut Vec
     let groups: Vec<_> = logging_multi_region(facts)
         .filter_map(|t| t.log_group.as_ref())
         .collect();
-    for (number, title, filter, rule) in monitoring_rules(rules) {
+    for (number, title, filter, rule) in trailhound_detect::cis_monitoring_rules(rules) {
         let examples: Vec<&String> = rule.tests.matching.iter().flatten().collect();
         let pattern = filter.text();
         let mut v = Verdicts {
@@ -972,36 +972,6 @@ fn monitoring(facts: &AccountFacts, account: &str, rules: &[Rule], out: &mut Vec
         let group = groups.first().map_or("LOG_GROUP", |g| g.name.as_str());
         v.push(account, verdict.0, verdict.1, Some(fix(group)));
     }
-}
-
-/// The CIS monitoring rules among `rules`: their number (`4.1`), title and pattern.
-pub(crate) fn monitoring_rules(rules: &[Rule]) -> Vec<(&str, &str, &MetricFilter, &Rule)> {
-    let mut found: Vec<_> = rules
-        .iter()
-        .filter_map(|rule| {
-            let number = rule
-                .tags
-                .iter()
-                .find_map(|t| t.strip_prefix("cis."))
-                .filter(|n| n.starts_with("4."))?;
-            let Logic::Filter(filter) = &rule.logic else {
-                return None;
-            };
-            let title = rule
-                .title
-                .split_once(": ")
-                .map_or(rule.title.as_str(), |(_, t)| t);
-            Some((number, title, filter, rule))
-        })
-        .collect();
-    // 4.2 before 4.10.
-    found.sort_by_key(|(number, ..)| {
-        number
-            .split('.')
-            .map(|part| part.parse::<u32>().unwrap_or(u32::MAX))
-            .collect::<Vec<_>>()
-    });
-    found
 }
 
 #[cfg(test)]

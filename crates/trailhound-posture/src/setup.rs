@@ -10,7 +10,6 @@
 use serde_json::{Value, json};
 
 use crate::api::{Aws, CLOUDTRAIL, CLOUDWATCH, IAM, KMS, LOGS, SNS, elements};
-use crate::checks::monitoring_rules;
 use crate::error::PostureError;
 use crate::facts::{Fact, TrailFacts};
 use crate::gather::{self, log_group_name};
@@ -1006,7 +1005,7 @@ fn alarm_steps(
         .unwrap_or_default();
     let rules = trailhound_detect::builtin_rules()
         .map_err(|err| PostureError::Internal(err.to_string()))?;
-    for (number, title, filter, _) in monitoring_rules(&rules) {
+    for (number, title, filter, _) in trailhound_detect::cis_monitoring_rules(&rules) {
         let metric = format!("cis-{}", number.replace('.', "-"));
         if !filters.contains(&metric) {
             p.json(

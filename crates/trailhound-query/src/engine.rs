@@ -144,9 +144,13 @@ impl QueryEngine {
             Arc::new(crate::findings::findings_table(data_dir)),
         )?;
         crate::insights::register(&context, data_dir).await?;
+        crate::annotations::register(&context, data_dir)?;
         crate::functions::register(&context);
         let mut schemas = Vec::new();
-        for table in ["events", "findings", "insights"] {
+        for table in ["events", "findings", "insights"]
+            .into_iter()
+            .chain(crate::annotations::TABLES)
+        {
             schemas.push(context.table_provider(table).await?.schema());
         }
         Ok(QueryEngine {
@@ -306,6 +310,16 @@ impl QueryEngine {
                 })
                 .collect()
         })
+    }
+
+    /// Runs `work` (asynchronous queries of this engine, several at once for instance) to
+    /// its end on the engine's runtime, for an engine opened with [`QueryEngine::open`].
+    ///
+    /// # Errors
+    ///
+    /// [`QueryError::Internal`] for an engine opened with [`QueryEngine::open_async`].
+    pub fn block_on<F: std::future::Future>(&self, work: F) -> Result<F::Output, QueryError> {
+        Ok(self.blocking_runtime()?.block_on(work))
     }
 
     /// [`QueryEngine::sql`] for callers inside a tokio runtime. Dropping the future cancels

@@ -3,10 +3,14 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, RecordBatch, StringArray, TimestampMicrosecondArray, UInt64Array};
+use std::collections::HashMap;
+
+use arrow::array::{
+    ArrayRef, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray, UInt64Array,
+};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use trailhound_event::parse_event_time;
-use trailhound_lake::StoredFinding;
+use trailhound_lake::{StoredFinding, TriageEntry};
 
 use crate::QueryError;
 use crate::catalog_table::CatalogTable;
@@ -39,17 +43,33 @@ fn schema() -> SchemaRef {
         text("summary"),
         text("status"),
         text("foundAt"),
+        Field::new("id", DataType::Int64, false),
+        text("note"),
+        text("triagedBy"),
+        text("triagedAt"),
     ]))
 }
 
 /// The findings recorded in the lake's catalog, as a table read when a query scans it.
 pub(crate) fn findings_table(data_dir: &Path) -> CatalogTable {
     CatalogTable::new(schema(), data_dir, |lake| {
-        to_batch(&lake.catalog().findings()?)
+        let catalog = lake.catalog();
+        to_batch(&catalog.findings()?, &catalog.latest_triage()?)
     })
 }
 
-fn to_batch(findings: &[StoredFinding]) -> Result<RecordBatch, QueryError> {
+fn to_batch(
+    findings: &[StoredFinding],
+    triage: &HashMap<i64, TriageEntry>,
+) -> Result<RecordBatch, QueryError> {
+    let triaged = |f: fn(&TriageEntry) -> Option<String>| -> ArrayRef {
+        Arc::new(
+            findings
+                .iter()
+                .map(|r| triage.get(&r.id).and_then(f))
+                .collect::<StringArray>(),
+        )
+    };
     let text = |f: fn(&StoredFinding) -> Option<String>| -> ArrayRef {
         Arc::new(findings.iter().map(f).collect::<StringArray>())
     };
@@ -90,6 +110,10 @@ fn to_batch(findings: &[StoredFinding]) -> Result<RecordBatch, QueryError> {
         text(|r| Some(r.finding.summary.clone())),
         text(|r| Some(r.status.as_str().to_owned())),
         text(|r| Some(r.found_at.clone())),
+        Arc::new(findings.iter().map(|r| r.id).collect::<Int64Array>()),
+        triaged(|t| t.note.clone()),
+        triaged(|t| Some(t.by.clone())),
+        triaged(|t| Some(t.at.clone())),
     ];
     RecordBatch::try_new(schema(), columns)
         .map_err(|err| QueryError::Internal(format!("findings table: {err}")))

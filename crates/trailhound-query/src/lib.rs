@@ -24,11 +24,13 @@
 //!   table definition for Athena, Trino, Spark and DuckDB over the same files.
 #![deny(missing_docs)]
 
+mod annotations;
 mod catalog_table;
 mod ddl;
 mod dialect;
 mod engine;
 mod error;
+mod event_field;
 mod events_table;
 mod findings;
 mod functions;
@@ -48,6 +50,7 @@ pub use ddl::{Engine, KnownPartitions, ddl};
 pub use dialect::Dialect;
 pub use engine::{QueryEngine, QueryLimits};
 pub use error::QueryError;
+pub use event_field::field_sql;
 pub use lake_store::{LakeRequestCounts, LakeRequests};
 pub use library::{BUILT_IN_QUERIES, BuiltInQuery, Language, built_in_query};
 pub use logs_insights::{InsightsError, to_sql as logs_insights_to_sql};

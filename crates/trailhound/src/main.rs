@@ -54,6 +54,7 @@ fn main() -> ExitCode {
         Command::Cat(_)
             | Command::Sources(_)
             | Command::Query(_)
+            | Command::Report(_)
             | Command::Search(_)
             | Command::Stats(_)
             | Command::Show(_)
@@ -94,6 +95,7 @@ fn main() -> ExitCode {
         Command::Validate(args) => commands::validate::run(args, &cli.global),
         Command::Pull(args) => commands::pull::run(args, &cli.global),
         Command::Posture(args) => commands::posture::posture(args, &cli.global),
+        Command::Report(args) => commands::report::run(args, &cli.global),
         Command::Setup(args) => commands::posture::setup(args, &cli.global),
         Command::Retention(args) => commands::retention::run(args, &cli.global),
         Command::Watch(args) => commands::watch::run(args, &cli.global),

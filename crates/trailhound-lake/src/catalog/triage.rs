@@ -72,4 +72,28 @@ impl Catalog {
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
+
+    /// Each triaged finding's newest triage entry, by finding id.
+    ///
+    /// # Errors
+    ///
+    /// When the catalog cannot be read.
+    pub fn latest_triage(&self) -> Result<std::collections::HashMap<i64, TriageEntry>, LakeError> {
+        let mut statement = self.connection.prepare(
+            "SELECT finding_id, status, note, by_whom, at FROM finding_triage
+             WHERE id IN (SELECT max(id) FROM finding_triage GROUP BY finding_id)",
+        )?;
+        let rows = statement.query_map([], |row| {
+            Ok((
+                row.get(0)?,
+                TriageEntry {
+                    status: row.get(1)?,
+                    note: row.get(2)?,
+                    by: row.get(3)?,
+                    at: row.get(4)?,
+                },
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
 }

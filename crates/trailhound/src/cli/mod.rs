@@ -6,8 +6,10 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use trailhound_source::{InputSpec, ReadLimits, ReadOptions, S3Settings, Selection};
 
+mod report;
 mod trail;
 
+pub(crate) use report::ReportArgs;
 pub(crate) use trail::{
     PostureArgs, PostureFormat, RetentionArgs, RetentionCommand, S3LifecycleArgs, SetupArgs,
     Severity,
@@ -203,6 +205,16 @@ pub(crate) enum Command {
     /// check whose facts cannot be read (refused, or not implemented by the server) says
     /// "unknown", never "pass". Exit code 1 when a check at or above --fail-on fails.
     Posture(PostureArgs),
+    /// A report for auditors or the weekly review: one self-contained document.
+    ///
+    /// Coverage (accounts and regions, hours with no logs, digests missing from a chain),
+    /// activity per day and service, root use, console sign-ins and MFA, the CIS 4.x
+    /// monitored changes with who and when, findings and their triage, Insights, integrity
+    /// and posture results, top talkers and what was first seen. Every figure is an SQL
+    /// query over the lake, printed in the appendix so that an auditor can re-run it.
+    /// HTML has inline SVG charts and a print stylesheet; PDF is that HTML printed by a
+    /// headless Chromium.
+    Report(ReportArgs),
     /// Create or complete a trail the way best practice says; prints the plan, changes
     /// nothing without --apply.
     ///

@@ -13,6 +13,7 @@ pub(crate) mod insights;
 pub(crate) mod posture;
 pub(crate) mod pull;
 pub(crate) mod query;
+pub(crate) mod report;
 pub(crate) mod retention;
 pub(crate) mod rules;
 pub(crate) mod serve;

@@ -33,6 +33,9 @@ mod detect;
 /// validate and generate --sign: digest chains, signatures, tampering of every kind.
 mod integrity;
 
+/// report: figures against their SQL and the input, the HTML in Chromium, the PDF.
+mod report;
+
 /// insights: rates against baselines, Insights records, show and export.
 mod insights;
 
