@@ -29,6 +29,7 @@ use std::time::Duration;
 pub use alert::{Alert, AlertedFinding};
 pub use config::{AlertConfig, AlertSettings, RouteConfig, SinkConfig, SinkKind, SmtpSecurity};
 pub use error::AlertError;
+pub use sink::{Mail, send_mail};
 use trailhound_lake::Catalog;
 
 /// What a round of alerting did.

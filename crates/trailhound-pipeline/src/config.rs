@@ -45,6 +45,9 @@ pub struct PipelineConfig {
     /// Where the lake's files live, when not in the data directory.
     #[serde(default)]
     pub lake: Option<LakeConfig>,
+    /// `[[reports]]`: reports `watch` makes on a schedule.
+    #[serde(default)]
+    pub reports: Vec<crate::reports::ReportSchedule>,
 }
 
 /// `[lake]`: the lake's files on S3, as `--lake`, `--lake-endpoint-url` and `--lake-profile`
@@ -94,7 +97,7 @@ pub(crate) fn span<'de, D: serde::Deserializer<'de>>(
     trailhound_event::quantity::parse_span(&text).map_err(serde::de::Error::custom)
 }
 
-fn optional_span<'de, D: serde::Deserializer<'de>>(
+pub(crate) fn optional_span<'de, D: serde::Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<Duration>, D::Error> {
     Ok(Some(span(deserializer)?))

@@ -39,6 +39,9 @@ pub enum PipelineError {
     /// Sample data could not be generated.
     #[error(transparent)]
     Generate(#[from] trailhound_generate::GenerateError),
+    /// A scheduled report could not be made.
+    #[error("report: {0}")]
+    Report(#[from] trailhound_report::ReportError),
     /// Writing OCSF failed.
     #[error("OCSF export: {0}")]
     Ocsf(#[from] trailhound_ocsf::OcsfError),

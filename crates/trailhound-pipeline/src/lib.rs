@@ -61,6 +61,7 @@ mod insights;
 pub mod ocsf;
 pub mod posture;
 mod pull;
+pub mod reports;
 pub mod retention;
 mod search;
 pub mod watch;

@@ -118,6 +118,62 @@ impl Mailer {
     }
 }
 
+/// An email with one file attached: a scheduled report.
+#[derive(Debug, Clone)]
+pub struct Mail {
+    /// The subject.
+    pub subject: String,
+    /// The plain-text body.
+    pub body: String,
+    /// The attachment's file name.
+    pub file_name: String,
+    /// Its MIME type (`application/pdf`).
+    pub content_type: String,
+    /// Its bytes.
+    pub content: Vec<u8>,
+}
+
+/// Sends `mail` through the email sink `sink`, blocking until the server took it.
+///
+/// # Errors
+///
+/// [`AlertError::Config`] when `sink` is not an email sink or its settings are wrong,
+/// [`AlertError::Delivery`] when the server cannot be reached or refuses the message.
+pub fn send_mail(sink: &crate::SinkConfig, mail: Mail) -> Result<(), AlertError> {
+    use lettre::message::{Attachment, MultiPart, SinglePart, header::ContentType};
+    let mailer = Mailer::new(&sink.name, &sink.kind)?.ok_or_else(|| AlertError::Config {
+        origin: format!("sink {:?}", sink.name),
+        reason: "reports are mailed through an email sink (type = \"email\")".to_owned(),
+    })?;
+    let failed = |reason: String| AlertError::Delivery {
+        sink: sink.name.clone(),
+        reason,
+    };
+    let content_type = ContentType::parse(&mail.content_type)
+        .map_err(|err| failed(format!("{}: {err}", mail.content_type)))?;
+    let mut message = Message::builder()
+        .from(mailer.from.clone())
+        .subject(mail.subject);
+    for to in &mailer.to {
+        message = message.to(to.clone());
+    }
+    let message = message
+        .multipart(
+            MultiPart::mixed()
+                .singlepart(SinglePart::plain(mail.body))
+                .singlepart(Attachment::new(mail.file_name).body(mail.content, content_type)),
+        )
+        .map_err(|err| failed(format!("cannot build the message: {err}")))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|err| AlertError::Internal(format!("cannot start a runtime: {err}")))?;
+    runtime
+        .block_on(mailer.transport.send(message))
+        .map(|_| ())
+        .map_err(|err| failed(format!("SMTP: {err}")))
+}
+
 /// The plain-text body.
 fn text(alert: &Alert, delivery: i64) -> String {
     let mut body = format!("{}\n\n", alert.title);

@@ -2,6 +2,8 @@
 //! the request its receiver documents; [`Transport`] carries it out.
 
 mod email;
+
+pub use email::{Mail, send_mail};
 mod pagerduty;
 mod slack;
 mod sns;

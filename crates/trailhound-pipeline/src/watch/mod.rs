@@ -62,6 +62,8 @@ pub struct MonitorSettings {
     pub alert_history: bool,
     /// Where every new event is also written as OCSF, after each poll (`None`: nowhere).
     pub ocsf: Option<crate::ocsf::OcsfSink>,
+    /// Reports made when due, after each poll.
+    pub reports: Vec<crate::reports::ScheduledReport>,
 }
 
 /// The boundaries between a poll's steps, in order: where a kill may leave a poll.
@@ -117,6 +119,8 @@ pub struct PollReport {
     pub alerts: AlertRound,
     /// Events written as OCSF.
     pub ocsf_events: u64,
+    /// Scheduled reports made and delivered.
+    pub reports: u64,
 }
 
 impl PollReport {

@@ -45,6 +45,7 @@ impl Monitor {
         }
         self.retain_if_due(observer, &mut report);
         self.export_ocsf(observer, &mut report);
+        self.make_due_reports(observer, &mut report);
         Ok(report)
     }
 
@@ -222,6 +223,31 @@ impl Monitor {
                 Severity::Warning,
                 format!("retention: {err}"),
             );
+        }
+    }
+
+    /// Makes and delivers each scheduled report that is due, after everything this poll took
+    /// in is in the lake; a failure is this poll's problem, and the next poll tries again.
+    fn make_due_reports(&mut self, observer: &mut dyn PollObserver, report: &mut PollReport) {
+        let now = chrono::Utc::now();
+        for scheduled in &self.settings.reports {
+            let result = scheduled.due(&self.lake, now).and_then(|due| {
+                due.map(|scope| scheduled.run(&mut self.lake, scope))
+                    .transpose()
+            });
+            match result {
+                Ok(Some(file)) => {
+                    report.reports += 1;
+                    tracing::info!(report = %scheduled.schedule.name, %file, "scheduled report delivered");
+                }
+                Ok(None) => {}
+                Err(err) => problem(
+                    observer,
+                    report,
+                    Severity::Warning,
+                    format!("report {:?}: {err}", scheduled.schedule.name),
+                ),
+            }
         }
     }
 

@@ -340,6 +340,7 @@ impl Run {
             // on its own.
             alert_history: true,
             ocsf: None,
+            reports: Vec::new(),
         };
         Ok(Monitor::new(
             lake,

@@ -51,6 +51,16 @@ pub(crate) fn run(args: WatchArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
         .posture_every
         .and_then(|every| every.to_std().ok())
         .or(posture_config.every);
+    let reports = config
+        .reports
+        .iter()
+        .map(|schedule| {
+            trailhound_pipeline::reports::ScheduledReport::new(
+                schedule.clone(),
+                &alerting.config().sinks,
+            )
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let data_dir = global.data_dir()?;
     let lake = Lake::open(&data_dir, Access::Write)
         .with_context(|| format!("cannot open the lake in {}", data_dir.display()))?;
@@ -84,10 +94,12 @@ pub(crate) fn run(args: WatchArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
             }),
             (None, configured) => configured.clone(),
         },
+        reports,
     };
     if let Some(retention) = &settings.retention {
         retention.check(&lake)?;
     }
+    let scheduled_reports: Vec<String> = settings.reports.iter().map(|r| r.describe()).collect();
     let mut monitor = Monitor::new(lake, followed, alerting, settings)?;
     if !global.quiet {
         let mut sources: Vec<&str> = args
@@ -98,6 +110,9 @@ pub(crate) fn run(args: WatchArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
             .collect();
         if posture_every.is_some() {
             sources.push("the trails' posture");
+        }
+        for line in &scheduled_reports {
+            eprintln!("{line}");
         }
         eprintln!(
             "watching {} every {}s; findings go to {describe}",

@@ -550,3 +550,113 @@ fn templates_can_be_replaced_and_wrong_requests_say_what_to_do() -> TestResult {
     );
     Ok(())
 }
+
+#[test]
+fn watch_makes_scheduled_reports_once_per_period_by_email_into_a_bucket_and_a_folder() -> TestResult
+{
+    let dir = tempfile::tempdir()?;
+    let logs = dir.path().join("logs");
+    crate::support::generated(&logs, 400)?;
+    let inbox = dir.path().join("inbox");
+    std::fs::create_dir(&inbox)?;
+    let smtp = crate::smtp_server::SmtpServer::start(&inbox, None)?;
+    let s3 = crate::s3_server::S3Server::start()?;
+    s3.python(&["mb", "audit"])?;
+    let folder = dir.path().join("reports");
+    let config = dir.path().join("trailhound.toml");
+    let write_config = |reports: &str| {
+        std::fs::write(
+            &config,
+            format!(
+                "[[sinks]]\nname = \"mail\"\ntype = \"email\"\nhost = \"127.0.0.1\"\nport = {}\n\
+                 security = \"none\"\nfrom = \"trailhound@example.com\"\nto = [\"audit@example.com\"]\n\
+                 [[sinks]]\nname = \"out\"\ntype = \"stdout\"\n{reports}",
+                smtp.port
+            ),
+        )
+    };
+    write_config(&format!(
+        "[[reports]]\nname = \"weekly\"\nevery = \"7d\"\nperiod = \"1000d\"\nformat = \"md\"\n\
+         sections = [\"activity\", \"changes\"]\nemail = \"mail\"\ndir = \"s3://audit/trailhound\"\n\
+         [[reports]]\nname = \"daily\"\nevery = \"1d\"\nperiod = \"1000d\"\nformat = \"json\"\ndir = \"{}\"\n",
+        path_str(&folder)
+    ))?;
+    let data = dir.path().join("data");
+    let watch = |extra: &[&str]| {
+        let mut args = vec![
+            "--data-dir".to_owned(),
+            path_str(&data),
+            "--config".to_owned(),
+            path_str(&config),
+            "watch".to_owned(),
+            path_str(&logs),
+            "--once".to_owned(),
+        ];
+        args.extend(extra.iter().map(|a| (*a).to_owned()));
+        s3.run(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    let first = watch(&[])?;
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    assert!(
+        first.stderr.contains("report \"weekly\": md over the last 1000d every 7d, to email through \"mail\" and s3://audit/trailhound"),
+        "{}",
+        first.stderr
+    );
+    // The mail: the report attached, its name telling the period's end.
+    let messages = smtp.messages()?;
+    assert_eq!(messages.len(), 1, "one report mailed");
+    let (message, recipients) = &messages[0];
+    assert_eq!(recipients, "audit@example.com");
+    assert!(message.contains("Subject: CloudTrail report"), "{message}");
+    assert!(
+        message.contains("Content-Disposition: attachment; filename=\"weekly-"),
+        "{message}"
+    );
+    assert!(message.contains("text/markdown"), "{message}");
+    // The bucket and the folder.
+    let keys = s3.python_output(&["ls", "audit", "trailhound/"])?;
+    let key = keys
+        .lines()
+        .find(|k| k.starts_with("trailhound/weekly-") && k.ends_with(".md"));
+    assert!(key.is_some(), "{keys}");
+    let files: Vec<PathBuf> = files_under(&folder);
+    assert_eq!(files.len(), 1, "{files:?}");
+    let daily: Value = serde_json::from_slice(&std::fs::read(&files[0])?)?;
+    assert!(daily["sections"].as_array().is_some_and(|s| s.len() == 10));
+    let events = &figure(&daily, "activity.totals")["rows"][0][0];
+    assert!(events.as_u64() >= Some(400), "{events}");
+    // The next poll: nothing is due, nothing is sent again.
+    let second = watch(&[])?;
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    assert_eq!(smtp.messages()?.len(), 1, "a report once per period");
+    assert_eq!(files_under(&folder).len(), 1);
+    // Wrong schedules stop the monitor before it starts.
+    for (reports, message) in [
+        (
+            "[[reports]]\nname = \"w\"\nevery = \"7d\"\nemail = \"nobody\"\n",
+            "email = \"nobody\", but no [[sinks]] is named so",
+        ),
+        (
+            "[[reports]]\nname = \"w\"\nevery = \"7d\"\nemail = \"out\"\n",
+            "is not an email sink",
+        ),
+        (
+            "[[reports]]\nname = \"w\"\nevery = \"7d\"\n",
+            "say where it goes",
+        ),
+        (
+            "[[reports]]\nname = \"w\"\nevery = \"7d\"\ndir = \"/tmp\"\nformat = \"docx\"\n",
+            "there is no report format \"docx\"",
+        ),
+        (
+            "[[reports]]\nname = \"w\"\nevery = \"7d\"\ndir = \"/tmp\"\nsections = [\"rooot\"]\n",
+            "there is no report section \"rooot\"",
+        ),
+    ] {
+        write_config(reports)?;
+        let out = watch(&[])?;
+        assert_eq!(out.code, 2, "{reports}: {}", out.stderr);
+        assert!(out.stderr.contains(message), "{reports}: {}", out.stderr);
+    }
+    Ok(())
+}
