@@ -64,7 +64,8 @@ impl<L> BoolExpr<L> {
             BoolExpr::Leaf(l) => leaf(l),
             BoolExpr::And(items) => join(items, " AND "),
             BoolExpr::Or(items) => join(items, " OR "),
-            BoolExpr::Not(inner) => Some(format!("NOT {}", inner.to_sql(leaf)?)),
+            // Unknown (a missing value) is false before it is negated, as in evaluation.
+            BoolExpr::Not(inner) => Some(format!("NOT coalesce({}, false)", inner.to_sql(leaf)?)),
         }
     }
 

@@ -86,7 +86,8 @@ impl MetricFilter {
 
     /// The pattern as an SQL condition, with `column` giving each selector's value as SQL
     /// text (`None` for a selector it cannot reach, or for a pattern SQL cannot express).
-    /// Each test is false where the value is missing, as in CloudWatch; `IS NULL` cannot
+    /// Each test is false (or SQL's unknown, which a condition treats alike) where the value
+    /// is missing, as in CloudWatch; `IS NULL` cannot
     /// tell a JSON `null` from a missing property, so it is true for both.
     pub fn to_sql(&self, column: &dyn Fn(&FieldPath) -> Option<String>) -> Option<String> {
         self.expr.to_sql(&|(path, test)| {
@@ -104,7 +105,8 @@ impl MetricFilter {
                         TextOrRegex::Regex(r) => format!("{value} ~ {}", sql_string(r.as_str())),
                     };
                     if *negate {
-                        format!("NOT ({matches})")
+                        // `!=` is false, not unknown, where the value is missing.
+                        format!("({value} IS NOT NULL AND NOT ({matches}))")
                     } else {
                         matches
                     }
@@ -121,11 +123,9 @@ impl MetricFilter {
                     format!("TRY_CAST({value} AS DOUBLE) {op} {n}")
                 }
             };
-            // SQL's unknown (a missing value) is CloudWatch's false, also under `!=`.
-            Some(match test {
-                Test::Exists(_) | Test::Null => condition,
-                _ => format!("coalesce({condition}, false)"),
-            })
+            // A test of a missing value is SQL's unknown, which AND, OR and WHERE treat as
+            // CloudWatch treats false; only a negation would not, and to_sql guards those.
+            Some(condition)
         })
     }
 

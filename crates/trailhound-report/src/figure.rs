@@ -57,6 +57,7 @@ impl FigureSpec {
     /// Asks the engine; a failing query is kept as the figure's error, not the report's: a
     /// report with one unanswerable figure still says everything else.
     pub(crate) async fn compute(self, engine: &QueryEngine) -> Figure {
+        let started = std::time::Instant::now();
         let (columns, rows, error) = match engine.sql_async(&self.sql).await {
             Ok(batches) => match rows_of(&batches) {
                 Ok((columns, rows)) => (columns, rows, None),
@@ -64,6 +65,12 @@ impl FigureSpec {
             },
             Err(err) => (Vec::new(), Vec::new(), Some(err.to_string())),
         };
+        tracing::debug!(
+            figure = self.id,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            rows = rows.len(),
+            "report figure computed"
+        );
         if let Some(error) = &error {
             tracing::warn!(figure = self.id, %error, "a report figure could not be computed");
         }

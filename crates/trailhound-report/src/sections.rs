@@ -181,7 +181,6 @@ fn coverage(scope: &Scope, events: &str) -> Vec<FigureSpec> {
     };
     // Whole hours of the period: from the one it starts in to the last one it covers.
     let first_hour = hour(scope.since);
-    let last_hour = hour(scope.until - chrono::Duration::seconds(1));
     vec![
         FigureSpec::new(
             "coverage.places",
@@ -202,20 +201,25 @@ fn coverage(scope: &Scope, events: &str) -> Vec<FigureSpec> {
              active in fewer than half the hours are idle rather than missing; their hours are in 1.1. \
              The longest runs first.",
             format!(
-                "WITH seen AS (\n  SELECT DISTINCT recipientAccountId AS account, awsRegion AS region,\n    \
-                 date_trunc('hour', eventTime) AS hour\n  FROM events\n  WHERE {events}\n),\n\
-                 hours AS (\n  SELECT arrow_cast(value, 'Timestamp(Microsecond, Some(\"UTC\"))') AS hour\n  \
-                 FROM generate_series({first_hour}, {last_hour}, INTERVAL '1 hour')\n  \
-                 WHERE value <= (SELECT max(hour) FROM seen)\n),\n\
-                 places AS (\n  SELECT account, region FROM seen\n  GROUP BY account, region\n  \
-                 HAVING count(*) * 2 >= (SELECT count(*) FROM hours)\n),\n\
-                 missing AS (\n  SELECT p.account, p.region, h.hour,\n    \
-                 to_unixtime(h.hour) / 3600 - row_number() OVER (PARTITION BY p.account, p.region ORDER BY h.hour) AS run\n  \
-                 FROM places p CROSS JOIN hours h\n  \
-                 LEFT JOIN seen s ON s.account = p.account AND s.region = p.region AND s.hour = h.hour\n  \
-                 WHERE s.hour IS NULL\n)\n\
-                 SELECT account, region, min(hour) AS gapStart, max(hour) + INTERVAL '1 hour' AS gapEnd, count(*) AS hours\n\
-                 FROM missing\nGROUP BY account, region, run\nORDER BY hours DESC, account, region, gapStart\nLIMIT 200"
+                "WITH seen AS (\n  SELECT recipientAccountId AS account, awsRegion AS region, date_trunc('hour', eventTime) AS hour\n  \
+                 FROM events\n  WHERE {events}\n  GROUP BY 1, 2, 3\n),\n\
+                 marked AS (\n  SELECT account, region, hour,\n    \
+                 lag(hour) OVER (PARTITION BY account, region ORDER BY hour) AS previous,\n    \
+                 lead(hour) OVER (PARTITION BY account, region ORDER BY hour) AS next,\n    \
+                 count(*) OVER (PARTITION BY account, region) AS hoursSeen,\n    \
+                 max(hour) OVER () AS lastHour\n  FROM seen\n),\n\
+                 gaps AS (\n  \
+                 SELECT account, region, hoursSeen, lastHour,\n    \
+                 coalesce(previous + INTERVAL '1 hour', {first_hour}) AS gapStart, hour AS gapEnd\n  FROM marked\n  \
+                 UNION ALL\n  \
+                 SELECT account, region, hoursSeen, lastHour, hour + INTERVAL '1 hour', lastHour + INTERVAL '1 hour'\n  \
+                 FROM marked WHERE next IS NULL\n)\n\
+                 SELECT account, region, arrow_cast(gapStart, 'Timestamp(Microsecond, Some(\"UTC\"))') AS gapStart,\n  \
+                 arrow_cast(gapEnd, 'Timestamp(Microsecond, Some(\"UTC\"))') AS gapEnd,\n  \
+                 CAST((to_unixtime(gapEnd) - to_unixtime(gapStart)) / 3600 AS BIGINT) AS hours\n\
+                 FROM gaps\nWHERE gapEnd > gapStart\n  \
+                 AND hoursSeen * 2 >= (to_unixtime(lastHour) - to_unixtime({first_hour})) / 3600 + 1\n\
+                 ORDER BY hours DESC, account, region, gapStart\nLIMIT 200"
             ),
         ),
         FigureSpec::new(
@@ -386,22 +390,41 @@ pub(crate) fn controls(rules: &[Rule]) -> Vec<(String, String, String)> {
         .collect()
 }
 
+/// The events any control matches, each with the controls it matches, in one scan of the
+/// period (`hits`: one row per event and control).
+fn control_hits(events: &str, controls: &[(String, String, String)]) -> String {
+    let any = controls
+        .iter()
+        .map(|(_, _, condition)| format!("({condition})"))
+        .collect::<Vec<_>>()
+        .join("\n    OR ");
+    let which = controls
+        .iter()
+        .map(|(number, _, condition)| {
+            format!(
+                "      CASE WHEN {condition} THEN {} END",
+                sql_string(number)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(",\n");
+    format!(
+        "WITH matched AS (\n  SELECT eventTime, eventID, {PRINCIPAL_SQL} AS principal, eventSource, eventName,\n    \
+         errorCode, sourceIPAddress, recipientAccountId AS account, awsRegion AS region,\n    \
+         make_array(\n{which}\n    ) AS controls\n  FROM events\n  WHERE {events}\n    AND ({any})\n),\n\
+         hits AS (\n  SELECT * FROM (\n    SELECT unnest(controls) AS control, eventTime, eventID, principal, eventSource,\n      \
+         eventName, errorCode, sourceIPAddress, account, region\n    FROM matched\n  ) WHERE control IS NOT NULL\n)"
+    )
+}
+
 fn changes(events: &str, rules: &[Rule]) -> Vec<FigureSpec> {
     let controls = controls(rules);
-    let matched = |columns: &str| -> String {
-        controls
-            .iter()
-            .map(|(number, title, condition)| {
-                format!(
-                    "  SELECT {} AS control, {} AS title, {columns}\n  FROM events\n  WHERE {events}\n    AND {condition}",
-                    sql_string(number),
-                    sql_string(title)
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("\n  UNION ALL\n")
-    };
-    let order = "CAST(split_part(c.control, '.', 2) AS INT)";
+    let hits = control_hits(events, &controls);
+    let list = controls
+        .iter()
+        .map(|(number, title, _)| format!("  ({}, {})", sql_string(number), sql_string(title)))
+        .collect::<Vec<_>>()
+        .join(",\n");
     vec![
         FigureSpec::new(
             "changes.controls",
@@ -409,21 +432,11 @@ fn changes(events: &str, rules: &[Rule]) -> Vec<FigureSpec> {
             "For each control, the events that would have raised its alarm, how many principals made them, \
              and when the first and last were. A control with no events is listed with 0.",
             format!(
-                "SELECT c.control, c.title, coalesce(m.events, 0) AS events, coalesce(m.principals, 0) AS principals,\n  \
-                 m.firstEvent, m.lastEvent\nFROM (VALUES\n{}\n) AS c(control, title)\nLEFT JOIN (\n  \
+                "{hits}\nSELECT c.control, c.title, coalesce(m.events, 0) AS events, coalesce(m.principals, 0) AS principals,\n  \
+                 m.firstEvent, m.lastEvent\nFROM (VALUES\n{list}\n) AS c(control, title)\nLEFT JOIN (\n  \
                  SELECT control, count(*) AS events, count(DISTINCT principal) AS principals,\n    \
-                 min(eventTime) AS firstEvent, max(eventTime) AS lastEvent\n  FROM (\n{}\n  )\n  GROUP BY control\n\
-                 ) m ON m.control = c.control\nORDER BY {order}",
-                controls
-                    .iter()
-                    .map(|(number, title, _)| format!(
-                        "  ({}, {})",
-                        sql_string(number),
-                        sql_string(title)
-                    ))
-                    .collect::<Vec<_>>()
-                    .join(",\n"),
-                matched(&format!("eventTime, {PRINCIPAL_SQL} AS principal"))
+                 min(eventTime) AS firstEvent, max(eventTime) AS lastEvent\n  FROM hits\n  GROUP BY control\n\
+                 ) m ON m.control = c.control\nORDER BY CAST(split_part(c.control, '.', 2) AS INT)"
             ),
         ),
         FigureSpec::new(
@@ -431,13 +444,11 @@ fn changes(events: &str, rules: &[Rule]) -> Vec<FigureSpec> {
             "The events behind each alarm",
             "Who did what, when and from where: the first 25 events of each control.",
             format!(
-                "SELECT control, title, eventTime, principal, eventSource, eventName, errorCode, sourceIPAddress,\n  \
-                 account, region\nFROM (\n  SELECT *, row_number() OVER (PARTITION BY control ORDER BY eventTime, eventID) AS nth\n  \
-                 FROM (\n{}\n  )\n)\nWHERE nth <= 25\nORDER BY CAST(split_part(control, '.', 2) AS INT), eventTime, eventID",
-                matched(&format!(
-                    "eventTime, eventID, {PRINCIPAL_SQL} AS principal, eventSource, eventName, errorCode,\n    \
-                     sourceIPAddress, recipientAccountId AS account, awsRegion AS region"
-                ))
+                "{hits}\nSELECT h.control, c.title, h.eventTime, h.principal, h.eventSource, h.eventName, h.errorCode,\n  \
+                 h.sourceIPAddress, h.account, h.region\nFROM (\n  \
+                 SELECT *, row_number() OVER (PARTITION BY control ORDER BY eventTime, eventID) AS nth FROM hits\n\
+                 ) h\nJOIN (VALUES\n{list}\n) AS c(control, title) ON c.control = h.control\n\
+                 WHERE h.nth <= 25\nORDER BY CAST(split_part(h.control, '.', 2) AS INT), h.eventTime, h.eventID"
             ),
         ),
     ]
