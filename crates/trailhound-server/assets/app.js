@@ -85,8 +85,12 @@ async function overview(params) {
     principals: h("div"), apis: h("div"), errors: h("div"), regions: h("div"), ips: h("div"), levels: h("div"),
   };
   const recent = h("div");
+  // The report for auditors over the same range.
+  const report = (format) => `/api/v1/report?${query({ since: since || "all", format })}`;
   main.replaceChildren(
-    h("div", { className: "toolbar" }, h("h1", {}, "Overview"), h("span", { className: "spacer" }), select),
+    h("div", { className: "toolbar" }, h("h1", {}, "Overview"), h("span", { className: "spacer" }), select,
+      h("a", { className: "button", href: report("html"), target: "_blank", rel: "noopener", "data-testid": "report" }, "Report"),
+      h("a", { className: "button", href: report("pdf"), "data-testid": "report-pdf" }, "PDF")),
     h("div", { className: "stack" },
       figures,
       h("div", { className: "card" }, h("h2", {}, "Activity"), chart),

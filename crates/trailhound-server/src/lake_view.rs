@@ -113,6 +113,41 @@ impl LakeView {
             .map_err(ApiError::internal)
     }
 
+    /// The report `request` asks for over `snapshot`, in one turn of the query queue and
+    /// within four query time limits (a report is some thirty queries).
+    ///
+    /// # Errors
+    ///
+    /// 400 for a wrong request, 422 when it runs too long.
+    pub async fn report(
+        &self,
+        snapshot: &Snapshot,
+        request: &trailhound_report::ReportRequest,
+    ) -> Result<trailhound_report::Report, ApiError> {
+        let _turn = self
+            .running
+            .acquire()
+            .await
+            .map_err(|_| ApiError::internal("the query queue was closed"))?;
+        let limit = self.query_timeout * 4;
+        match tokio::time::timeout(limit, trailhound_report::build(&snapshot.engine, request)).await
+        {
+            Ok(Ok(report)) => Ok(report),
+            Ok(Err(trailhound_report::ReportError::Request(message))) => {
+                Err(ApiError::bad_request("invalid", message))
+            }
+            Ok(Err(err)) => Err(ApiError::internal(err)),
+            Err(_) => Err(ApiError::too_heavy(
+                "query_timeout",
+                format!(
+                    "the report took longer than this server allows ({} s); ask for a shorter period, \
+                     fewer sections, or run `trailhound report` on the server",
+                    limit.as_secs()
+                ),
+            )),
+        }
+    }
+
     /// The current snapshot, opening a new engine if the catalog changed since the last.
     ///
     /// # Errors

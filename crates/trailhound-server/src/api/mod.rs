@@ -6,6 +6,7 @@
 mod events;
 mod findings;
 mod insights;
+mod report;
 mod sql;
 mod stats;
 mod status;
@@ -22,7 +23,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 /// The routes under `/api/v1`, relative to it. Each one is in `openapi.json` (a test checks).
-pub const ROUTES: [(&str, &str); 20] = [
+pub const ROUTES: [(&str, &str); 21] = [
     ("get", "/me"),
     ("get", "/events"),
     ("get", "/events/{id}"),
@@ -40,6 +41,7 @@ pub const ROUTES: [(&str, &str); 20] = [
     ("get", "/status"),
     ("get", "/integrity"),
     ("get", "/posture"),
+    ("get", "/report"),
     ("get", "/tokens"),
     ("post", "/tokens"),
     ("delete", "/tokens/{id}"),
@@ -65,6 +67,7 @@ pub fn router() -> Router<AppState> {
         .route("/status", get(status::status))
         .route("/integrity", get(status::integrity))
         .route("/posture", get(status::posture))
+        .route("/report", get(report::report))
         .route("/tokens", get(tokens::list).post(tokens::create))
         .route("/tokens/{id}", delete(tokens::revoke))
         .route("/openapi.json", get(crate::openapi::document))

@@ -60,6 +60,10 @@ fn routes(event_id: &str, finding: i64) -> Vec<(&'static str, String)> {
         ("GET", "/api/v1/status".to_owned()),
         ("GET", "/api/v1/integrity".to_owned()),
         ("GET", "/api/v1/posture".to_owned()),
+        (
+            "GET",
+            "/api/v1/report?since=all&format=json&sections=activity".to_owned(),
+        ),
         ("GET", "/api/v1/tokens".to_owned()),
         ("POST", "/api/v1/tokens".to_owned()),
         ("DELETE", "/api/v1/tokens/1".to_owned()),
@@ -496,6 +500,51 @@ fn every_endpoint_answers_and_refuses_by_role() -> TestResult {
         )?,
         "1"
     );
+    // The report carries the triage, with its note; in Markdown as a download.
+    let report = client.get(
+        "/api/v1/report?since=all&format=json&sections=findings",
+        &viewer,
+    )?;
+    assert_eq!(report.status, 200, "{}", report.body);
+    let rows = report.json()["sections"][0]["figures"][1].clone();
+    assert_eq!(rows["id"], "findings.list");
+    let columns: Vec<Value> = rows["columns"].as_array().cloned().unwrap_or_default();
+    let at = |name: &str| columns.iter().position(|c| c == name).unwrap_or(usize::MAX);
+    let triaged = rows["rows"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|r| r[at("id")] == json!(finding_id))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(triaged[at("status")], "acknowledged", "{rows}");
+    assert_eq!(triaged[at("note")], "looking into it");
+    assert_eq!(triaged[at("triagedBy")], "alice");
+    let markdown = client.get("/api/v1/report?since=all&format=md&sections=root", &viewer)?;
+    assert_eq!(markdown.status, 200);
+    assert_eq!(
+        markdown.header("content-type"),
+        Some("text/markdown; charset=utf-8")
+    );
+    assert!(
+        markdown
+            .header("content-disposition")
+            .is_some_and(|d| d.starts_with("attachment; filename=\"trailhound-report-"))
+    );
+    assert!(
+        markdown.body.starts_with("# CloudTrail report"),
+        "{}",
+        markdown.body
+    );
+    for wrong in [
+        "format=docx",
+        "sections=rooot",
+        "since=2024-07-03&until=2024-07-01",
+        "since=yesterday",
+    ] {
+        let answer = client.get(&format!("/api/v1/report?{wrong}"), &viewer)?;
+        assert_eq!(answer.refusal().0, 400, "{wrong}: {}", answer.body);
+    }
     let bad_state = client.send("POST", &path, &admin, json!({"status": "ignored"}))?;
     assert_eq!(bad_state.status, 400);
     assert_eq!(

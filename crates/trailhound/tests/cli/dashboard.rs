@@ -43,6 +43,19 @@ fn the_dashboard_works_in_a_real_browser() -> TestResult {
     );
     let report: serde_json::Value = serde_json::from_str(stdout.trim())?;
     assert_eq!(report["sqlRows"], 5, "{report}");
+    // The Report button: the report of the overview's range, under its own strict policy.
+    assert_eq!(report["reportHeading"], "CloudTrail report", "{report}");
+    assert_eq!(
+        report["reportSections"], 11,
+        "ten sections and the appendix: {report}"
+    );
+    assert!(report["reportCharts"].as_u64() >= Some(3), "{report}");
+    assert!(
+        report["reportPolicy"]
+            .as_str()
+            .is_some_and(|p| p.starts_with("default-src 'none'")),
+        "{report}"
+    );
     assert_eq!(report["principalLabelsDistinct"], true, "{report}");
     // The generated estate's CloudTrail calls, asked in Athena's SQL and in Logs Insights.
     assert!(report["athenaRows"].as_u64() >= Some(1), "{report}");
@@ -51,7 +64,7 @@ fn the_dashboard_works_in_a_real_browser() -> TestResult {
     // The account-wide checks at least: CT-01, DE-01, DE-02, IN-01 and the 15 alarms.
     assert!(report["postureRows"].as_u64() >= Some(19), "{report}");
     for name in [
-        "overview", "search", "sql", "finding", "insight", "posture", "status",
+        "overview", "report", "search", "sql", "finding", "insight", "posture", "status",
     ] {
         let png = std::fs::read(shots.join(format!("{name}.png")))?;
         assert!(

@@ -86,6 +86,27 @@ try {
     await shot("overview");
   });
 
+  await step("report", async () => {
+    // The Report button opens the report in a new tab: no script, its own strict policy, and
+    // no console error (a refused style would be one).
+    const [tab] = await Promise.all([
+      page.context().waitForEvent("page"),
+      page.click("[data-testid=report]"),
+    ]);
+    tab.on("console", (message) => {
+      if (message.type() === "error") problems.push(`report console: ${message.text()}`);
+    });
+    await tab.waitForLoadState("load");
+    report.reportHeading = await tab.locator("h1").first().textContent();
+    report.reportSections = await tab.locator("section.report-section").count();
+    report.reportCharts = await tab.locator("svg.chart").count();
+    const href = await page.locator("[data-testid=report]").getAttribute("href");
+    report.reportPolicy = (await page.evaluate(async (url) =>
+      (await fetch(url, { credentials: "same-origin" })).headers.get("content-security-policy"), href)) || "";
+    await tab.screenshot({ path: join(shots, "report.png"), fullPage: false });
+    await tab.close();
+  });
+
   await step("search", async () => {
     await page.click("#nav a[data-page=search]");
     await page.fill("[data-testid=search-form] input[name=event]", "Delete*");
