@@ -55,6 +55,7 @@ fn main() -> ExitCode {
             | Command::Sources(_)
             | Command::Query(_)
             | Command::Report(_)
+            | Command::Policy(_)
             | Command::Search(_)
             | Command::Stats(_)
             | Command::Show(_)
@@ -96,6 +97,7 @@ fn main() -> ExitCode {
         Command::Pull(args) => commands::pull::run(args, &cli.global),
         Command::Posture(args) => commands::posture::posture(args, &cli.global),
         Command::Report(args) => commands::report::run(args, &cli.global),
+        Command::Policy(args) => commands::policy::run(args, &cli.global),
         Command::Setup(args) => commands::posture::setup(args, &cli.global),
         Command::Retention(args) => commands::retention::run(args, &cli.global),
         Command::Watch(args) => commands::watch::run(args, &cli.global),

@@ -6,9 +6,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use trailhound_source::{InputSpec, ReadLimits, ReadOptions, S3Settings, Selection};
 
+mod policy;
 mod report;
 mod trail;
 
+pub(crate) use policy::{PolicyArgs, PolicyFormat, ResourceMode};
 pub(crate) use report::ReportArgs;
 pub(crate) use trail::{
     PostureArgs, PostureFormat, RetentionArgs, RetentionCommand, S3LifecycleArgs, SetupArgs,
@@ -215,6 +217,15 @@ pub(crate) enum Command {
     /// HTML has inline SVG charts and a print stylesheet; PDF is that HTML printed by a
     /// headless Chromium.
     Report(ReportArgs),
+    /// The IAM policy that allows what a principal did, no more.
+    ///
+    /// Reads the principal's events in the lake (a role's sessions count for the role) and
+    /// maps each call to the IAM actions it needs (iam-dataset's map of SDK operations to
+    /// actions, checked against AWS's Service Authorization Reference: S3's renames, calls
+    /// needing several actions, iam:PassRole inferred from the request), with the resources
+    /// the calls named. Calls refused (AccessDenied…) are listed apart, not granted. Prints
+    /// the policy document; --format table shows each action's uses.
+    Policy(PolicyArgs),
     /// Create or complete a trail the way best practice says; prints the plan, changes
     /// nothing without --apply.
     ///

@@ -10,6 +10,7 @@ pub(crate) mod generate;
 pub(crate) mod hunt;
 pub(crate) mod ingest;
 pub(crate) mod insights;
+pub(crate) mod policy;
 pub(crate) mod posture;
 pub(crate) mod pull;
 pub(crate) mod query;

@@ -33,6 +33,9 @@ mod detect;
 /// validate and generate --sign: digest chains, signatures, tampering of every kind.
 mod integrity;
 
+/// policy: least privilege from a principal's activity.
+mod policy;
+
 /// report: figures against their SQL and the input, the HTML in Chromium, the PDF.
 mod report;
 

@@ -1,0 +1,50 @@
+//! `trailhound policy`'s arguments.
+
+use clap::{Args, ValueEnum};
+use trailhound_query::{TimeBound, parse_time_bound};
+
+/// `trailhound policy`.
+#[derive(Debug, Args)]
+pub(crate) struct PolicyArgs {
+    /// Whose policy: a role (`arn:aws:iam::111122223333:role/deploy`, `role/deploy`; its
+    /// sessions count for it, an assumed-role session ARN names its role), a user
+    /// (`arn:aws:iam::111122223333:user/alice`, `user/alice`), or a bare name (either).
+    pub(crate) principal: String,
+    /// Start of the period: an age (90d), a date or an RFC 3339 time.
+    #[arg(long, value_parser = parse_time_bound, default_value = "90d", value_name = "TIME")]
+    pub(crate) since: TimeBound,
+    /// End of the period (now by default).
+    #[arg(long, value_parser = parse_time_bound, value_name = "TIME")]
+    pub(crate) until: Option<TimeBound>,
+    /// policy: the IAM policy document; table: each action with its uses, then the calls
+    /// refused and those no table knows; json: all of it, for tooling.
+    #[arg(long, value_enum, default_value_t = PolicyFormat::Policy)]
+    pub(crate) format: PolicyFormat,
+    /// exact: the ARNs the calls named; wildcard: `*` (actions only).
+    #[arg(long, value_enum, default_value_t = ResourceMode::Exact)]
+    pub(crate) resources: ResourceMode,
+    /// Warn when the policy is longer than this many characters (IAM's limit for a managed
+    /// policy is 6144; an inline policy of a role 10240).
+    #[arg(long, default_value_t = 6_144, value_name = "CHARS")]
+    pub(crate) max_size: usize,
+}
+
+/// `--format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum PolicyFormat {
+    /// The IAM policy document.
+    Policy,
+    /// A table of actions.
+    Table,
+    /// Everything, as JSON.
+    Json,
+}
+
+/// `--resources`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ResourceMode {
+    /// The ARNs the calls named.
+    Exact,
+    /// `*`.
+    Wildcard,
+}

@@ -1,0 +1,269 @@
+//! `trailhound policy`: the IAM policy that allows what a principal did in the lake.
+
+use std::io::Write;
+use std::ops::ControlFlow;
+
+use anyhow::Context;
+use arrow::array::{Array, AsArray, RecordBatch};
+use trailhound_policy::{Call, Resources, Usage};
+use trailhound_query::{QueryEngine, sql_string};
+
+use crate::cli::{GlobalArgs, PolicyArgs, PolicyFormat, ResourceMode};
+use crate::exit;
+
+/// The SQL condition selecting the principal's events, and how the principal reads.
+fn principal_condition(principal: &str) -> anyhow::Result<(String, String)> {
+    let text = principal.trim();
+    let issuer = "userIdentity.sessionContext.sessionIssuer";
+    if let Some(rest) = text.strip_prefix("arn:") {
+        let parts: Vec<&str> = rest.splitn(5, ':').collect();
+        let (service, account, resource) = match parts.as_slice() {
+            [_, service, _, account, resource] => (*service, *account, *resource),
+            _ => anyhow::bail!("{text} is not an ARN of a role, a user or a role session"),
+        };
+        return Ok(match (service, resource.split_once('/')) {
+            ("iam", Some(("role", _))) => (
+                format!("{issuer}.arn = {}", sql_string(text)),
+                format!("role {text}"),
+            ),
+            ("sts", Some(("assumed-role", session))) => {
+                let role = session.split('/').next().unwrap_or(session);
+                (
+                    format!(
+                        "{issuer}.userName = {} AND {issuer}.accountId = {}",
+                        sql_string(role),
+                        sql_string(account)
+                    ),
+                    format!("role {role} of account {account} (from the session {text})"),
+                )
+            }
+            ("iam", Some(("user", _))) => (
+                format!(
+                    "userIdentity.arn = {} AND userIdentity.type = 'IAMUser'",
+                    sql_string(text)
+                ),
+                format!("user {text}"),
+            ),
+            ("iam", None) if resource == "root" => (
+                format!(
+                    "userIdentity.type = 'Root' AND userIdentity.accountId = {}",
+                    sql_string(account)
+                ),
+                format!("the root user of {account}"),
+            ),
+            _ => anyhow::bail!(
+                "{text}: give a role (arn:aws:iam::ACCOUNT:role/NAME), a user (arn:aws:iam::ACCOUNT:user/NAME) or a role session (arn:aws:sts::ACCOUNT:assumed-role/NAME/SESSION)"
+            ),
+        });
+    }
+    Ok(match text.split_once('/') {
+        Some(("role", name)) => (
+            format!(
+                "{issuer}.userName = {}",
+                sql_string(name.rsplit('/').next().unwrap_or(name))
+            ),
+            format!("role {name}"),
+        ),
+        Some(("user", name)) => (
+            format!(
+                "userIdentity.userName = {} AND userIdentity.type = 'IAMUser'",
+                sql_string(name)
+            ),
+            format!("user {name}"),
+        ),
+        _ => (
+            format!(
+                "({issuer}.userName = {name} OR (userIdentity.userName = {name} AND userIdentity.type = 'IAMUser'))",
+                name = sql_string(text)
+            ),
+            format!("{text} (a role or a user of that name)"),
+        ),
+    })
+}
+
+fn text(batch: &RecordBatch, column: usize, row: usize) -> Option<String> {
+    let column = batch.column(column);
+    if column.is_null(row) {
+        return None;
+    }
+    if let Some(array) = column.as_string_opt::<i32>() {
+        return Some(array.value(row).to_owned());
+    }
+    let view = column.as_string_view_opt()?;
+    Some(view.value(row).to_owned())
+}
+
+pub(crate) fn run(args: PolicyArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
+    let (condition, who) = principal_condition(&args.principal)?;
+    let now = chrono::Utc::now();
+    let since = args.since.resolve(now);
+    let until = args.until.map_or(now, |u| u.resolve(now));
+    let stamp =
+        |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let sql = format!(
+        "SELECT CAST(eventTime AS VARCHAR) AS time, eventSource, eventName, errorCode, requestParameters, \
+         resources, recipientAccountId, awsRegion FROM events \
+         WHERE {condition} AND eventTime >= TIMESTAMP '{}' AND eventTime < TIMESTAMP '{}'",
+        stamp(since),
+        stamp(until)
+    );
+    let dir = global.data_dir()?;
+    let engine = QueryEngine::open(&dir)
+        .with_context(|| format!("cannot open the lake in {}", dir.display()))?;
+    let mut usage = Usage::default();
+    engine.sql_for_each(
+        &sql,
+        |batch: &RecordBatch| -> anyhow::Result<ControlFlow<()>> {
+            for row in 0..batch.num_rows() {
+                let parse = |column| {
+                    text(batch, column, row)
+                        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+                };
+                let (request, resources) = (parse(4), parse(5));
+                let (source, name) = (
+                    text(batch, 1, row).unwrap_or_default(),
+                    text(batch, 2, row).unwrap_or_default(),
+                );
+                let (account, region) = (
+                    text(batch, 6, row).unwrap_or_default(),
+                    text(batch, 7, row).unwrap_or_default(),
+                );
+                let call = Call {
+                    event_source: &source,
+                    event_name: &name,
+                    request: request.as_ref(),
+                    resources: resources.as_ref(),
+                    account: &account,
+                    region: &region,
+                };
+                let time = text(batch, 0, row).unwrap_or_default().replace(' ', "T");
+                usage.add(&call, &time, text(batch, 3, row).as_deref());
+            }
+            Ok(ControlFlow::Continue(()))
+        },
+    )?;
+    if usage.events == 0 {
+        eprintln!(
+            "no events of {who} between {} and {}: check the name (`trailhound stats` lists the principals) and the period",
+            stamp(since),
+            stamp(until)
+        );
+        return Ok(exit::FOUND);
+    }
+    let resources = match args.resources {
+        ResourceMode::Exact => Resources::Exact,
+        ResourceMode::Wildcard => Resources::Wildcard,
+    };
+    let policy = usage.policy(resources);
+    let mut out = std::io::stdout().lock();
+    match args.format {
+        PolicyFormat::Policy => {
+            serde_json::to_writer_pretty(&mut out, &policy)?;
+            writeln!(out)?;
+        }
+        PolicyFormat::Json => {
+            serde_json::to_writer_pretty(
+                &mut out,
+                &serde_json::json!({
+                    "principal": who,
+                    "since": stamp(since),
+                    "until": stamp(until),
+                    "events": usage.events,
+                    "policy": policy,
+                    "policySize": policy.size(),
+                    "actions": usage.actions.values().collect::<Vec<_>>(),
+                    "denied": usage.denied,
+                    "noPermission": usage.no_permission,
+                    "unknown": usage.unknown,
+                }),
+            )?;
+            writeln!(out)?;
+        }
+        PolicyFormat::Table => {
+            let width = usage
+                .actions
+                .keys()
+                .map(String::len)
+                .max()
+                .unwrap_or(6)
+                .max(6);
+            writeln!(
+                out,
+                "{:<width$}  {:>7}  {:<20}  {:<20}  resources",
+                "action", "calls", "first used", "last used"
+            )?;
+            for used in usage.actions.values() {
+                let shown: Vec<&str> = used.resources.iter().map(String::as_str).take(3).collect();
+                let more = used.resources.len().saturating_sub(3);
+                writeln!(
+                    out,
+                    "{:<width$}  {:>7}  {:<20}  {:<20}  {}{}",
+                    used.action,
+                    used.count,
+                    used.first_used,
+                    used.last_used,
+                    shown.join(", "),
+                    if more > 0 {
+                        format!(" and {more} more")
+                    } else {
+                        String::new()
+                    }
+                )?;
+            }
+            for (title, list) in [
+                ("attempted, not granted", &usage.denied),
+                ("no action known (left out)", &usage.unknown),
+            ] {
+                if list.is_empty() {
+                    continue;
+                }
+                writeln!(out, "\n{title}:")?;
+                for call in list {
+                    writeln!(
+                        out,
+                        "  {}:{} ×{}{}{}",
+                        call.event_source.trim_end_matches(".amazonaws.com"),
+                        call.event_name,
+                        call.count,
+                        call.error_code
+                            .as_ref()
+                            .map(|c| format!(" ({c})"))
+                            .unwrap_or_default(),
+                        if call.actions.is_empty() {
+                            String::new()
+                        } else {
+                            format!(
+                                " → {}",
+                                call.actions.iter().cloned().collect::<Vec<_>>().join(", ")
+                            )
+                        }
+                    )?;
+                }
+            }
+        }
+    }
+    out.flush()?;
+    if !global.quiet {
+        let inferred: Vec<&String> = usage.actions.values().flat_map(|a| &a.inferred).collect();
+        for how in inferred {
+            eprintln!("note: {how}");
+        }
+        eprintln!(
+            "{who}: {} events, {} actions; {} call(s) refused and left out, {} of unknown action, {} needing no permission; policy {} characters",
+            usage.events,
+            usage.actions.len(),
+            usage.denied.iter().map(|c| c.count).sum::<u64>(),
+            usage.unknown.iter().map(|c| c.count).sum::<u64>(),
+            usage.no_permission.iter().map(|c| c.count).sum::<u64>(),
+            policy.size()
+        );
+        if policy.size() > args.max_size {
+            eprintln!(
+                "warning: the policy has {} characters, more than --max-size {}: a managed policy holds 6144; try --resources wildcard, or split it",
+                policy.size(),
+                args.max_size
+            );
+        }
+    }
+    Ok(exit::OK)
+}
