@@ -14,6 +14,7 @@
 //! its resource types' ARN formats). An action not in the reference is never produced.
 #![deny(missing_docs)]
 
+pub mod attached;
 mod derive;
 pub mod document;
 mod table;

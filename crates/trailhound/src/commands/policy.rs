@@ -5,6 +5,8 @@ use std::ops::ControlFlow;
 
 use anyhow::Context;
 use arrow::array::{Array, AsArray, RecordBatch};
+use serde::Serialize;
+use trailhound_policy::attached::{Verdict, granted_actions, held_policies, is_data_event_action};
 use trailhound_policy::{Call, Resources, Usage};
 use trailhound_query::{QueryEngine, sql_string};
 
@@ -102,7 +104,8 @@ pub(crate) fn run(args: PolicyArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
         |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let sql = format!(
         "SELECT CAST(eventTime AS VARCHAR) AS time, eventSource, eventName, errorCode, requestParameters, \
-         resources, recipientAccountId, awsRegion FROM events \
+         resources, recipientAccountId, awsRegion, \
+         coalesce(userIdentity.sessionContext.sessionIssuer.arn, userIdentity.arn) AS who FROM events \
          WHERE {condition} AND eventTime >= TIMESTAMP '{}' AND eventTime < TIMESTAMP '{}'",
         stamp(since),
         stamp(until)
@@ -111,6 +114,7 @@ pub(crate) fn run(args: PolicyArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
     let engine = QueryEngine::open(&dir)
         .with_context(|| format!("cannot open the lake in {}", dir.display()))?;
     let mut usage = Usage::default();
+    let mut arns = std::collections::BTreeSet::new();
     engine.sql_for_each(
         &sql,
         |batch: &RecordBatch| -> anyhow::Result<ControlFlow<()>> {
@@ -137,6 +141,9 @@ pub(crate) fn run(args: PolicyArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
                     region: &region,
                 };
                 let time = text(batch, 0, row).unwrap_or_default().replace(' ', "T");
+                if let Some(arn) = text(batch, 8, row) {
+                    arns.insert(arn);
+                }
                 usage.add(&call, &time, text(batch, 3, row).as_deref());
             }
             Ok(ControlFlow::Continue(()))
@@ -155,6 +162,17 @@ pub(crate) fn run(args: PolicyArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
         ResourceMode::Wildcard => Resources::Wildcard,
     };
     let policy = usage.policy(resources);
+    let granted = match &args.attached {
+        Some(path) => Some(granted(
+            path,
+            &arns,
+            &usage,
+            &engine,
+            &stamp(since),
+            &stamp(until),
+        )?),
+        None => None,
+    };
     let mut out = std::io::stdout().lock();
     match args.format {
         PolicyFormat::Policy => {
@@ -175,6 +193,7 @@ pub(crate) fn run(args: PolicyArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
                     "denied": usage.denied,
                     "noPermission": usage.no_permission,
                     "unknown": usage.unknown,
+                    "granted": granted,
                 }),
             )?;
             writeln!(out)?;
@@ -242,7 +261,28 @@ pub(crate) fn run(args: PolicyArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
             }
         }
     }
+    if let (PolicyFormat::Table, Some(granted)) = (args.format, &granted) {
+        write_granted(&mut out, granted)?;
+    }
     out.flush()?;
+    if let (false, Some(granted)) = (global.quiet, &granted) {
+        eprintln!(
+            "attached policies grant {} actions: {} used, {} unused, {} not visible in CloudTrail (data events not logged)",
+            granted.len(),
+            granted
+                .iter()
+                .filter(|g| g.verdict == Verdict::Used)
+                .count(),
+            granted
+                .iter()
+                .filter(|g| g.verdict == Verdict::Unused)
+                .count(),
+            granted
+                .iter()
+                .filter(|g| g.verdict == Verdict::NotVisible)
+                .count(),
+        );
+    }
     if !global.quiet {
         let inferred: Vec<&String> = usage.actions.values().flat_map(|a| &a.inferred).collect();
         for how in inferred {
@@ -266,4 +306,116 @@ pub(crate) fn run(args: PolicyArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
         }
     }
     Ok(exit::OK)
+}
+
+/// One action the attached policies grant, and what became of it.
+#[derive(Debug, Serialize)]
+struct Granted {
+    action: String,
+    verdict: Verdict,
+    /// The policies granting it.
+    by: Vec<String>,
+}
+
+/// The actions the principal's policies in `path` grant, each marked used, unused or not
+/// visible; the principal is the one ARN its events name.
+fn granted(
+    path: &std::path::Path,
+    arns: &std::collections::BTreeSet<String>,
+    usage: &Usage,
+    engine: &QueryEngine,
+    since: &str,
+    until: &str,
+) -> anyhow::Result<Vec<Granted>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let details: serde_json::Value = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{} is not JSON: save `aws iam get-account-authorization-details` into it",
+            path.display()
+        )
+    })?;
+    let arn = match arns.iter().collect::<Vec<_>>().as_slice() {
+        [one] => (*one).clone(),
+        several => anyhow::bail!(
+            "the name matches {} principals ({}): give the full ARN of one with --attached",
+            several.len(),
+            several
+                .iter()
+                .map(|a| a.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    let held = held_policies(&details, &arn).with_context(|| path.display().to_string())?;
+    // Services whose data events the lake has in the period: there, an unused data action
+    // is really unused.
+    let mut logged = std::collections::BTreeSet::new();
+    engine.sql_for_each(
+        &format!(
+            "SELECT DISTINCT eventSource FROM events WHERE eventCategory = 'Data' \
+             AND eventTime >= TIMESTAMP '{since}' AND eventTime < TIMESTAMP '{until}'"
+        ),
+        |batch: &RecordBatch| -> anyhow::Result<ControlFlow<()>> {
+            for row in 0..batch.num_rows() {
+                if let Some(source) = self::text(batch, 0, row) {
+                    logged.insert(source.trim_end_matches(".amazonaws.com").to_owned());
+                }
+            }
+            Ok(ControlFlow::Continue(()))
+        },
+    )?;
+    Ok(granted_actions(&held)
+        .into_iter()
+        .map(|(action, by)| {
+            let service = action.split(':').next().unwrap_or_default();
+            let verdict = if usage.actions.contains_key(&action) {
+                Verdict::Used
+            } else if is_data_event_action(&action) && !logged.contains(service) {
+                Verdict::NotVisible
+            } else {
+                Verdict::Unused
+            };
+            Granted {
+                action,
+                verdict,
+                by: by.into_iter().collect(),
+            }
+        })
+        .collect())
+}
+
+/// The granted actions by verdict, the unused ones counted per service.
+fn write_granted(out: &mut dyn Write, granted: &[Granted]) -> std::io::Result<()> {
+    writeln!(out, "\ngranted by the attached policies:")?;
+    for verdict in [Verdict::Used, Verdict::NotVisible, Verdict::Unused] {
+        let of: Vec<&Granted> = granted.iter().filter(|g| g.verdict == verdict).collect();
+        let label = match verdict {
+            Verdict::Used => "used",
+            Verdict::NotVisible => "not visible in CloudTrail (data events not logged)",
+            Verdict::Unused => "unused",
+        };
+        writeln!(out, "  {label}: {}", of.len())?;
+        let mut per_service: std::collections::BTreeMap<&str, Vec<&str>> =
+            std::collections::BTreeMap::new();
+        for g in of {
+            let (service, name) = g.action.split_once(':').unwrap_or((&g.action, ""));
+            per_service.entry(service).or_default().push(name);
+        }
+        for (service, names) in per_service {
+            let shown: Vec<&str> = names.iter().copied().take(8).collect();
+            let more = names.len().saturating_sub(8);
+            writeln!(
+                out,
+                "    {service}: {}{}",
+                shown.join(", "),
+                if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                }
+            )?;
+        }
+    }
+    Ok(())
 }

@@ -274,3 +274,102 @@ fn an_unknown_principal_says_how_to_find_one() -> TestResult {
     assert!(out.stderr.contains("give a role"), "{}", out.stderr);
     Ok(())
 }
+
+#[test]
+fn attached_policies_are_marked_used_unused_or_not_visible() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let data = lake(dir.path())?;
+    let role = format!("arn:aws:iam::{ACCOUNT}:role/deploy");
+    let details = json!({
+        "UserDetailList": [], "GroupDetailList": [],
+        "RoleDetailList": [{"RoleName": "deploy", "Arn": role,
+            "RolePolicyList": [{"PolicyName": "artifacts", "PolicyDocument": {"Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject", "s3:DeleteBucket", "dynamodb:GetItem"], "Resource": "*"}]}}],
+            "AttachedManagedPolicies": [{"PolicyName": "ec2-read", "PolicyArn": format!("arn:aws:iam::{ACCOUNT}:policy/ec2-read")}]}],
+        "Policies": [{"PolicyName": "ec2-read", "Arn": format!("arn:aws:iam::{ACCOUNT}:policy/ec2-read"), "DefaultVersionId": "v1",
+            "PolicyVersionList": [{"VersionId": "v1", "IsDefaultVersion": true,
+                "Document": {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ec2:Describe*", "Resource": "*"}]}}]}]
+    });
+    let file = dir.path().join("details.json");
+    std::fs::write(&file, serde_json::to_vec(&details)?)?;
+    let full = policy(
+        &data,
+        &[&role, "--format", "json", "--attached", &path_str(&file)],
+    )?;
+    let verdict = |action: &str| {
+        full["granted"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|g| g["action"] == action)
+            .map(|g| (g["verdict"].clone(), g["by"][0].clone()))
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        verdict("s3:GetObject"),
+        (json!("used"), json!("inline:artifacts"))
+    );
+    assert_eq!(
+        verdict("s3:DeleteBucket").0,
+        "unused",
+        "refused calls do not count as use"
+    );
+    assert_eq!(
+        verdict("dynamodb:GetItem").0,
+        "not-visible",
+        "no DynamoDB data events in the lake"
+    );
+    assert_eq!(
+        verdict("ec2:DescribeInstances"),
+        (
+            json!("unused"),
+            json!(format!("managed:arn:aws:iam::{ACCOUNT}:policy/ec2-read"))
+        )
+    );
+    let table = lake_run(
+        &data,
+        &[
+            "policy",
+            &role,
+            "--since",
+            "2024-07-01",
+            "--until",
+            "2024-07-02",
+            "--format",
+            "table",
+            "--attached",
+            &path_str(&file),
+        ],
+    )?;
+    assert_eq!(table.code, 0, "{}", table.stderr);
+    assert!(
+        table.stdout.contains("granted by the attached policies:"),
+        "{}",
+        table.stdout
+    );
+    assert!(
+        table.stderr.contains("used,") && table.stderr.contains("not visible in CloudTrail"),
+        "{}",
+        table.stderr
+    );
+    // A file of something else, a principal it does not hold.
+    std::fs::write(&file, b"{\"Roles\": []}")?;
+    let wrong = lake_run(
+        &data,
+        &[
+            "policy",
+            &role,
+            "--since",
+            "2024-07-01",
+            "--attached",
+            &path_str(&file),
+        ],
+    )?;
+    assert_eq!(wrong.code, 2, "{}", wrong.stderr);
+    assert!(
+        wrong.stderr.contains("get-account-authorization-details"),
+        "{}",
+        wrong.stderr
+    );
+    Ok(())
+}
