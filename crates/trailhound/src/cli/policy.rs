@@ -27,9 +27,9 @@ pub(crate) struct PolicyArgs {
     /// policy is 6144; an inline policy of a role 10240).
     #[arg(long, default_value_t = 6_144, value_name = "CHARS")]
     pub(crate) max_size: usize,
-    /// The principal's current policies, from `aws iam get-account-authorization-details
-    /// > details.json`: each action they grant is marked used, unused, or not visible (a data
-    /// event the trail does not log).
+    /// The principal's current policies, saved from `aws iam
+    /// get-account-authorization-details`: each action they grant is marked used, unused, or
+    /// not visible (a data event the trail does not log).
     #[arg(long, value_name = "FILE")]
     pub(crate) attached: Option<std::path::PathBuf>,
 }

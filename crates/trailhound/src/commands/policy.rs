@@ -212,21 +212,15 @@ pub(crate) fn run(args: PolicyArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
                 "action", "calls", "first used", "last used"
             )?;
             for used in usage.actions.values() {
-                let shown: Vec<&str> = used.resources.iter().map(String::as_str).take(3).collect();
-                let more = used.resources.len().saturating_sub(3);
+                let resources: Vec<&str> = used.resources.iter().map(String::as_str).collect();
                 writeln!(
                     out,
-                    "{:<width$}  {:>7}  {:<20}  {:<20}  {}{}",
+                    "{:<width$}  {:>7}  {:<20}  {:<20}  {}",
                     used.action,
                     used.count,
                     used.first_used,
                     used.last_used,
-                    shown.join(", "),
-                    if more > 0 {
-                        format!(" and {more} more")
-                    } else {
-                        String::new()
-                    }
+                    first_of(&resources, 3)
                 )?;
             }
             for (title, list) in [
@@ -403,19 +397,17 @@ fn write_granted(out: &mut dyn Write, granted: &[Granted]) -> std::io::Result<()
             per_service.entry(service).or_default().push(name);
         }
         for (service, names) in per_service {
-            let shown: Vec<&str> = names.iter().copied().take(8).collect();
-            let more = names.len().saturating_sub(8);
-            writeln!(
-                out,
-                "    {service}: {}{}",
-                shown.join(", "),
-                if more > 0 {
-                    format!(" and {more} more")
-                } else {
-                    String::new()
-                }
-            )?;
+            writeln!(out, "    {service}: {}", first_of(&names, 8))?;
         }
     }
     Ok(())
+}
+
+/// The first `n` items, and how many more there are.
+fn first_of(items: &[&str], n: usize) -> String {
+    let shown = items.iter().take(n).copied().collect::<Vec<_>>().join(", ");
+    match items.len().saturating_sub(n) {
+        0 => shown,
+        more => format!("{shown} and {more} more"),
+    }
 }
