@@ -68,11 +68,14 @@ pub fn permissions(call: &Call<'_>) -> Needed {
     match TABLES.operations.get(&key) {
         Some(Needs::Nothing) => Needed::Nothing,
         Some(Needs::Actions(grants)) => {
-            let mut found: Vec<Permission> = grants
-                .iter()
-                .filter(|g| applies(g, call))
-                .map(|g| resolve(g, call))
-                .collect();
+            let mut found: Vec<Permission> = Vec::new();
+            for grant in grants.iter().filter(|g| applies(g, call)) {
+                if grant.action == "iam:PassRole" {
+                    found.extend(pass_role(grant, call));
+                } else {
+                    found.extend(resolve(grant, call));
+                }
+            }
             found.sort();
             found.dedup();
             // A variant that names the resource makes the `*` of another variant of the
@@ -89,13 +92,17 @@ pub fn permissions(call: &Call<'_>) -> Needed {
             // Not in the map: the service's prefix and the operation, if that action exists.
             let prefix = call.event_source.split('.').next().unwrap_or_default();
             match known_action(&format!("{prefix}:{name}")) {
-                Some(action) => Needed::Permissions(vec![resolve(
-                    &Grant {
-                        action: action.to_owned(),
-                        templates: Vec::new(),
-                    },
-                    call,
-                )]),
+                Some(action) => Needed::Permissions(
+                    resolve(
+                        &Grant {
+                            action: action.to_owned(),
+                            templates: Vec::new(),
+                        },
+                        call,
+                    )
+                    .into_iter()
+                    .collect(),
+                ),
                 None => Needed::Unknown,
             }
         }
@@ -125,19 +132,89 @@ fn applies(grant: &Grant, call: &Call<'_>) -> bool {
     }
 }
 
-fn resolve(grant: &Grant, call: &Call<'_>) -> Permission {
+/// Tagging actions that a create call needs only when it tags what it creates.
+fn tags_only_when_asked(action: &str, event_name: &str) -> bool {
+    let name = action.split(':').nth(1).unwrap_or_default();
+    matches!(name, "AddTagsToResource" | "CreateTags" | "TagResource")
+        && !event_name.starts_with("Tag")
+        && !event_name.starts_with("AddTags")
+        && !event_name.starts_with("CreateTags")
+}
+
+/// Whether the request carries tags (`Tags`, `TagSpecifications`, `tagSet`…, non-empty).
+fn request_has_tags(call: &Call<'_>) -> bool {
+    call.request
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .any(|(key, value)| {
+            key.to_lowercase().starts_with("tag")
+                && !value.is_null()
+                && value.as_array().is_none_or(|a| !a.is_empty())
+                && value.as_object().is_none_or(|o| !o.is_empty())
+        })
+}
+
+/// Every IAM role ARN in the request, wherever it sits.
+fn roles_in(value: &Value, found: &mut Vec<String>) {
+    match value {
+        Value::String(s)
+            if s.starts_with("arn:") && s.contains(":iam::") && s.contains(":role/") =>
+        {
+            found.push(s.clone());
+        }
+        Value::Array(items) => items.iter().for_each(|v| roles_in(v, found)),
+        Value::Object(map) => map.values().for_each(|v| roles_in(v, found)),
+        _ => {}
+    }
+}
+
+/// iam:PassRole, which a call needs only when it hands a role to a service: the role its
+/// template names, else the roles the request names, else the role of the instance profile it
+/// names; otherwise it passed none (the map grants PassRole to some calls unconditionally).
+fn pass_role(grant: &Grant, call: &Call<'_>) -> Vec<Permission> {
     let permission = |resource: String, inferred: Option<String>| Permission {
         action: grant.action.clone(),
         resource,
         inferred,
     };
+    let templated = grant
+        .templates
+        .iter()
+        .find(|(var, _)| var == "ARN")
+        .and_then(|(_, template)| expand(template, call))
+        .filter(|arn| arn.starts_with("arn:") && arn.contains(":role/"));
+    if let Some(arn) = templated {
+        return vec![permission(arn, None)];
+    }
+    let mut roles = Vec::new();
+    if let Some(request) = call.request {
+        roles_in(request, &mut roles);
+    }
+    if !roles.is_empty() {
+        return roles.into_iter().map(|r| permission(r, None)).collect();
+    }
+    instance_profile_role(call)
+        .map(|(arn, how)| vec![permission(arn, Some(how))])
+        .unwrap_or_default()
+}
+
+/// The permission `grant` gives the call, with its resource; `None` when the grant does not
+/// apply (a tagging action of a call that set no tags).
+fn resolve(grant: &Grant, call: &Call<'_>) -> Option<Permission> {
+    let permission = |resource: String, inferred: Option<String>| {
+        Some(Permission {
+            action: grant.action.clone(),
+            resource,
+            inferred,
+        })
+    };
+    if tags_only_when_asked(&grant.action, call.event_name) && !request_has_tags(call) {
+        return None;
+    }
     if let Some((_, template)) = grant.templates.iter().find(|(var, _)| var == "ARN") {
-        return match expand(template, call) {
+        return match expand(template, call).filter(|v| !v.is_empty()) {
             Some(arn) if arn.starts_with("arn:") => permission(arn, None),
-            _ if grant.action == "iam:PassRole" => match instance_profile_role(call) {
-                Some((arn, how)) => permission(arn, Some(how)),
-                None => permission("*".to_owned(), None),
-            },
             _ => permission("*".to_owned(), None),
         };
     }

@@ -17,6 +17,7 @@
 pub mod attached;
 mod derive;
 pub mod document;
+mod principal;
 mod table;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -25,6 +26,7 @@ use serde::Serialize;
 
 pub use derive::{Call, Needed, Permission, permissions};
 pub use document::{Effect, OneOrMany, PolicyDocument, Statement};
+pub use principal::Principal;
 pub use table::known_action;
 
 /// Error codes of calls IAM refused: attempted, not granted.
@@ -107,6 +109,8 @@ pub struct Usage {
     pub no_permission: Vec<CallUse>,
     /// Calls whose action no table names (left out of the policy, listed for review).
     pub unknown: Vec<CallUse>,
+    /// The calls granted, each with the actions it needed: how each action got in.
+    pub calls: Vec<CallUse>,
 }
 
 fn note(
@@ -158,6 +162,8 @@ impl Usage {
             (Needed::Permissions(permissions), _) => {
                 // A call that failed for another reason (a missing bucket, throttling) was
                 // still authorized: it counts.
+                let actions = permissions.iter().map(|p| p.action.clone()).collect();
+                note(&mut self.calls, call, actions, None, time);
                 for p in permissions {
                     let entry = self
                         .actions

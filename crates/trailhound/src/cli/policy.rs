@@ -8,11 +8,16 @@ use trailhound_query::{TimeBound, parse_time_bound};
 pub(crate) struct PolicyArgs {
     /// Whose policy: a role (`arn:aws:iam::111122223333:role/deploy`, `role/deploy`; its
     /// sessions count for it, an assumed-role session ARN names its role), a user
-    /// (`arn:aws:iam::111122223333:user/alice`, `user/alice`), or a bare name (either).
+    /// (`arn:aws:iam::111122223333:user/alice`, `user/alice`), a bare name (either), or `all`
+    /// (everything in the lake, e.g. to compare mappings).
     pub(crate) principal: String,
-    /// Start of the period: an age (90d), a date or an RFC 3339 time.
-    #[arg(long, value_parser = parse_time_bound, default_value = "90d", value_name = "TIME")]
-    pub(crate) since: TimeBound,
+    /// Read these CloudTrail files or folders instead of the lake (every shape `cat` reads).
+    #[arg(value_name = "PATH")]
+    pub(crate) paths: Vec<String>,
+    /// Start of the period: an age (90d), a date or an RFC 3339 time [default: 90d over the
+    /// lake, everything in files].
+    #[arg(long, value_parser = parse_time_bound, value_name = "TIME")]
+    pub(crate) since: Option<TimeBound>,
     /// End of the period (now by default).
     #[arg(long, value_parser = parse_time_bound, value_name = "TIME")]
     pub(crate) until: Option<TimeBound>,

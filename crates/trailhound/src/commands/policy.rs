@@ -7,81 +7,11 @@ use anyhow::Context;
 use arrow::array::{Array, AsArray, RecordBatch};
 use serde::Serialize;
 use trailhound_policy::attached::{Verdict, granted_actions, held_policies, is_data_event_action};
-use trailhound_policy::{Call, Resources, Usage};
-use trailhound_query::{QueryEngine, sql_string};
+use trailhound_policy::{Call, Principal, Resources, Usage};
+use trailhound_query::QueryEngine;
 
 use crate::cli::{GlobalArgs, PolicyArgs, PolicyFormat, ResourceMode};
 use crate::exit;
-
-/// The SQL condition selecting the principal's events, and how the principal reads.
-fn principal_condition(principal: &str) -> anyhow::Result<(String, String)> {
-    let text = principal.trim();
-    let issuer = "userIdentity.sessionContext.sessionIssuer";
-    if let Some(rest) = text.strip_prefix("arn:") {
-        let parts: Vec<&str> = rest.splitn(5, ':').collect();
-        let (service, account, resource) = match parts.as_slice() {
-            [_, service, _, account, resource] => (*service, *account, *resource),
-            _ => anyhow::bail!("{text} is not an ARN of a role, a user or a role session"),
-        };
-        return Ok(match (service, resource.split_once('/')) {
-            ("iam", Some(("role", _))) => (
-                format!("{issuer}.arn = {}", sql_string(text)),
-                format!("role {text}"),
-            ),
-            ("sts", Some(("assumed-role", session))) => {
-                let role = session.split('/').next().unwrap_or(session);
-                (
-                    format!(
-                        "{issuer}.userName = {} AND {issuer}.accountId = {}",
-                        sql_string(role),
-                        sql_string(account)
-                    ),
-                    format!("role {role} of account {account} (from the session {text})"),
-                )
-            }
-            ("iam", Some(("user", _))) => (
-                format!(
-                    "userIdentity.arn = {} AND userIdentity.type = 'IAMUser'",
-                    sql_string(text)
-                ),
-                format!("user {text}"),
-            ),
-            ("iam", None) if resource == "root" => (
-                format!(
-                    "userIdentity.type = 'Root' AND userIdentity.accountId = {}",
-                    sql_string(account)
-                ),
-                format!("the root user of {account}"),
-            ),
-            _ => anyhow::bail!(
-                "{text}: give a role (arn:aws:iam::ACCOUNT:role/NAME), a user (arn:aws:iam::ACCOUNT:user/NAME) or a role session (arn:aws:sts::ACCOUNT:assumed-role/NAME/SESSION)"
-            ),
-        });
-    }
-    Ok(match text.split_once('/') {
-        Some(("role", name)) => (
-            format!(
-                "{issuer}.userName = {}",
-                sql_string(name.rsplit('/').next().unwrap_or(name))
-            ),
-            format!("role {name}"),
-        ),
-        Some(("user", name)) => (
-            format!(
-                "userIdentity.userName = {} AND userIdentity.type = 'IAMUser'",
-                sql_string(name)
-            ),
-            format!("user {name}"),
-        ),
-        _ => (
-            format!(
-                "({issuer}.userName = {name} OR (userIdentity.userName = {name} AND userIdentity.type = 'IAMUser'))",
-                name = sql_string(text)
-            ),
-            format!("{text} (a role or a user of that name)"),
-        ),
-    })
-}
 
 fn text(batch: &RecordBatch, column: usize, row: usize) -> Option<String> {
     let column = batch.column(column);
@@ -96,64 +26,33 @@ fn text(batch: &RecordBatch, column: usize, row: usize) -> Option<String> {
 }
 
 pub(crate) fn run(args: PolicyArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
-    let (condition, who) = principal_condition(&args.principal)?;
+    let principal = Principal::parse(&args.principal).map_err(anyhow::Error::msg)?;
+    let who = principal.describe();
     let now = chrono::Utc::now();
-    let since = args.since.resolve(now);
-    let until = args.until.map_or(now, |u| u.resolve(now));
+    let from_files = !args.paths.is_empty();
+    let since = match args.since {
+        Some(bound) => Some(bound.resolve(now)),
+        None if from_files => None,
+        None => Some(now - chrono::Duration::days(90)),
+    };
+    let until = args.until.map(|u| u.resolve(now));
     let stamp =
         |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let sql = format!(
-        "SELECT CAST(eventTime AS VARCHAR) AS time, eventSource, eventName, errorCode, requestParameters, \
-         resources, recipientAccountId, awsRegion, \
-         coalesce(userIdentity.sessionContext.sessionIssuer.arn, userIdentity.arn) AS who FROM events \
-         WHERE {condition} AND eventTime >= TIMESTAMP '{}' AND eventTime < TIMESTAMP '{}'",
-        stamp(since),
-        stamp(until)
+    let mut seen = Seen::default();
+    let read = if from_files {
+        seen.read_files(&args.paths, &principal, since, until, global.quiet)?
+    } else {
+        seen.read_lake(global, &principal, since, until.unwrap_or(now))?
+    };
+    let usage = &seen.usage;
+    let period = format!(
+        "{} to {}",
+        since.map_or("the first event".to_owned(), stamp),
+        until.map_or("now".to_owned(), stamp)
     );
-    let dir = global.data_dir()?;
-    let engine = QueryEngine::open(&dir)
-        .with_context(|| format!("cannot open the lake in {}", dir.display()))?;
-    let mut usage = Usage::default();
-    let mut arns = std::collections::BTreeSet::new();
-    engine.sql_for_each(
-        &sql,
-        |batch: &RecordBatch| -> anyhow::Result<ControlFlow<()>> {
-            for row in 0..batch.num_rows() {
-                let parse = |column| {
-                    text(batch, column, row)
-                        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-                };
-                let (request, resources) = (parse(4), parse(5));
-                let (source, name) = (
-                    text(batch, 1, row).unwrap_or_default(),
-                    text(batch, 2, row).unwrap_or_default(),
-                );
-                let (account, region) = (
-                    text(batch, 6, row).unwrap_or_default(),
-                    text(batch, 7, row).unwrap_or_default(),
-                );
-                let call = Call {
-                    event_source: &source,
-                    event_name: &name,
-                    request: request.as_ref(),
-                    resources: resources.as_ref(),
-                    account: &account,
-                    region: &region,
-                };
-                let time = text(batch, 0, row).unwrap_or_default().replace(' ', "T");
-                if let Some(arn) = text(batch, 8, row) {
-                    arns.insert(arn);
-                }
-                usage.add(&call, &time, text(batch, 3, row).as_deref());
-            }
-            Ok(ControlFlow::Continue(()))
-        },
-    )?;
     if usage.events == 0 {
         eprintln!(
-            "no events of {who} between {} and {}: check the name (`trailhound stats` lists the principals) and the period",
-            stamp(since),
-            stamp(until)
+            "no events of {who} from {period}: check the name (`trailhound stats` lists the principals) and the period"
         );
         return Ok(exit::FOUND);
     }
@@ -163,14 +62,7 @@ pub(crate) fn run(args: PolicyArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
     };
     let policy = usage.policy(resources);
     let granted = match &args.attached {
-        Some(path) => Some(granted(
-            path,
-            &arns,
-            &usage,
-            &engine,
-            &stamp(since),
-            &stamp(until),
-        )?),
+        Some(path) => Some(granted(path, &seen)?),
         None => None,
     };
     let mut out = std::io::stdout().lock();
@@ -184,8 +76,8 @@ pub(crate) fn run(args: PolicyArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
                 &mut out,
                 &serde_json::json!({
                     "principal": who,
-                    "since": stamp(since),
-                    "until": stamp(until),
+                    "since": since.map(stamp),
+                    "until": until.map(stamp),
                     "events": usage.events,
                     "policy": policy,
                     "policySize": policy.size(),
@@ -193,6 +85,7 @@ pub(crate) fn run(args: PolicyArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
                     "denied": usage.denied,
                     "noPermission": usage.no_permission,
                     "unknown": usage.unknown,
+                    "calls": usage.calls,
                     "granted": granted,
                 }),
             )?;
@@ -299,7 +192,7 @@ pub(crate) fn run(args: PolicyArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
             );
         }
     }
-    Ok(exit::OK)
+    Ok(read)
 }
 
 /// One action the attached policies grant, and what became of it.
@@ -313,14 +206,7 @@ struct Granted {
 
 /// The actions the principal's policies in `path` grant, each marked used, unused or not
 /// visible; the principal is the one ARN its events name.
-fn granted(
-    path: &std::path::Path,
-    arns: &std::collections::BTreeSet<String>,
-    usage: &Usage,
-    engine: &QueryEngine,
-    since: &str,
-    until: &str,
-) -> anyhow::Result<Vec<Granted>> {
+fn granted(path: &std::path::Path, seen: &Seen) -> anyhow::Result<Vec<Granted>> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let details: serde_json::Value = serde_json::from_str(&text).with_context(|| {
@@ -329,7 +215,7 @@ fn granted(
             path.display()
         )
     })?;
-    let arn = match arns.iter().collect::<Vec<_>>().as_slice() {
+    let arn = match seen.arns.iter().collect::<Vec<_>>().as_slice() {
         [one] => (*one).clone(),
         several => anyhow::bail!(
             "the name matches {} principals ({}): give the full ARN of one with --attached",
@@ -342,30 +228,13 @@ fn granted(
         ),
     };
     let held = held_policies(&details, &arn).with_context(|| path.display().to_string())?;
-    // Services whose data events the lake has in the period: there, an unused data action
-    // is really unused.
-    let mut logged = std::collections::BTreeSet::new();
-    engine.sql_for_each(
-        &format!(
-            "SELECT DISTINCT eventSource FROM events WHERE eventCategory = 'Data' \
-             AND eventTime >= TIMESTAMP '{since}' AND eventTime < TIMESTAMP '{until}'"
-        ),
-        |batch: &RecordBatch| -> anyhow::Result<ControlFlow<()>> {
-            for row in 0..batch.num_rows() {
-                if let Some(source) = self::text(batch, 0, row) {
-                    logged.insert(source.trim_end_matches(".amazonaws.com").to_owned());
-                }
-            }
-            Ok(ControlFlow::Continue(()))
-        },
-    )?;
     Ok(granted_actions(&held)
         .into_iter()
         .map(|(action, by)| {
             let service = action.split(':').next().unwrap_or_default();
-            let verdict = if usage.actions.contains_key(&action) {
+            let verdict = if seen.usage.actions.contains_key(&action) {
                 Verdict::Used
-            } else if is_data_event_action(&action) && !logged.contains(service) {
+            } else if is_data_event_action(&action) && !seen.data_events.contains(service) {
                 Verdict::NotVisible
             } else {
                 Verdict::Unused
@@ -377,6 +246,139 @@ fn granted(
             }
         })
         .collect())
+}
+
+/// What reading the principal's events found.
+#[derive(Default)]
+struct Seen {
+    usage: Usage,
+    /// The principal ARNs the events name (one, unless a bare name matched several).
+    arns: std::collections::BTreeSet<String>,
+    /// Services with data events in what was read (any principal's): there, an unused data
+    /// action is really unused.
+    data_events: std::collections::BTreeSet<String>,
+}
+
+impl Seen {
+    /// The principal's events in the lake; returns the exit code reading warrants.
+    fn read_lake(
+        &mut self,
+        global: &GlobalArgs,
+        principal: &Principal,
+        since: Option<chrono::DateTime<chrono::Utc>>,
+        until: chrono::DateTime<chrono::Utc>,
+    ) -> anyhow::Result<u8> {
+        let stamp =
+            |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let period = format!(
+            "{} eventTime < TIMESTAMP '{}'",
+            since
+                .map(|s| format!("eventTime >= TIMESTAMP '{}' AND", stamp(s)))
+                .unwrap_or_default(),
+            stamp(until)
+        );
+        let dir = global.data_dir()?;
+        let engine = QueryEngine::open(&dir)
+            .with_context(|| format!("cannot open the lake in {}", dir.display()))?;
+        let sql = format!(
+            "SELECT eventJson FROM events WHERE {} AND {period}",
+            principal.sql()
+        );
+        engine.sql_for_each(
+            &sql,
+            |batch: &RecordBatch| -> anyhow::Result<ControlFlow<()>> {
+                for row in 0..batch.num_rows() {
+                    if let Some(record) = text(batch, 0, row) {
+                        self.add(&record, principal);
+                    }
+                }
+                Ok(ControlFlow::Continue(()))
+            },
+        )?;
+        engine.sql_for_each(
+            &format!(
+                "SELECT DISTINCT eventSource FROM events WHERE eventCategory = 'Data' AND {period}"
+            ),
+            |batch: &RecordBatch| -> anyhow::Result<ControlFlow<()>> {
+                for row in 0..batch.num_rows() {
+                    if let Some(source) = text(batch, 0, row) {
+                        self.data_events
+                            .insert(source.trim_end_matches(".amazonaws.com").to_owned());
+                    }
+                }
+                Ok(ControlFlow::Continue(()))
+            },
+        )?;
+        Ok(exit::OK)
+    }
+
+    /// The principal's events in files; returns the exit code reading warrants (2 when a
+    /// file had to be skipped).
+    fn read_files(
+        &mut self,
+        paths: &[String],
+        principal: &Principal,
+        since: Option<chrono::DateTime<chrono::Utc>>,
+        until: Option<chrono::DateTime<chrono::Utc>>,
+        quiet: bool,
+    ) -> anyhow::Result<u8> {
+        let started = std::time::Instant::now();
+        let inputs = crate::cli::input_specs(paths)?;
+        let options = trailhound_source::ReadOptions {
+            selection: trailhound_source::Selection {
+                since,
+                until,
+                ..trailhound_source::Selection::default()
+            },
+            ..trailhound_source::ReadOptions::default()
+        };
+        let mut reporter = crate::read_report::ReadReporter::new(quiet);
+        trailhound_source::read(inputs, &options, |message| {
+            reporter.observe(&message);
+            if let trailhound_source::ReadMessage::Batch(batch) = &message {
+                for record in batch.records() {
+                    self.add(record, principal);
+                }
+            }
+            ControlFlow::Continue(())
+        });
+        Ok(if reporter.finish(started.elapsed()).anything_skipped() {
+            exit::INPUT_ERROR
+        } else {
+            exit::OK
+        })
+    }
+
+    /// One record, if it is the principal's.
+    fn add(&mut self, record: &str, principal: &Principal) {
+        let Ok(event) = serde_json::from_str::<serde_json::Value>(record) else {
+            return;
+        };
+        let field = |name: &str| event[name].as_str().unwrap_or_default();
+        if field("eventCategory") == "Data" {
+            self.data_events.insert(
+                field("eventSource")
+                    .trim_end_matches(".amazonaws.com")
+                    .to_owned(),
+            );
+        }
+        if !principal.matches(&event) {
+            return;
+        }
+        if let Some(arn) = Principal::arn_in(&event) {
+            self.arns.insert(arn.to_owned());
+        }
+        let call = Call {
+            event_source: field("eventSource"),
+            event_name: field("eventName"),
+            request: event.get("requestParameters").filter(|v| !v.is_null()),
+            resources: event.get("resources").filter(|v| !v.is_null()),
+            account: field("recipientAccountId"),
+            region: field("awsRegion"),
+        };
+        self.usage
+            .add(&call, field("eventTime"), event["errorCode"].as_str());
+    }
 }
 
 /// The granted actions by verdict, the unused ones counted per service.

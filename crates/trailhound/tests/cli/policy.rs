@@ -226,6 +226,11 @@ fn a_roles_policy_allows_what_its_sessions_did_and_nothing_refused() -> TestResu
         &[&format!("arn:aws:sts::{ACCOUNT}:assumed-role/deploy/ci")],
     )?;
     assert_eq!(allowed(&by_session), pairs);
+    // The same files read directly, without a lake.
+    let file = path_str(&dir.path().join("activity.json"));
+    let direct = lake_run(&data, &["policy", &role, &file])?;
+    assert_eq!(direct.code, 0, "{}", direct.stderr);
+    assert_eq!(allowed(&serde_json::from_str(&direct.stdout)?), pairs);
     // Wildcard: actions only.
     let wildcard = allowed(&policy(&data, &["deploy", "--resources", "wildcard"])?);
     assert!(wildcard.iter().all(|(_, r)| r == "*"));
