@@ -255,15 +255,28 @@ fn event_arns(call: &Call<'_>) -> Vec<String> {
         .collect()
 }
 
-/// Whether `arn` has the shape of `format` (`arn:${Partition}:s3:::${BucketName}/${ObjectName}`).
+/// Whether `arn` has the shape of `format` (`arn:${Partition}:s3:::${BucketName}/${ObjectName}`);
+/// each format's pattern is compiled once.
 fn arn_matches(format: &str, arn: &str) -> bool {
+    static COMPILED: LazyLock<std::sync::Mutex<std::collections::HashMap<String, Option<Regex>>>> =
+        LazyLock::new(Default::default);
+    let Ok(mut compiled) = COMPILED.lock() else {
+        return false;
+    };
+    compiled
+        .entry(format.to_owned())
+        .or_insert_with(|| arn_pattern(format))
+        .as_ref()
+        .is_some_and(|r| r.is_match(arn))
+}
+
+/// The pattern of ARNs of `format`.
+fn arn_pattern(format: &str) -> Option<Regex> {
     let mut pattern = String::from("^");
     let mut rest = format;
     while let Some(start) = rest.find("${") {
         pattern.push_str(&regex::escape(&rest[..start]));
-        let Some(end) = rest[start..].find('}') else {
-            return false;
-        };
+        let end = rest[start..].find('}')?;
         let var = &rest[start + 2..start + end];
         // Only the last variable of a path may hold slashes (an object key).
         pattern.push_str(if start + end + 1 == rest.len() || var == "ObjectName" {
@@ -275,7 +288,7 @@ fn arn_matches(format: &str, arn: &str) -> bool {
     }
     pattern.push_str(&regex::escape(rest));
     pattern.push('$');
-    Regex::new(&pattern).is_ok_and(|r| r.is_match(arn))
+    Regex::new(&pattern).ok()
 }
 
 /// `format` with every variable filled from `templates` (over the request) and the event's
@@ -331,7 +344,7 @@ fn expand(template: &str, call: &Call<'_>) -> Option<String> {
                 let (value, pattern) = rest.split_once("%/")?;
                 let pattern = pattern.strip_suffix("/g").unwrap_or(pattern);
                 let value = expand(value, call)?;
-                let regex = Regex::new(&pattern.replace("\\\\", "\\")).ok()?;
+                let regex = compiled_template(&pattern.replace("\\\\", "\\"))?;
                 regex
                     .captures(&value)
                     .and_then(|c| c.get(1))
@@ -365,6 +378,17 @@ fn expand(template: &str, call: &Call<'_>) -> Option<String> {
     }
     out.push_str(rest);
     Some(out)
+}
+
+/// A template's regular expression, compiled once.
+fn compiled_template(pattern: &str) -> Option<Regex> {
+    static COMPILED: LazyLock<std::sync::Mutex<std::collections::HashMap<String, Option<Regex>>>> =
+        LazyLock::new(Default::default);
+    let mut compiled = COMPILED.lock().ok()?;
+    compiled
+        .entry(pattern.to_owned())
+        .or_insert_with(|| Regex::new(pattern).ok())
+        .clone()
 }
 
 /// A request parameter by the SDK's path as text (see [`lookup`]).

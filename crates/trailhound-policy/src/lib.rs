@@ -146,8 +146,19 @@ fn note(
 impl Usage {
     /// Adds one event: `time` is its `eventTime`, `error_code` its `errorCode`.
     pub fn add(&mut self, call: &Call<'_>, time: &str, error_code: Option<&str>) {
+        self.add_needed(call, permissions(call), time, error_code);
+    }
+
+    /// [`Usage::add`] with what the call needed already worked out (by [`permissions`]): the
+    /// same call made again and again is worked out once.
+    pub fn add_needed(
+        &mut self,
+        call: &Call<'_>,
+        needed: Needed,
+        time: &str,
+        error_code: Option<&str>,
+    ) {
         self.events += 1;
-        let needed = permissions(call);
         match (needed, error_code) {
             (Needed::Unknown, _) => {
                 note(&mut self.unknown, call, BTreeSet::new(), error_code, time)

@@ -257,6 +257,8 @@ struct Seen {
     /// Services with data events in what was read (any principal's): there, an unused data
     /// action is really unused.
     data_events: std::collections::BTreeSet<String>,
+    /// What each distinct call needed.
+    worked_out: std::collections::HashMap<String, trailhound_policy::Needed>,
 }
 
 impl Seen {
@@ -281,16 +283,33 @@ impl Seen {
         let engine = QueryEngine::open(&dir)
             .with_context(|| format!("cannot open the lake in {}", dir.display()))?;
         let sql = format!(
-            "SELECT eventJson FROM events WHERE {} AND {period}",
+            "SELECT CAST(eventTime AS VARCHAR), eventSource, eventName, errorCode, requestParameters, \
+             resources, recipientAccountId, awsRegion, \
+             coalesce(userIdentity.sessionContext.sessionIssuer.arn, userIdentity.arn) \
+             FROM events WHERE {} AND {period}",
             principal.sql()
         );
         engine.sql_for_each(
             &sql,
             |batch: &RecordBatch| -> anyhow::Result<ControlFlow<()>> {
                 for row in 0..batch.num_rows() {
-                    if let Some(record) = text(batch, 0, row) {
-                        self.add(&record, principal);
+                    let column = |n| text(batch, n, row);
+                    if let Some(arn) = column(8) {
+                        self.arns.insert(arn);
                     }
+                    let json = |n| {
+                        column(n).and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+                    };
+                    self.add_fields(&CallFields {
+                        time: column(0).unwrap_or_default().replace(' ', "T"),
+                        event_source: column(1).unwrap_or_default(),
+                        event_name: column(2).unwrap_or_default(),
+                        error_code: column(3),
+                        request: json(4),
+                        resources: json(5),
+                        account: column(6).unwrap_or_default(),
+                        region: column(7).unwrap_or_default(),
+                    });
                 }
                 Ok(ControlFlow::Continue(()))
             },
@@ -368,17 +387,70 @@ impl Seen {
         if let Some(arn) = Principal::arn_in(&event) {
             self.arns.insert(arn.to_owned());
         }
-        let call = Call {
-            event_source: field("eventSource"),
-            event_name: field("eventName"),
-            request: event.get("requestParameters").filter(|v| !v.is_null()),
-            resources: event.get("resources").filter(|v| !v.is_null()),
-            account: field("recipientAccountId"),
-            region: field("awsRegion"),
+        let fields = CallFields {
+            time: field("eventTime").to_owned(),
+            event_source: field("eventSource").to_owned(),
+            event_name: field("eventName").to_owned(),
+            error_code: event["errorCode"].as_str().map(str::to_owned),
+            request: event
+                .get("requestParameters")
+                .filter(|v| !v.is_null())
+                .cloned(),
+            resources: event.get("resources").filter(|v| !v.is_null()).cloned(),
+            account: field("recipientAccountId").to_owned(),
+            region: field("awsRegion").to_owned(),
         };
-        self.usage
-            .add(&call, field("eventTime"), event["errorCode"].as_str());
+        self.add_fields(&fields);
     }
+
+    /// One of the principal's calls. A role repeats the same calls with the same parameters
+    /// all day: each distinct call is worked out once.
+    fn add_fields(&mut self, fields: &CallFields) {
+        let call = Call {
+            event_source: &fields.event_source,
+            event_name: &fields.event_name,
+            request: fields.request.as_ref(),
+            resources: fields.resources.as_ref(),
+            account: &fields.account,
+            region: &fields.region,
+        };
+        let key = format!(
+            "{}\0{}\0{}\0{}\0{}\0{}",
+            fields.event_source,
+            fields.event_name,
+            fields
+                .request
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+            fields
+                .resources
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+            fields.account,
+            fields.region
+        );
+        let needed = self
+            .worked_out
+            .entry(key)
+            .or_insert_with(|| trailhound_policy::permissions(&call))
+            .clone();
+        self.usage
+            .add_needed(&call, needed, &fields.time, fields.error_code.as_deref());
+    }
+}
+
+/// The parts of a record a policy needs.
+struct CallFields {
+    time: String,
+    event_source: String,
+    event_name: String,
+    error_code: Option<String>,
+    request: Option<serde_json::Value>,
+    resources: Option<serde_json::Value>,
+    account: String,
+    region: String,
 }
 
 /// The granted actions by verdict, the unused ones counted per service.
