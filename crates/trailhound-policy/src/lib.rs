@@ -17,6 +17,7 @@
 pub mod attached;
 mod derive;
 pub mod document;
+mod gather;
 mod principal;
 mod table;
 
@@ -26,6 +27,7 @@ use serde::Serialize;
 
 pub use derive::{Call, Needed, Permission, permissions};
 pub use document::{Effect, OneOrMany, PolicyDocument, Statement};
+pub use gather::{COLUMNS_SQL, Gathered, Granted, data_events_sql, events_sql};
 pub use principal::Principal;
 pub use table::known_action;
 

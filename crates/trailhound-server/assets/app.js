@@ -432,7 +432,79 @@ async function posture() {
 }
 
 // ---------------------------------------------------------------- routing
-const PAGES = { overview, search, sql: sqlConsole, findings, finding, insights, insight, posture, status };
+// ---------------------------------------------------------------- policy
+// The least-privilege policy of a principal; with its current policies (the output of
+// `aws iam get-account-authorization-details`), which permissions it never used.
+async function policyPage(params) {
+  const principal = params.get("principal") ?? "";
+  const inputs = {
+    principal: h("input", { name: "principal", value: principal, placeholder: "arn:aws:iam::111122223333:role/deploy, role/NAME, user/NAME", size: 60 }),
+    since: h("select", { name: "since", "aria-label": "Period" },
+      [["90d", "Last 90 days"], ["30d", "Last 30 days"], ["7d", "Last 7 days"], ["365d", "Last year"], ["3650d", "Last 10 years"]].map(([v, l]) => h("option", { value: v, selected: v === (params.get("since") ?? "90d") }, l))),
+    resources: h("select", { name: "resources", "aria-label": "Resources" },
+      [["exact", "Resources the calls named"], ["wildcard", "Actions only (Resource *)"]].map(([v, l]) => h("option", { value: v, selected: v === (params.get("resources") ?? "exact") }, l))),
+    attached: h("input", { type: "file", name: "attached", accept: ".json,application/json", "data-testid": "policy-attached" }),
+  };
+  const out = h("div", { className: "stack", "data-testid": "policy-result" });
+  const form = h("form", { className: "card", "data-testid": "policy-form", onsubmit: async (e) => {
+    e.preventDefault();
+    out.replaceChildren(h("p", { className: "muted" }, "Working out the policy…"));
+    const body = { principal: inputs.principal.value.trim(), since: inputs.since.value, resources: inputs.resources.value };
+    try {
+      const file = inputs.attached.files && inputs.attached.files[0];
+      if (file) body.attached = JSON.parse(await file.text());
+      show(await api("/api/v1/policy", { method: "POST", json: body }));
+    } catch (err) {
+      out.replaceChildren(failure(err));
+    }
+  } },
+  h("div", { className: "filters" },
+    h("label", {}, "Principal", inputs.principal), h("label", {}, "Period", inputs.since), h("label", {}, "Resources", inputs.resources),
+    h("label", {}, "Current policies (get-account-authorization-details JSON, optional)", inputs.attached)),
+  h("div", { className: "toolbar" }, h("button", { type: "submit", className: "primary", "data-testid": "policy-submit" }, "Work out the policy")));
+  const show = (answer) => {
+    const text = answer.policyText;
+    const parts = [
+      h("div", { className: "card" },
+        h("h2", {}, `Policy of ${answer.principal}`),
+        h("p", { className: "muted" }, `${number(answer.events)} events, ${answer.actions.length} actions, ${number(answer.policySize)} characters` +
+          (answer.policySize > 6144 ? " — more than a managed policy holds (6,144): choose Actions only, or split it" : "")),
+        h("pre", { className: "json", "data-testid": "policy-document" }, text),
+        h("button", { type: "button", onclick: () => navigator.clipboard && navigator.clipboard.writeText(text) }, "Copy")),
+      h("div", { className: "card" }, h("h2", {}, "Actions used"), table([
+        { title: "action", key: "action", mono: true },
+        { title: "calls", cell: (r) => number(r.count) },
+        { title: "first used", cell: (r) => when(r.firstUsed), mono: true },
+        { title: "last used", cell: (r) => when(r.lastUsed), mono: true },
+        { title: "resources", cell: (r) => r.resources.join(", ") },
+      ], answer.actions, null, "policy-actions")),
+    ];
+    if (answer.denied.length) {
+      parts.push(h("div", { className: "card" }, h("h2", {}, "Attempted, not granted"), table([
+        { title: "call", cell: (r) => `${r.eventSource.replace(".amazonaws.com", "")}:${r.eventName}`, mono: true },
+        { title: "error", key: "errorCode" },
+        { title: "calls", cell: (r) => number(r.count) },
+        { title: "would need", cell: (r) => r.actions.join(", ") },
+      ], answer.denied, null, "policy-denied")));
+    }
+    if (answer.granted) {
+      const unused = answer.granted.filter((g) => g.verdict === "unused");
+      const hidden = answer.granted.filter((g) => g.verdict === "not-visible");
+      parts.push(h("div", { className: "card" }, h("h2", {}, "Current permissions"),
+        h("p", { "data-testid": "policy-granted-summary" }, `${number(answer.granted.length)} granted: ${number(answer.granted.length - unused.length - hidden.length)} used, ` +
+          `${number(unused.length)} unused, ${number(hidden.length)} not visible in CloudTrail (data events not logged)`),
+        table([
+          { title: "unused action", key: "action", mono: true },
+          { title: "granted by", cell: (r) => r.by.join(", ") },
+        ], unused.slice(0, 500), null, "policy-unused")));
+    }
+    out.replaceChildren(...parts);
+  };
+  main.replaceChildren(h("h1", {}, "Least-privilege policy"), h("div", { className: "stack" }, form, out));
+  if (principal) form.requestSubmit();
+}
+
+const PAGES = { overview, search, sql: sqlConsole, findings, finding, insights, insight, posture, policy: policyPage, status };
 
 function go(page, params = {}) {
   const q = query(params);

@@ -6,6 +6,7 @@
 mod events;
 mod findings;
 mod insights;
+mod policy;
 mod report;
 mod sql;
 mod stats;
@@ -23,7 +24,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 /// The routes under `/api/v1`, relative to it. Each one is in `openapi.json` (a test checks).
-pub const ROUTES: [(&str, &str); 21] = [
+pub const ROUTES: [(&str, &str); 23] = [
     ("get", "/me"),
     ("get", "/events"),
     ("get", "/events/{id}"),
@@ -42,6 +43,8 @@ pub const ROUTES: [(&str, &str); 21] = [
     ("get", "/integrity"),
     ("get", "/posture"),
     ("get", "/report"),
+    ("get", "/policy"),
+    ("post", "/policy"),
     ("get", "/tokens"),
     ("post", "/tokens"),
     ("delete", "/tokens/{id}"),
@@ -68,6 +71,7 @@ pub fn router() -> Router<AppState> {
         .route("/integrity", get(status::integrity))
         .route("/posture", get(status::posture))
         .route("/report", get(report::report))
+        .route("/policy", get(policy::get).post(policy::post))
         .route("/tokens", get(tokens::list).post(tokens::create))
         .route("/tokens/{id}", delete(tokens::revoke))
         .route("/openapi.json", get(crate::openapi::document))

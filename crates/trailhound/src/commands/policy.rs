@@ -4,26 +4,13 @@ use std::io::Write;
 use std::ops::ControlFlow;
 
 use anyhow::Context;
-use arrow::array::{Array, AsArray, RecordBatch};
-use serde::Serialize;
-use trailhound_policy::attached::{Verdict, granted_actions, held_policies, is_data_event_action};
-use trailhound_policy::{Call, Principal, Resources, Usage};
+use arrow::array::RecordBatch;
+use trailhound_policy::attached::Verdict;
+use trailhound_policy::{Gathered, Granted, Principal, Resources, data_events_sql, events_sql};
 use trailhound_query::QueryEngine;
 
 use crate::cli::{GlobalArgs, PolicyArgs, PolicyFormat, ResourceMode};
 use crate::exit;
-
-fn text(batch: &RecordBatch, column: usize, row: usize) -> Option<String> {
-    let column = batch.column(column);
-    if column.is_null(row) {
-        return None;
-    }
-    if let Some(array) = column.as_string_opt::<i32>() {
-        return Some(array.value(row).to_owned());
-    }
-    let view = column.as_string_view_opt()?;
-    Some(view.value(row).to_owned())
-}
 
 pub(crate) fn run(args: PolicyArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
     let principal = Principal::parse(&args.principal).map_err(anyhow::Error::msg)?;
@@ -36,13 +23,18 @@ pub(crate) fn run(args: PolicyArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
         None => Some(now - chrono::Duration::days(90)),
     };
     let until = args.until.map(|u| u.resolve(now));
-    let stamp =
-        |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let mut seen = Seen::default();
+    let mut seen = Gathered::default();
     let read = if from_files {
-        seen.read_files(&args.paths, &principal, since, until, global.quiet)?
+        read_files(
+            &mut seen,
+            &args.paths,
+            &principal,
+            since,
+            until,
+            global.quiet,
+        )?
     } else {
-        seen.read_lake(global, &principal, since, until.unwrap_or(now))?
+        read_lake(&mut seen, global, &principal, since, until.unwrap_or(now))?
     };
     let usage = &seen.usage;
     let period = format!(
@@ -72,23 +64,13 @@ pub(crate) fn run(args: PolicyArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
             writeln!(out)?;
         }
         PolicyFormat::Json => {
-            serde_json::to_writer_pretty(
-                &mut out,
-                &serde_json::json!({
-                    "principal": who,
-                    "since": since.map(stamp),
-                    "until": until.map(stamp),
-                    "events": usage.events,
-                    "policy": policy,
-                    "policySize": policy.size(),
-                    "actions": usage.actions.values().collect::<Vec<_>>(),
-                    "denied": usage.denied,
-                    "noPermission": usage.no_permission,
-                    "unknown": usage.unknown,
-                    "calls": usage.calls,
-                    "granted": granted,
-                }),
-            )?;
+            let summary = seen.summary(
+                &who,
+                (since.map(stamp), until.map(stamp)),
+                resources,
+                granted.as_deref(),
+            );
+            serde_json::to_writer_pretty(&mut out, &summary)?;
             writeln!(out)?;
         }
         PolicyFormat::Table => {
@@ -195,18 +177,8 @@ pub(crate) fn run(args: PolicyArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
     Ok(read)
 }
 
-/// One action the attached policies grant, and what became of it.
-#[derive(Debug, Serialize)]
-struct Granted {
-    action: String,
-    verdict: Verdict,
-    /// The policies granting it.
-    by: Vec<String>,
-}
-
-/// The actions the principal's policies in `path` grant, each marked used, unused or not
-/// visible; the principal is the one ARN its events name.
-fn granted(path: &std::path::Path, seen: &Seen) -> anyhow::Result<Vec<Granted>> {
+/// The actions the principal's policies in `path` grant, each marked.
+fn granted(path: &std::path::Path, seen: &Gathered) -> anyhow::Result<Vec<Granted>> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let details: serde_json::Value = serde_json::from_str(&text).with_context(|| {
@@ -215,242 +187,83 @@ fn granted(path: &std::path::Path, seen: &Seen) -> anyhow::Result<Vec<Granted>> 
             path.display()
         )
     })?;
-    let arn = match seen.arns.iter().collect::<Vec<_>>().as_slice() {
-        [one] => (*one).clone(),
-        several => anyhow::bail!(
-            "the name matches {} principals ({}): give the full ARN of one with --attached",
-            several.len(),
-            several
-                .iter()
-                .map(|a| a.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+    seen.granted(&details)
+        .with_context(|| path.display().to_string())
+}
+
+/// The principal's events in the lake.
+fn read_lake(
+    seen: &mut Gathered,
+    global: &GlobalArgs,
+    principal: &Principal,
+    since: Option<chrono::DateTime<chrono::Utc>>,
+    until: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<u8> {
+    let period = format!(
+        "{} eventTime < TIMESTAMP '{}'",
+        since
+            .map(|s| format!("eventTime >= TIMESTAMP '{}' AND", stamp(s)))
+            .unwrap_or_default(),
+        stamp(until)
+    );
+    let dir = global.data_dir()?;
+    let engine = QueryEngine::open(&dir)
+        .with_context(|| format!("cannot open the lake in {}", dir.display()))?;
+    engine.sql_for_each(
+        &events_sql(principal, &period),
+        |batch: &RecordBatch| -> anyhow::Result<ControlFlow<()>> {
+            seen.add_rows(batch);
+            Ok(ControlFlow::Continue(()))
+        },
+    )?;
+    engine.sql_for_each(
+        &data_events_sql(&period),
+        |batch: &RecordBatch| -> anyhow::Result<ControlFlow<()>> {
+            seen.add_data_event_sources(batch);
+            Ok(ControlFlow::Continue(()))
+        },
+    )?;
+    Ok(exit::OK)
+}
+
+/// The principal's events in files; 2 when a file had to be skipped.
+fn read_files(
+    seen: &mut Gathered,
+    paths: &[String],
+    principal: &Principal,
+    since: Option<chrono::DateTime<chrono::Utc>>,
+    until: Option<chrono::DateTime<chrono::Utc>>,
+    quiet: bool,
+) -> anyhow::Result<u8> {
+    let started = std::time::Instant::now();
+    let inputs = crate::cli::input_specs(paths)?;
+    let options = trailhound_source::ReadOptions {
+        selection: trailhound_source::Selection {
+            since,
+            until,
+            ..trailhound_source::Selection::default()
+        },
+        ..trailhound_source::ReadOptions::default()
     };
-    let held = held_policies(&details, &arn).with_context(|| path.display().to_string())?;
-    Ok(granted_actions(&held)
-        .into_iter()
-        .map(|(action, by)| {
-            let service = action.split(':').next().unwrap_or_default();
-            let verdict = if seen.usage.actions.contains_key(&action) {
-                Verdict::Used
-            } else if is_data_event_action(&action) && !seen.data_events.contains(service) {
-                Verdict::NotVisible
-            } else {
-                Verdict::Unused
-            };
-            Granted {
-                action,
-                verdict,
-                by: by.into_iter().collect(),
+    let mut reporter = crate::read_report::ReadReporter::new(quiet);
+    trailhound_source::read(inputs, &options, |message| {
+        reporter.observe(&message);
+        if let trailhound_source::ReadMessage::Batch(batch) = &message {
+            for record in batch.records() {
+                seen.add_record(record, principal);
             }
-        })
-        .collect())
+        }
+        ControlFlow::Continue(())
+    });
+    Ok(if reporter.finish(started.elapsed()).anything_skipped() {
+        exit::INPUT_ERROR
+    } else {
+        exit::OK
+    })
 }
 
-/// What reading the principal's events found.
-#[derive(Default)]
-struct Seen {
-    usage: Usage,
-    /// The principal ARNs the events name (one, unless a bare name matched several).
-    arns: std::collections::BTreeSet<String>,
-    /// Services with data events in what was read (any principal's): there, an unused data
-    /// action is really unused.
-    data_events: std::collections::BTreeSet<String>,
-    /// What each distinct call needed.
-    worked_out: std::collections::HashMap<String, trailhound_policy::Needed>,
-}
-
-impl Seen {
-    /// The principal's events in the lake; returns the exit code reading warrants.
-    fn read_lake(
-        &mut self,
-        global: &GlobalArgs,
-        principal: &Principal,
-        since: Option<chrono::DateTime<chrono::Utc>>,
-        until: chrono::DateTime<chrono::Utc>,
-    ) -> anyhow::Result<u8> {
-        let stamp =
-            |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        let period = format!(
-            "{} eventTime < TIMESTAMP '{}'",
-            since
-                .map(|s| format!("eventTime >= TIMESTAMP '{}' AND", stamp(s)))
-                .unwrap_or_default(),
-            stamp(until)
-        );
-        let dir = global.data_dir()?;
-        let engine = QueryEngine::open(&dir)
-            .with_context(|| format!("cannot open the lake in {}", dir.display()))?;
-        let sql = format!(
-            "SELECT CAST(eventTime AS VARCHAR), eventSource, eventName, errorCode, requestParameters, \
-             resources, recipientAccountId, awsRegion, \
-             coalesce(userIdentity.sessionContext.sessionIssuer.arn, userIdentity.arn) \
-             FROM events WHERE {} AND {period}",
-            principal.sql()
-        );
-        engine.sql_for_each(
-            &sql,
-            |batch: &RecordBatch| -> anyhow::Result<ControlFlow<()>> {
-                for row in 0..batch.num_rows() {
-                    let column = |n| text(batch, n, row);
-                    if let Some(arn) = column(8) {
-                        self.arns.insert(arn);
-                    }
-                    let json = |n| {
-                        column(n).and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-                    };
-                    self.add_fields(&CallFields {
-                        time: column(0).unwrap_or_default().replace(' ', "T"),
-                        event_source: column(1).unwrap_or_default(),
-                        event_name: column(2).unwrap_or_default(),
-                        error_code: column(3),
-                        request: json(4),
-                        resources: json(5),
-                        account: column(6).unwrap_or_default(),
-                        region: column(7).unwrap_or_default(),
-                    });
-                }
-                Ok(ControlFlow::Continue(()))
-            },
-        )?;
-        engine.sql_for_each(
-            &format!(
-                "SELECT DISTINCT eventSource FROM events WHERE eventCategory = 'Data' AND {period}"
-            ),
-            |batch: &RecordBatch| -> anyhow::Result<ControlFlow<()>> {
-                for row in 0..batch.num_rows() {
-                    if let Some(source) = text(batch, 0, row) {
-                        self.data_events
-                            .insert(source.trim_end_matches(".amazonaws.com").to_owned());
-                    }
-                }
-                Ok(ControlFlow::Continue(()))
-            },
-        )?;
-        Ok(exit::OK)
-    }
-
-    /// The principal's events in files; returns the exit code reading warrants (2 when a
-    /// file had to be skipped).
-    fn read_files(
-        &mut self,
-        paths: &[String],
-        principal: &Principal,
-        since: Option<chrono::DateTime<chrono::Utc>>,
-        until: Option<chrono::DateTime<chrono::Utc>>,
-        quiet: bool,
-    ) -> anyhow::Result<u8> {
-        let started = std::time::Instant::now();
-        let inputs = crate::cli::input_specs(paths)?;
-        let options = trailhound_source::ReadOptions {
-            selection: trailhound_source::Selection {
-                since,
-                until,
-                ..trailhound_source::Selection::default()
-            },
-            ..trailhound_source::ReadOptions::default()
-        };
-        let mut reporter = crate::read_report::ReadReporter::new(quiet);
-        trailhound_source::read(inputs, &options, |message| {
-            reporter.observe(&message);
-            if let trailhound_source::ReadMessage::Batch(batch) = &message {
-                for record in batch.records() {
-                    self.add(record, principal);
-                }
-            }
-            ControlFlow::Continue(())
-        });
-        Ok(if reporter.finish(started.elapsed()).anything_skipped() {
-            exit::INPUT_ERROR
-        } else {
-            exit::OK
-        })
-    }
-
-    /// One record, if it is the principal's.
-    fn add(&mut self, record: &str, principal: &Principal) {
-        let Ok(event) = serde_json::from_str::<serde_json::Value>(record) else {
-            return;
-        };
-        let field = |name: &str| event[name].as_str().unwrap_or_default();
-        if field("eventCategory") == "Data" {
-            self.data_events.insert(
-                field("eventSource")
-                    .trim_end_matches(".amazonaws.com")
-                    .to_owned(),
-            );
-        }
-        if !principal.matches(&event) {
-            return;
-        }
-        if let Some(arn) = Principal::arn_in(&event) {
-            self.arns.insert(arn.to_owned());
-        }
-        let fields = CallFields {
-            time: field("eventTime").to_owned(),
-            event_source: field("eventSource").to_owned(),
-            event_name: field("eventName").to_owned(),
-            error_code: event["errorCode"].as_str().map(str::to_owned),
-            request: event
-                .get("requestParameters")
-                .filter(|v| !v.is_null())
-                .cloned(),
-            resources: event.get("resources").filter(|v| !v.is_null()).cloned(),
-            account: field("recipientAccountId").to_owned(),
-            region: field("awsRegion").to_owned(),
-        };
-        self.add_fields(&fields);
-    }
-
-    /// One of the principal's calls. A role repeats the same calls with the same parameters
-    /// all day: each distinct call is worked out once.
-    fn add_fields(&mut self, fields: &CallFields) {
-        let call = Call {
-            event_source: &fields.event_source,
-            event_name: &fields.event_name,
-            request: fields.request.as_ref(),
-            resources: fields.resources.as_ref(),
-            account: &fields.account,
-            region: &fields.region,
-        };
-        let key = format!(
-            "{}\0{}\0{}\0{}\0{}\0{}",
-            fields.event_source,
-            fields.event_name,
-            fields
-                .request
-                .as_ref()
-                .map(ToString::to_string)
-                .unwrap_or_default(),
-            fields
-                .resources
-                .as_ref()
-                .map(ToString::to_string)
-                .unwrap_or_default(),
-            fields.account,
-            fields.region
-        );
-        let needed = self
-            .worked_out
-            .entry(key)
-            .or_insert_with(|| trailhound_policy::permissions(&call))
-            .clone();
-        self.usage
-            .add_needed(&call, needed, &fields.time, fields.error_code.as_deref());
-    }
-}
-
-/// The parts of a record a policy needs.
-struct CallFields {
-    time: String,
-    event_source: String,
-    event_name: String,
-    error_code: Option<String>,
-    request: Option<serde_json::Value>,
-    resources: Option<serde_json::Value>,
-    account: String,
-    region: String,
+fn stamp(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 /// The granted actions by verdict, the unused ones counted per service.

@@ -500,6 +500,56 @@ fn every_endpoint_answers_and_refuses_by_role() -> TestResult {
         )?,
         "1"
     );
+    // A role's policy, and with its current policies which permissions it never used.
+    let role: String = scalar(
+        &data,
+        "SELECT userIdentity.sessionContext.sessionIssuer.arn FROM events \
+         WHERE userIdentity.type = 'AssumedRole' GROUP BY 1 ORDER BY count(*) DESC LIMIT 1",
+    )?;
+    let details = json!({"RoleDetailList": [{"RoleName": "r", "Arn": role,
+        "RolePolicyList": [{"PolicyName": "broad", "PolicyDocument": {"Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": ["ec2:*", "s3:*"], "Resource": "*"}]}}],
+        "AttachedManagedPolicies": []}], "Policies": []});
+    let answer = client.send(
+        "POST",
+        "/api/v1/policy",
+        &viewer,
+        json!({"principal": role, "since": "3650d", "attached": details}),
+    )?;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let answer = answer.json();
+    assert_eq!(answer["policy"]["Version"], "2012-10-17");
+    assert!(answer["events"].as_u64() > Some(0));
+    let verdicts: std::collections::BTreeSet<String> = answer["granted"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|g| g["verdict"].as_str().map(str::to_owned))
+        .collect();
+    assert!(verdicts.contains("unused"), "{verdicts:?}");
+    let get = client.get(
+        &format!("/api/v1/policy?principal={role}&since=3650d&resources=wildcard"),
+        &viewer,
+    )?;
+    assert_eq!(get.status, 200, "{}", get.body);
+    let actions = |policy: &Value| -> std::collections::BTreeSet<String> {
+        crate::policy::allowed(policy)
+            .into_iter()
+            .map(|(action, _)| action)
+            .collect()
+    };
+    let wildcard = get.json()["policy"].clone();
+    assert_eq!(actions(&wildcard), actions(&answer["policy"]));
+    assert_eq!(wildcard["Statement"][0]["Resource"], "*");
+    for wrong in [
+        "principal=arn:aws:s3:::bucket",
+        "since=90d",
+        "principal=all&resources=some",
+    ] {
+        let refused = client.get(&format!("/api/v1/policy?{wrong}"), &viewer)?;
+        assert_eq!(refused.refusal().0, 400, "{wrong}: {}", refused.body);
+    }
+
     // The report carries the triage, with its note; in Markdown as a download.
     let report = client.get(
         "/api/v1/report?since=all&format=json&sections=findings",

@@ -43,6 +43,10 @@ fn the_dashboard_works_in_a_real_browser() -> TestResult {
     );
     let report: serde_json::Value = serde_json::from_str(stdout.trim())?;
     assert_eq!(report["sqlRows"], 5, "{report}");
+    // The Policy page: a document and the actions behind it.
+    assert_eq!(report["policyVersion"], "2012-10-17", "{report}");
+    assert!(report["policyStatements"].as_u64() >= Some(1), "{report}");
+    assert!(report["policyActions"].as_u64() >= Some(3), "{report}");
     // The Report button: the report of the overview's range, under its own strict policy.
     assert_eq!(report["reportHeading"], "CloudTrail report", "{report}");
     assert_eq!(
@@ -64,7 +68,7 @@ fn the_dashboard_works_in_a_real_browser() -> TestResult {
     // The account-wide checks at least: CT-01, DE-01, DE-02, IN-01 and the 15 alarms.
     assert!(report["postureRows"].as_u64() >= Some(19), "{report}");
     for name in [
-        "overview", "report", "search", "sql", "finding", "insight", "posture", "status",
+        "overview", "report", "policy", "search", "sql", "finding", "insight", "posture", "status",
     ] {
         let png = std::fs::read(shots.join(format!("{name}.png")))?;
         assert!(

@@ -89,7 +89,7 @@ fn policy(data: &Path, args: &[&str]) -> Result<Value, Box<dyn std::error::Error
 }
 
 /// Every (action, resource) pair a policy allows.
-fn allowed(document: &Value) -> BTreeSet<(String, String)> {
+pub(crate) fn allowed(document: &Value) -> BTreeSet<(String, String)> {
     let list = |v: &Value| -> Vec<String> {
         match v {
             Value::String(s) => vec![s.clone()],

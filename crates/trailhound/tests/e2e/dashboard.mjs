@@ -107,6 +107,18 @@ try {
     await tab.close();
   });
 
+  await step("policy", async () => {
+    // The least-privilege policy of the busiest role, from the Policy page.
+    const role = report.principalLabels.find((l) => l.startsWith("assumed-role/")).split("/")[1];
+    await page.goto(`${base}/#/policy?principal=role/${role}&since=3650d`);
+    await page.locator("[data-testid=policy-document]").waitFor();
+    const document = JSON.parse(await page.locator("[data-testid=policy-document]").textContent());
+    report.policyVersion = document.Version;
+    report.policyStatements = document.Statement.length;
+    report.policyActions = await page.locator("[data-testid=policy-actions] tbody tr").count();
+    await shot("policy");
+  });
+
   await step("search", async () => {
     await page.click("#nav a[data-page=search]");
     await page.fill("[data-testid=search-form] input[name=event]", "Delete*");
