@@ -53,6 +53,8 @@ pub struct Gathered {
     pub data_events: BTreeSet<String>,
     /// What each distinct call needed: a role repeats the same calls all day.
     worked_out: HashMap<String, Needed>,
+    /// Each principal's calls apart (`--group-by principal`), when asked for.
+    pub by_principal: Option<std::collections::BTreeMap<String, Usage>>,
 }
 
 /// The parts of a record a policy needs.
@@ -83,20 +85,24 @@ impl Gathered {
     pub fn add_rows(&mut self, batch: &RecordBatch) {
         for row in 0..batch.num_rows() {
             let column = |n| text(batch, n, row);
-            if let Some(arn) = column(8) {
-                self.arns.insert(arn);
+            let arn = column(8);
+            if let Some(arn) = &arn {
+                self.arns.insert(arn.clone());
             }
             let json = |n| column(n).and_then(|t| serde_json::from_str::<Value>(&t).ok());
-            self.add_fields(&Fields {
-                time: column(0).unwrap_or_default().replace(' ', "T"),
-                event_source: column(1).unwrap_or_default(),
-                event_name: column(2).unwrap_or_default(),
-                error_code: column(3),
-                request: json(4),
-                resources: json(5),
-                account: column(6).unwrap_or_default(),
-                region: column(7).unwrap_or_default(),
-            });
+            self.add_fields(
+                arn.as_deref(),
+                &Fields {
+                    time: column(0).unwrap_or_default().replace(' ', "T"),
+                    event_source: column(1).unwrap_or_default(),
+                    event_name: column(2).unwrap_or_default(),
+                    error_code: column(3),
+                    request: json(4),
+                    resources: json(5),
+                    account: column(6).unwrap_or_default(),
+                    region: column(7).unwrap_or_default(),
+                },
+            );
         }
     }
 
@@ -126,25 +132,29 @@ impl Gathered {
         if !principal.matches(&event) {
             return;
         }
-        if let Some(arn) = Principal::arn_in(&event) {
+        let arn = Principal::arn_in(&event);
+        if let Some(arn) = arn {
             self.arns.insert(arn.to_owned());
         }
-        self.add_fields(&Fields {
-            time: field("eventTime").to_owned(),
-            event_source: field("eventSource").to_owned(),
-            event_name: field("eventName").to_owned(),
-            error_code: event["errorCode"].as_str().map(str::to_owned),
-            request: event
-                .get("requestParameters")
-                .filter(|v| !v.is_null())
-                .cloned(),
-            resources: event.get("resources").filter(|v| !v.is_null()).cloned(),
-            account: field("recipientAccountId").to_owned(),
-            region: field("awsRegion").to_owned(),
-        });
+        self.add_fields(
+            arn,
+            &Fields {
+                time: field("eventTime").to_owned(),
+                event_source: field("eventSource").to_owned(),
+                event_name: field("eventName").to_owned(),
+                error_code: event["errorCode"].as_str().map(str::to_owned),
+                request: event
+                    .get("requestParameters")
+                    .filter(|v| !v.is_null())
+                    .cloned(),
+                resources: event.get("resources").filter(|v| !v.is_null()).cloned(),
+                account: field("recipientAccountId").to_owned(),
+                region: field("awsRegion").to_owned(),
+            },
+        );
     }
 
-    fn add_fields(&mut self, fields: &Fields) {
+    fn add_fields(&mut self, arn: Option<&str>, fields: &Fields) {
         let call = Call {
             event_source: &fields.event_source,
             event_name: &fields.event_name,
@@ -175,6 +185,17 @@ impl Gathered {
             .entry(key)
             .or_insert_with(|| permissions(&call))
             .clone();
+        if let Some(groups) = &mut self.by_principal {
+            groups
+                .entry(arn.unwrap_or("(no principal)").to_owned())
+                .or_default()
+                .add_needed(
+                    &call,
+                    needed.clone(),
+                    &fields.time,
+                    fields.error_code.as_deref(),
+                );
+        }
         self.usage
             .add_needed(&call, needed, &fields.time, fields.error_code.as_deref());
     }

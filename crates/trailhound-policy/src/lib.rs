@@ -145,7 +145,73 @@ fn note(
     }
 }
 
+/// The leading verb of an action's name: `Describe` of `DescribeInstances`.
+fn verb(name: &str) -> &str {
+    let end = name
+        .char_indices()
+        .skip(1)
+        .find(|(_, c)| c.is_ascii_uppercase())
+        .map_or(name.len(), |(i, _)| i);
+    &name[..end]
+}
+
 impl Usage {
+    /// The policy under `max_size` characters, widened only as far as needed and only in the
+    /// steps asked for: first every resource `*`, then actions of a service sharing a verb
+    /// merged into a wildcard (`ec2:Describe*`). Returns the policy and what was widened.
+    pub fn policy_within(
+        &self,
+        resources: Resources,
+        max_size: usize,
+    ) -> (PolicyDocument, Vec<String>) {
+        let mut widened = Vec::new();
+        let policy = self.policy(resources);
+        if policy.size() <= max_size {
+            return (policy, widened);
+        }
+        let mut policy = self.policy(Resources::Wildcard);
+        if resources == Resources::Exact {
+            widened.push("every resource is * (the ARNs did not fit)".to_owned());
+        }
+        if policy.size() <= max_size {
+            return (policy, widened);
+        }
+        let mut merged: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for action in self.actions.keys() {
+            let (service, name) = action.split_once(':').unwrap_or((action, ""));
+            merged
+                .entry(format!("{service}:{}", verb(name)))
+                .or_default()
+                .insert(action.clone());
+        }
+        let actions: Vec<String> = merged
+            .into_iter()
+            .flat_map(|(prefix, members)| {
+                if members.len() > 1 {
+                    widened.push(format!(
+                        "{prefix}* stands for {}",
+                        members.iter().cloned().collect::<Vec<_>>().join(", ")
+                    ));
+                    vec![format!("{prefix}*")]
+                } else {
+                    members.into_iter().collect()
+                }
+            })
+            .collect();
+        policy.statement = vec![Statement {
+            sid: Some("UsedActions".to_owned()),
+            effect: Effect::Allow,
+            principal: None,
+            not_principal: None,
+            action: Some(OneOrMany::of(actions)),
+            not_action: None,
+            resource: Some(OneOrMany::One("*".to_owned())),
+            not_resource: None,
+            condition: None,
+        }];
+        (policy, widened)
+    }
+
     /// Adds one event: `time` is its `eventTime`, `error_code` its `errorCode`.
     pub fn add(&mut self, call: &Call<'_>, time: &str, error_code: Option<&str>) {
         self.add_needed(call, permissions(call), time, error_code);

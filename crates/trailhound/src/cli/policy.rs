@@ -32,6 +32,15 @@ pub(crate) struct PolicyArgs {
     /// policy is 6144; an inline policy of a role 10240).
     #[arg(long, default_value_t = 6_144, value_name = "CHARS")]
     pub(crate) max_size: usize,
+    /// Widen the policy until it fits --max-size: first every resource `*`, then actions of a
+    /// service sharing a verb as one wildcard (`ec2:Describe*`, which allows more than was
+    /// used). What was widened is said on stderr.
+    #[arg(long)]
+    pub(crate) fit: bool,
+    /// principal: one policy per principal the events name (a name in several accounts,
+    /// `all`): a JSON object from each principal's ARN to its policy.
+    #[arg(long, value_enum, value_name = "WHAT")]
+    pub(crate) group_by: Option<GroupBy>,
     /// The principal's current policies, saved from `aws iam
     /// get-account-authorization-details`: each action they grant is marked used, unused, or
     /// not visible (a data event the trail does not log).
@@ -57,4 +66,11 @@ pub(crate) enum ResourceMode {
     Exact,
     /// `*`.
     Wildcard,
+}
+
+/// `--group-by`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum GroupBy {
+    /// One policy per principal ARN.
+    Principal,
 }

@@ -24,6 +24,9 @@ pub(crate) fn run(args: PolicyArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
     };
     let until = args.until.map(|u| u.resolve(now));
     let mut seen = Gathered::default();
+    if args.group_by.is_some() {
+        seen.by_principal = Some(Default::default());
+    }
     let read = if from_files {
         read_files(
             &mut seen,
@@ -52,17 +55,41 @@ pub(crate) fn run(args: PolicyArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
         ResourceMode::Exact => Resources::Exact,
         ResourceMode::Wildcard => Resources::Wildcard,
     };
-    let policy = usage.policy(resources);
+    let (policy, widened) = if args.fit {
+        usage.policy_within(resources, args.max_size)
+    } else {
+        (usage.policy(resources), Vec::new())
+    };
     let granted = match &args.attached {
         Some(path) => Some(granted(path, &seen)?),
         None => None,
     };
     let mut out = std::io::stdout().lock();
     match args.format {
-        PolicyFormat::Policy => {
-            serde_json::to_writer_pretty(&mut out, &policy)?;
-            writeln!(out)?;
-        }
+        PolicyFormat::Policy => match &seen.by_principal {
+            Some(groups) => {
+                let policies: std::collections::BTreeMap<
+                    &String,
+                    trailhound_policy::PolicyDocument,
+                > = groups
+                    .iter()
+                    .map(|(arn, usage)| {
+                        let policy = if args.fit {
+                            usage.policy_within(resources, args.max_size).0
+                        } else {
+                            usage.policy(resources)
+                        };
+                        (arn, policy)
+                    })
+                    .collect();
+                serde_json::to_writer_pretty(&mut out, &policies)?;
+                writeln!(out)?;
+            }
+            None => {
+                serde_json::to_writer_pretty(&mut out, &policy)?;
+                writeln!(out)?;
+            }
+        },
         PolicyFormat::Json => {
             let summary = seen.summary(
                 &who,
@@ -153,6 +180,9 @@ pub(crate) fn run(args: PolicyArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
         );
     }
     if !global.quiet {
+        for what in &widened {
+            eprintln!("widened to fit --max-size {}: {what}", args.max_size);
+        }
         let inferred: Vec<&String> = usage.actions.values().flat_map(|a| &a.inferred).collect();
         for how in inferred {
             eprintln!("note: {how}");

@@ -378,3 +378,70 @@ fn attached_policies_are_marked_used_unused_or_not_visible() -> TestResult {
     );
     Ok(())
 }
+
+#[test]
+fn several_principals_get_one_policy_each_and_a_big_policy_can_be_made_to_fit() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let data = lake(dir.path())?;
+    let grouped = policy(&data, &["all", "--group-by", "principal"])?;
+    let deploy = format!("arn:aws:iam::{ACCOUNT}:role/deploy");
+    let reader = format!("arn:aws:iam::{ACCOUNT}:role/reader");
+    assert_eq!(
+        grouped
+            .as_object()
+            .map(|o| o.keys().cloned().collect::<Vec<_>>()),
+        Some(vec![deploy.clone(), reader.clone()])
+    );
+    assert_eq!(
+        allowed(&grouped[&reader]),
+        BTreeSet::from([(
+            "s3:PutObject".to_owned(),
+            "arn:aws:s3:::artifacts/x".to_owned()
+        )])
+    );
+    assert_eq!(
+        allowed(&grouped[&deploy]),
+        allowed(&policy(&data, &[&deploy])?)
+    );
+    // Too big for 400 characters: widened in steps, each said.
+    let out = lake_run(
+        &data,
+        &[
+            "policy",
+            &deploy,
+            "--since",
+            "2024-07-01",
+            "--max-size",
+            "400",
+            "--fit",
+        ],
+    )?;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let fitted: Value = serde_json::from_str(&out.stdout)?;
+    assert!(out.stderr.contains("every resource is *"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("s3:Get* stands for s3:GetObject, s3:GetObjectTagging"),
+        "{}",
+        out.stderr
+    );
+    assert!(allowed(&fitted).contains(&("s3:Get*".to_owned(), "*".to_owned())));
+    // Without --fit it only warns.
+    let out = lake_run(
+        &data,
+        &[
+            "policy",
+            &deploy,
+            "--since",
+            "2024-07-01",
+            "--max-size",
+            "400",
+        ],
+    )?;
+    assert!(
+        out.stderr.contains("more than --max-size 400"),
+        "{}",
+        out.stderr
+    );
+    Ok(())
+}
