@@ -15,6 +15,7 @@
 //! credential chain the rest of Trailhound uses (`trailhound_source::aws`).
 
 pub mod api;
+pub mod authorization;
 pub mod checks;
 pub mod error;
 pub mod facts;

@@ -44,8 +44,14 @@ pub(crate) struct PolicyArgs {
     /// The principal's current policies, saved from `aws iam
     /// get-account-authorization-details`: each action they grant is marked used, unused, or
     /// not visible (a data event the trail does not log).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "attached_from_aws")]
     pub(crate) attached: Option<std::path::PathBuf>,
+    /// The same, read live from IAM with the credential chain (`iam:GetAccountAuthorizationDetails`).
+    #[arg(long)]
+    pub(crate) attached_from_aws: bool,
+    /// How IAM is reached with --attached-from-aws.
+    #[command(flatten)]
+    pub(crate) aws: crate::cli::S3Args,
 }
 
 /// `--format`.

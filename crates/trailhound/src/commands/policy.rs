@@ -60,9 +60,17 @@ pub(crate) fn run(args: PolicyArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
     } else {
         (usage.policy(resources), Vec::new())
     };
-    let granted = match &args.attached {
-        Some(path) => Some(granted(path, &seen)?),
-        None => None,
+    let granted = match (&args.attached, args.attached_from_aws) {
+        (Some(path), _) => Some(granted(path, &seen)?),
+        (None, true) => {
+            let aws = trailhound_posture::Aws::connect(&args.aws.settings(), None)?;
+            let details = trailhound_posture::authorization::account_authorization_details(&aws)?;
+            Some(
+                seen.granted(&details)
+                    .context("the account's IAM details")?,
+            )
+        }
+        (None, false) => None,
     };
     let mut out = std::io::stdout().lock();
     match args.format {

@@ -445,3 +445,50 @@ fn several_principals_get_one_policy_each_and_a_big_policy_can_be_made_to_fit() 
     );
     Ok(())
 }
+
+#[test]
+fn attached_policies_are_read_live_from_iam() -> TestResult {
+    let server = crate::s3_server::S3Server::start()?;
+    let role = server.python_output(&["role", "deploy"])?;
+    let account = role.split(':').nth(4).unwrap_or_default().to_owned();
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("calls.json");
+    std::fs::write(
+        &file,
+        serde_json::to_vec(&json!({"Records": [{
+            "eventVersion": "1.09", "eventTime": "2024-07-01T10:00:00Z",
+            "eventSource": "s3.amazonaws.com", "eventName": "GetObject", "awsRegion": "us-east-1",
+            "eventID": "live-1", "recipientAccountId": account,
+            "requestParameters": {"bucketName": "artifacts", "key": "app.zip"},
+            "userIdentity": {"type": "AssumedRole", "arn": format!("arn:aws:sts::{account}:assumed-role/deploy/ci"),
+                "sessionContext": {"sessionIssuer": {"type": "Role", "arn": role, "userName": "deploy", "accountId": account}}}
+        }]}))?,
+    )?;
+    let out = server.run(&[
+        "policy",
+        &role,
+        &path_str(&file),
+        "--format",
+        "json",
+        "--attached-from-aws",
+    ])?;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let full: Value = serde_json::from_str(&out.stdout)?;
+    let verdict = |action: &str| {
+        full["granted"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|g| g["action"] == action)
+            .map(|g| g["verdict"].clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(verdict("s3:GetObject"), "used", "{}", full["granted"]);
+    assert_eq!(verdict("s3:DeleteBucket"), "unused");
+    assert_eq!(
+        verdict("ec2:DescribeInstances"),
+        "unused",
+        "the attached managed policy"
+    );
+    Ok(())
+}
