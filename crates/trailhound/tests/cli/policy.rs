@@ -113,6 +113,17 @@ pub(crate) fn allowed(document: &Value) -> BTreeSet<(String, String)> {
     pairs
 }
 
+/// What `--attached` says of `action`.
+fn granted(full: &Value, action: &str) -> Value {
+    full["granted"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|g| g["action"] == action)
+        .cloned()
+        .unwrap_or_default()
+}
+
 #[test]
 fn a_roles_policy_allows_what_its_sessions_did_and_nothing_refused() -> TestResult {
     let dir = tempfile::tempdir()?;
@@ -302,13 +313,8 @@ fn attached_policies_are_marked_used_unused_or_not_visible() -> TestResult {
         &[&role, "--format", "json", "--attached", &path_str(&file)],
     )?;
     let verdict = |action: &str| {
-        full["granted"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|g| g["action"] == action)
-            .map(|g| (g["verdict"].clone(), g["by"][0].clone()))
-            .unwrap_or_default()
+        let g = granted(&full, action);
+        (g["verdict"].clone(), g["by"][0].clone())
     };
     assert_eq!(
         verdict("s3:GetObject"),
@@ -474,15 +480,7 @@ fn attached_policies_are_read_live_from_iam() -> TestResult {
     ])?;
     assert_eq!(out.code, 0, "{}", out.stderr);
     let full: Value = serde_json::from_str(&out.stdout)?;
-    let verdict = |action: &str| {
-        full["granted"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|g| g["action"] == action)
-            .map(|g| g["verdict"].clone())
-            .unwrap_or_default()
-    };
+    let verdict = |action: &str| granted(&full, action)["verdict"].clone();
     assert_eq!(verdict("s3:GetObject"), "used", "{}", full["granted"]);
     assert_eq!(verdict("s3:DeleteBucket"), "unused");
     assert_eq!(
