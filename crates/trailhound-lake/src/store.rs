@@ -164,6 +164,15 @@ impl Lake {
         &self.root
     }
 
+    /// Where the lake's files are, as people name it: the bucket's URL for a lake on S3, else
+    /// the data directory.
+    pub fn location(&self) -> String {
+        match self.remote() {
+            Some(remote) => remote.url().to_owned(),
+            None => self.root.display().to_string(),
+        }
+    }
+
     /// The `events` table's folder in the data directory, the root of its Hive partitions
     /// (for a lake on S3, see [`Lake::events_location`]).
     pub fn events_dir(&self) -> PathBuf {

@@ -55,6 +55,7 @@
 pub mod config;
 pub mod demo;
 mod error;
+mod file;
 mod hunt;
 mod ingest;
 mod insights;
@@ -67,6 +68,7 @@ mod search;
 pub mod watch;
 
 pub use error::PipelineError;
+pub use file::write_atomically;
 pub use hunt::{Activity, HuntBatch, HuntOutcome, HuntSettings, hunt_files, hunt_lake};
 pub use ingest::{Conclude, IngestMessage, IngestSettings, ingest, ingest_with};
 pub use insights::{InsightsUpdate, update_insights, update_pending_insights};

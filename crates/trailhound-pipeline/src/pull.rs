@@ -142,10 +142,10 @@ fn pull_object(
         std::fs::create_dir_all(parent).map_err(PipelineError::io(parent))?;
     }
     if is_digest && let Some(signature) = fetched.metadata("signature") {
-        write_atomically(&sidecar, sidecar_content(signature).as_bytes())?;
+        crate::write_atomically(&sidecar, sidecar_content(signature).as_bytes())?;
     }
     // The object last: its presence at the right size is what marks the pull of it complete.
-    write_atomically(&target, &fetched.bytes)?;
+    crate::write_atomically(&target, &fetched.bytes)?;
     Ok(Some(fetched.bytes.len() as u64))
 }
 
@@ -162,17 +162,6 @@ fn local_path(dir: &Path, key: &str) -> Result<PathBuf, PipelineError> {
         )));
     }
     Ok(dir.join(relative))
-}
-
-/// Writes through a temporary file and a rename, so that an interrupted pull never leaves a
-/// truncated file that a later pull (or a read) would take for complete.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), PipelineError> {
-    // Hidden, so that no reader takes a leftover for a log file.
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
-    let temporary = path.with_file_name(format!(".{name}.part"));
-    std::fs::write(&temporary, bytes).map_err(PipelineError::io(&temporary))?;
-    std::fs::rename(&temporary, path).map_err(PipelineError::io(&temporary))?;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -211,10 +211,7 @@ impl ScheduledReport {
     pub fn run(&self, lake: &mut Lake, scope: Scope) -> Result<String, PipelineError> {
         let schedule = &self.schedule;
         let data_dir = lake.root().to_path_buf();
-        let lake_name = match lake.remote() {
-            Some(remote) => remote.url().to_owned(),
-            None => data_dir.display().to_string(),
-        };
+        let lake_name = lake.location();
         let engine = QueryEngine::open(&data_dir)?;
         let request = ReportRequest {
             scope: scope.clone(),
@@ -297,15 +294,8 @@ impl ScheduledReport {
             return Ok(());
         }
         let dir = PathBuf::from(dir);
-        let io = |path: &std::path::Path, source| PipelineError::Io {
-            path: path.to_path_buf(),
-            source,
-        };
-        std::fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
-        let staging = dir.join(format!(".{file_name}.partial"));
-        std::fs::write(&staging, document).map_err(|e| io(&staging, e))?;
-        let target = dir.join(file_name);
-        std::fs::rename(&staging, &target).map_err(|e| io(&target, e))
+        std::fs::create_dir_all(&dir).map_err(PipelineError::io(&dir))?;
+        crate::write_atomically(&dir.join(file_name), document)
     }
 }
 

@@ -258,16 +258,17 @@ fn event_arns(call: &Call<'_>) -> Vec<String> {
 /// Whether `arn` has the shape of `format` (`arn:${Partition}:s3:::${BucketName}/${ObjectName}`);
 /// each format's pattern is compiled once.
 fn arn_matches(format: &str, arn: &str) -> bool {
-    static COMPILED: LazyLock<std::sync::Mutex<std::collections::HashMap<String, Option<Regex>>>> =
-        LazyLock::new(Default::default);
-    let Ok(mut compiled) = COMPILED.lock() else {
-        return false;
-    };
-    compiled
-        .entry(format.to_owned())
-        .or_insert_with(|| arn_pattern(format))
-        .as_ref()
+    compiled(&format!("arn format {format}"), || arn_pattern(format))
         .is_some_and(|r| r.is_match(arn))
+}
+
+/// The regular expression `build` makes, made once per `key`: the same formats and templates
+/// come back with every call.
+fn compiled(key: &str, build: impl FnOnce() -> Option<Regex>) -> Option<Regex> {
+    type Cache = std::sync::Mutex<std::collections::HashMap<String, Option<Regex>>>;
+    static COMPILED: LazyLock<Cache> = LazyLock::new(Default::default);
+    let mut cache = COMPILED.lock().ok()?;
+    cache.entry(key.to_owned()).or_insert_with(build).clone()
 }
 
 /// The pattern of ARNs of `format`.
@@ -291,33 +292,37 @@ fn arn_pattern(format: &str) -> Option<Regex> {
     Regex::new(&pattern).ok()
 }
 
-/// `format` with every variable filled from `templates` (over the request) and the event's
-/// partition, region and account; `None` if one stays unknown.
-fn fill(format: &str, templates: &[(String, String)], call: &Call<'_>) -> Option<String> {
+/// `text` with each `${Var}` replaced: the event's `Partition`, `Region` and `Account`, and
+/// any other by `other`; `None` as soon as one has no value.
+fn substitute(
+    text: &str,
+    call: &Call<'_>,
+    other: impl Fn(&str) -> Option<String>,
+) -> Option<String> {
     let mut out = String::new();
-    let mut rest = format;
+    let mut rest = text;
     while let Some(start) = rest.find("${") {
         out.push_str(&rest[..start]);
         let end = rest[start..].find('}')?;
-        let var = &rest[start + 2..start + end];
-        let value = match var {
+        out.push_str(&match &rest[start + 2..start + end] {
             "Partition" => partition(call.region).to_owned(),
             "Region" => call.region.to_owned(),
             "Account" => call.account.to_owned(),
-            _ => {
-                let template = templates.iter().find(|(v, _)| v == var).map(|(_, t)| t)?;
-                let value = expand(template, call)?;
-                if value.is_empty() || value == "*" {
-                    return None;
-                }
-                value
-            }
-        };
-        out.push_str(&value);
+            name => other(name)?,
+        });
         rest = &rest[start + end + 1..];
     }
     out.push_str(rest);
     Some(out)
+}
+
+/// `format` (an ARN format of the Service Authorization Reference) with every variable filled
+/// from `templates` (over the request); `None` if one stays unknown.
+fn fill(format: &str, templates: &[(String, String)], call: &Call<'_>) -> Option<String> {
+    substitute(format, call, |var| {
+        let template = templates.iter().find(|(v, _)| v == var).map(|(_, t)| t)?;
+        expand(template, call).filter(|value| !value.is_empty() && value != "*")
+    })
 }
 
 fn partition(region: &str) -> &'static str {
@@ -344,7 +349,8 @@ fn expand(template: &str, call: &Call<'_>) -> Option<String> {
                 let (value, pattern) = rest.split_once("%/")?;
                 let pattern = pattern.strip_suffix("/g").unwrap_or(pattern);
                 let value = expand(value, call)?;
-                let regex = compiled_template(&pattern.replace("\\\\", "\\"))?;
+                let pattern = pattern.replace("\\\\", "\\");
+                let regex = compiled(&format!("template {pattern}"), || Regex::new(&pattern).ok())?;
                 regex
                     .captures(&value)
                     .and_then(|c| c.get(1))
@@ -362,33 +368,7 @@ fn expand(template: &str, call: &Call<'_>) -> Option<String> {
             _ => None,
         };
     }
-    let mut out = String::new();
-    let mut rest = template;
-    while let Some(start) = rest.find("${") {
-        out.push_str(&rest[..start]);
-        let end = rest[start..].find('}')?;
-        let path = &rest[start + 2..start + end];
-        out.push_str(&match path {
-            "Partition" => partition(call.region).to_owned(),
-            "Region" => call.region.to_owned(),
-            "Account" => call.account.to_owned(),
-            _ => parameter(call.request?, path)?,
-        });
-        rest = &rest[start + end + 1..];
-    }
-    out.push_str(rest);
-    Some(out)
-}
-
-/// A template's regular expression, compiled once.
-fn compiled_template(pattern: &str) -> Option<Regex> {
-    static COMPILED: LazyLock<std::sync::Mutex<std::collections::HashMap<String, Option<Regex>>>> =
-        LazyLock::new(Default::default);
-    let mut compiled = COMPILED.lock().ok()?;
-    compiled
-        .entry(pattern.to_owned())
-        .or_insert_with(|| Regex::new(pattern).ok())
-        .clone()
+    substitute(template, call, |path| parameter(call.request?, path))
 }
 
 /// A request parameter by the SDK's path as text (see [`lookup`]).

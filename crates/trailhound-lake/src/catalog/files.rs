@@ -32,6 +32,20 @@ pub struct LakeFileRecord {
 }
 
 impl Catalog {
+    /// The times (µs since the epoch) of the lake's first and last events, from its files'
+    /// statistics; `None` for an empty lake.
+    ///
+    /// # Errors
+    ///
+    /// When the catalog cannot be read.
+    pub fn event_span_us(&self) -> Result<(Option<i64>, Option<i64>), LakeError> {
+        Ok(self.connection.query_row(
+            "SELECT min(min_time_us), max(max_time_us) FROM lake_files",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )?)
+    }
+
     /// Lake files, optionally of one partition.
     pub fn lake_files(
         &self,

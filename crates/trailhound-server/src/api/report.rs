@@ -50,13 +50,7 @@ pub(super) async fn report(
         // The lake's whole history: from the hour of its first event.
         Some("all") => state
             .lake
-            .with_catalog(|catalog| {
-                Ok(catalog
-                    .lake_files(None)?
-                    .iter()
-                    .filter_map(|f| f.min_time_us)
-                    .min())
-            })?
+            .with_catalog(|catalog| Ok(catalog.event_span_us()?.0))?
             .and_then(chrono::DateTime::from_timestamp_micros)
             .map_or(now, |first| {
                 chrono::DurationRound::duration_trunc(first, chrono::TimeDelta::hours(1))

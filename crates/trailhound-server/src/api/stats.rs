@@ -81,13 +81,9 @@ pub(super) async fn timeline(
         .lake
         .cached(&snapshot, key, || async {
             // The span decides the bucket: the filter's, or the lake's own from the catalog.
-            let (first_us, last_us) = state.lake.with_catalog(|catalog| {
-                let files = catalog.lake_files(None)?;
-                Ok((
-                    files.iter().filter_map(|f| f.min_time_us).min(),
-                    files.iter().filter_map(|f| f.max_time_us).max(),
-                ))
-            })?;
+            let (first_us, last_us) = state
+                .lake
+                .with_catalog(|catalog| Ok(catalog.event_span_us()?))?;
             let from = filter
                 .since
                 .map(|t| t.timestamp())

@@ -35,10 +35,7 @@ pub(crate) fn run(args: ReportArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
     let dir = global.data_dir()?;
     let lake = Lake::open(&dir, Access::Read)
         .with_context(|| format!("cannot open the lake in {}", dir.display()))?;
-    let lake_name = match lake.remote() {
-        Some(remote) => remote.url().to_owned(),
-        None => dir.display().to_string(),
-    };
+    let lake_name = lake.location();
     drop(lake);
     let engine = QueryEngine::open(&dir)
         .with_context(|| format!("cannot open the lake in {}", dir.display()))?;
@@ -55,7 +52,8 @@ pub(crate) fn run(args: ReportArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
     };
     let document = renderer.render(&report, format)?;
     match &args.output {
-        Some(path) => write_file(path, &document)?,
+        // Written whole or not at all: a mail job or a web server never sees half a report.
+        Some(path) => trailhound_pipeline::write_atomically(path, &document)?,
         None => {
             let mut out = std::io::stdout().lock();
             out.write_all(&document)?;
@@ -91,19 +89,6 @@ pub(crate) fn run(args: ReportArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
     } else {
         exit::INPUT_ERROR
     })
-}
-
-/// Writes beside the target and renames, so that a reader (a mail job, a web server) never
-/// sees half a report.
-fn write_file(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let name = path
-        .file_name()
-        .with_context(|| format!("-o {}: give a file name", path.display()))?;
-    let staging = path.with_file_name(format!(".{}.partial", name.to_string_lossy()));
-    std::fs::write(&staging, bytes)
-        .with_context(|| format!("cannot write {}", staging.display()))?;
-    std::fs::rename(&staging, path).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
 }
 
 fn human_size(bytes: usize) -> String {

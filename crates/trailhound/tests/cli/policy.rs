@@ -80,10 +80,16 @@ fn lake(dir: &Path) -> Result<std::path::PathBuf, Box<dyn std::error::Error>> {
     Ok(data)
 }
 
-fn policy(data: &Path, args: &[&str]) -> Result<Value, Box<dyn std::error::Error>> {
+/// `policy` over the fixture's day, with `args`.
+fn policy_run(data: &Path, args: &[&str]) -> std::io::Result<crate::support::Run> {
     let mut all = vec!["policy", "--since", "2024-07-01", "--until", "2024-07-02"];
     all.extend_from_slice(args);
-    let out = lake_run(data, &all)?;
+    lake_run(data, &all)
+}
+
+/// The JSON `policy` prints over the fixture's day.
+fn policy(data: &Path, args: &[&str]) -> Result<Value, Box<dyn std::error::Error>> {
+    let out = policy_run(data, args)?;
     assert_eq!(out.code, 0, "{}", out.stderr);
     Ok(serde_json::from_str(&out.stdout)?)
 }
@@ -337,20 +343,9 @@ fn attached_policies_are_marked_used_unused_or_not_visible() -> TestResult {
             json!(format!("managed:arn:aws:iam::{ACCOUNT}:policy/ec2-read"))
         )
     );
-    let table = lake_run(
+    let table = policy_run(
         &data,
-        &[
-            "policy",
-            &role,
-            "--since",
-            "2024-07-01",
-            "--until",
-            "2024-07-02",
-            "--format",
-            "table",
-            "--attached",
-            &path_str(&file),
-        ],
+        &[&role, "--format", "table", "--attached", &path_str(&file)],
     )?;
     assert_eq!(table.code, 0, "{}", table.stderr);
     assert!(
@@ -365,17 +360,7 @@ fn attached_policies_are_marked_used_unused_or_not_visible() -> TestResult {
     );
     // A file of something else, a principal it does not hold.
     std::fs::write(&file, b"{\"Roles\": []}")?;
-    let wrong = lake_run(
-        &data,
-        &[
-            "policy",
-            &role,
-            "--since",
-            "2024-07-01",
-            "--attached",
-            &path_str(&file),
-        ],
-    )?;
+    let wrong = policy_run(&data, &[&role, "--attached", &path_str(&file)])?;
     assert_eq!(wrong.code, 2, "{}", wrong.stderr);
     assert!(
         wrong.stderr.contains("get-account-authorization-details"),
@@ -410,18 +395,7 @@ fn several_principals_get_one_policy_each_and_a_big_policy_can_be_made_to_fit() 
         allowed(&policy(&data, &[&deploy])?)
     );
     // Too big for 400 characters: widened in steps, each said.
-    let out = lake_run(
-        &data,
-        &[
-            "policy",
-            &deploy,
-            "--since",
-            "2024-07-01",
-            "--max-size",
-            "400",
-            "--fit",
-        ],
-    )?;
+    let out = policy_run(&data, &[&deploy, "--max-size", "400", "--fit"])?;
     assert_eq!(out.code, 0, "{}", out.stderr);
     let fitted: Value = serde_json::from_str(&out.stdout)?;
     assert!(out.stderr.contains("every resource is *"), "{}", out.stderr);
@@ -433,17 +407,7 @@ fn several_principals_get_one_policy_each_and_a_big_policy_can_be_made_to_fit() 
     );
     assert!(allowed(&fitted).contains(&("s3:Get*".to_owned(), "*".to_owned())));
     // Without --fit it only warns.
-    let out = lake_run(
-        &data,
-        &[
-            "policy",
-            &deploy,
-            "--since",
-            "2024-07-01",
-            "--max-size",
-            "400",
-        ],
-    )?;
+    let out = policy_run(&data, &[&deploy, "--max-size", "400"])?;
     assert!(
         out.stderr.contains("more than --max-size 400"),
         "{}",
