@@ -54,6 +54,9 @@ pub use catalog::checkpoints::Checkpoint;
 pub use catalog::files::LakeFileRecord;
 pub use catalog::findings::{FindingQuery, FindingStatus, StoredFinding};
 pub use catalog::first_seen::{FirstPair, FirstSeenChanges};
+pub use catalog::identity::{
+    CredentialGrant, CredentialUsage, GrantLookup, IdentityChanges, SessionUsage,
+};
 pub use catalog::insights::StoredInsight;
 pub use catalog::integrity::IntegrityCheck;
 pub use catalog::outbox::{AlertState, NewAlert, OutboxCounts, OutboxEntry};

@@ -39,6 +39,9 @@ pub enum PipelineError {
     /// Sample data could not be generated.
     #[error(transparent)]
     Generate(#[from] trailhound_generate::GenerateError),
+    /// The identity index or a trace failed (or the trace found nothing).
+    #[error(transparent)]
+    Identity(#[from] trailhound_identity::IdentityError),
     /// A scheduled report could not be made.
     #[error("report: {0}")]
     Report(#[from] trailhound_report::ReportError),

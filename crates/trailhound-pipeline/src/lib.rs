@@ -16,6 +16,9 @@
 //! - [`update_insights`] brings Insights and first-seen findings up to date for a stretch of
 //!   the lake; [`update_pending_insights`] for the files no update has read yet, which is
 //!   what follows an ingest and what repairs one interrupted before its update.
+//! - [`update_identity_index`] brings the identity index (credentials handed out, each key's
+//!   calls) and its chain signals up to date after an ingest; [`trace_in_lake`] traces a key,
+//!   an ARN or an event's caller to its origin and everything minted from it.
 //! - [`watch::Monitor`] follows buckets, queues and folders. One [`watch::Monitor::poll`]
 //!   collects what is new from every [`watch::Followed`] source, ingests it, then moves
 //!   checkpoints and deletes queue messages only after the commit, and routes and delivers
@@ -57,6 +60,7 @@ pub mod demo;
 mod error;
 mod file;
 mod hunt;
+mod identity;
 mod ingest;
 mod insights;
 pub mod ocsf;
@@ -70,6 +74,7 @@ pub mod watch;
 pub use error::PipelineError;
 pub use file::write_atomically;
 pub use hunt::{Activity, HuntBatch, HuntOutcome, HuntSettings, hunt_files, hunt_lake};
+pub use identity::{trace_in_lake, update_identity_index};
 pub use ingest::{Conclude, IngestMessage, IngestSettings, ingest, ingest_with};
 pub use insights::{InsightsUpdate, update_insights, update_pending_insights};
 pub use pull::{PullReport, PullTally, Pulled, pull};

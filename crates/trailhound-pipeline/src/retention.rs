@@ -92,10 +92,14 @@ pub fn apply(
         Some(dir) => Some(Lake::open(dir, Access::Write)?),
         None => None,
     };
-    Ok(match &settings.category {
+    let report = match &settings.category {
         Some(category) => lake.apply_category_retention(plan, category, archive.as_mut(), done)?,
         None => lake.apply_retention(plan, archive.as_mut(), done)?,
-    })
+    };
+    // A category's retention rewrites files without some of their events: the identity
+    // index counts the rewritten files afresh (the retired ones took their counts with them).
+    crate::identity::update_identity_index(lake, &trailhound_identity::Settings::default())?;
+    Ok(report)
 }
 
 /// Whether a daily run is due: none recorded, or the last a day old.

@@ -145,11 +145,13 @@ impl QueryEngine {
         )?;
         crate::insights::register(&context, data_dir).await?;
         crate::annotations::register(&context, data_dir)?;
+        crate::sessions::register(&context, data_dir)?;
         crate::functions::register(&context);
         let mut schemas = Vec::new();
         for table in ["events", "findings", "insights"]
             .into_iter()
             .chain(crate::annotations::TABLES)
+            .chain([crate::sessions::TABLE])
         {
             schemas.push(context.table_provider(table).await?.schema());
         }

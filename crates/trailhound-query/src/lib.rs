@@ -42,6 +42,7 @@ mod messages;
 mod output;
 mod principal;
 mod quick_filter;
+mod sessions;
 mod statements;
 mod stats;
 mod time_bound;

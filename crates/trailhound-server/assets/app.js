@@ -66,7 +66,8 @@ async function showEventJson(target, eventId) {
     const text = await response.text();
     let pretty = text;
     try { pretty = JSON.stringify(JSON.parse(text), null, 2); } catch (_) { /* shown as stored */ }
-    target.append(h("pre", { className: "json", "data-testid": "event-json" }, pretty));
+    target.append(h("div", { className: "toolbar" }, h("a", { href: `#/trace?${query({ of: eventId })}`, "data-testid": "trace-event" }, "Trace who is behind it →")),
+      h("pre", { className: "json", "data-testid": "event-json" }, pretty));
   } catch (err) {
     target.append(failure(err));
   }
@@ -307,6 +308,7 @@ async function finding(params) {
         h("p", {}, f.summary),
         h("p", { className: "muted" }, `${when(f.first_time)} – ${when(f.time)} · ${f.event_count} events · ${f.principal ?? ""} · ${f.account ?? ""} ${f.region ?? ""} · rule ${f.rule_id}`),
         f.tags.length ? h("p", { className: "muted" }, `tags: ${f.tags.join(", ")}`) : null,
+        data.events.length ? h("p", {}, h("a", { href: `#/trace?${query({ of: data.events[0].eventID })}`, "data-testid": "trace-finding" }, "Trace who is behind it →")) : null,
         h("div", { className: "toolbar" }, h("strong", {}, "Triage:"), state, note, save, message,
           admin ? null : h("span", { className: "muted" }, "(viewers cannot triage; an admin token can)"))),
       data.history.length ? h("div", { className: "card" }, h("h2", {}, "History"),
@@ -504,7 +506,108 @@ async function policyPage(params) {
   if (principal) form.requestSubmit();
 }
 
-const PAGES = { overview, search, sql: sqlConsole, findings, finding, insights, insight, posture, policy: policyPage, status };
+
+// ---------------------------------------------------------------- trace
+// Who is behind a key, session or event: the chain from its origin, drawn as an SVG graph
+// (one column per role hop); each session links to its events.
+const SVG_NS = "http://www.w3.org/2000/svg";
+function s(tag, attrs, ...children) {
+  const node = document.createElementNS(SVG_NS, tag);
+  for (const [key, value] of Object.entries(attrs || {})) if (value !== undefined && value !== null) node.setAttribute(key, value);
+  for (const child of children.flat()) if (child !== undefined && child !== null) node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  return node;
+}
+
+function traceGraph(trace) {
+  const W = 300, H = 78, GAP_X = 70, GAP_Y = 18, ORIGIN_W = 220;
+  const placed = [];
+  let row = 0;
+  // Depth-first: a node sits at its column, vertically centred on its children.
+  const place = (node, depth, parent) => {
+    const item = { node, depth, parent, y: 0 };
+    placed.push(item);
+    const children = node.children || [];
+    if (!children.length) { item.y = row++; return item; }
+    const kids = children.map((c) => place(c, depth + 1, item));
+    item.y = (kids[0].y + kids[kids.length - 1].y) / 2;
+    return item;
+  };
+  const origins = trace.chains.map((chain) => {
+    const root = place(chain.root, 1, null);
+    return { chain, root };
+  });
+  const depth = Math.max(1, ...placed.map((p) => p.depth));
+  const width = ORIGIN_W + GAP_X + depth * (W + GAP_X);
+  const height = Math.max(1, row) * (H + GAP_Y) + GAP_Y;
+  const x = (d) => (d === 0 ? 10 : ORIGIN_W + GAP_X + (d - 1) * (W + GAP_X));
+  const y = (r) => GAP_Y + r * (H + GAP_Y);
+  const root = s("svg", { viewBox: `0 0 ${width} ${height}`, width, height, class: "trace", role: "img",
+    "aria-label": `Credential chain of ${trace.asked}`, "data-testid": "trace-graph" });
+  const edge = (x1, y1, x2, y2, label) => {
+    const mid = (x1 + x2) / 2;
+    root.append(s("path", { d: `M${x1},${y1} C${mid},${y1} ${mid},${y2} ${x2},${y2}`, class: "trace-edge" }));
+    if (label) root.append(s("text", { x: x2 - 6, y: y2 - 6, "text-anchor": "end", class: "trace-edge-label" }, label));
+  };
+  for (const { chain, root: first } of origins) {
+    const oy = y(first.y) + H / 2;
+    const g = s("g", { class: `trace-origin ${chain.origin.kind}`, "data-testid": "trace-origin" },
+      s("title", {}, chain.origin.detail),
+      s("rect", { x: x(0), y: oy - 28, width: ORIGIN_W, height: 56, rx: 28 }),
+      s("text", { x: x(0) + ORIGIN_W / 2, y: oy - 4, "text-anchor": "middle", class: "strong" }, chain.origin.kind),
+      s("text", { x: x(0) + ORIGIN_W / 2, y: oy + 14, "text-anchor": "middle" }, Charts.shortName(chain.origin.who)));
+    root.append(g);
+    edge(x(0) + ORIGIN_W, oy, x(1), oy, "");
+  }
+  for (const item of placed) {
+    const { node } = item;
+    const nx = x(item.depth), ny = y(item.y);
+    if (item.parent) {
+      const g = node.granted;
+      edge(x(item.parent.depth) + W, y(item.parent.y) + H / 2, nx, ny + H / 2, g ? `${g.method} ${when(g.time)}` : "");
+    }
+    const usage = node.usage || {};
+    const ips = usage.source_ips || [];
+    const link = s("a", { href: `#/search?${query({ user: node.principal })}`, class: `trace-node${node.traced ? " traced" : ""}${ips.length > 1 ? " moved" : ""}`,
+      "data-testid": "trace-node", "data-principal": node.principal },
+      s("title", {}, `${node.principal}${node.access_key_id ? `\n${node.access_key_id}` : ""}\n${(usage.services || []).map((x) => `${x.service} ${x.calls}`).join(", ")}\nfrom ${ips.join(", ")}`),
+      s("rect", { x: nx, y: ny, width: W, height: H, rx: 6 }),
+      s("text", { x: nx + 10, y: ny + 18, class: "strong" }, Charts.shortName(node.principal)),
+      s("text", { x: nx + 10, y: ny + 36, class: "mono" }, node.access_key_id || "(no key)"),
+      s("text", { x: nx + 10, y: ny + 54 }, `${number(usage.calls)} calls, ${number(usage.errors)} errors${ips.length ? ` · ${ips.length > 1 ? `${ips.length} addresses` : ips[0]}` : ""}`),
+      s("text", { x: nx + 10, y: ny + 70, class: "muted" }, (usage.services || []).slice(0, 4).map((x) => `${x.service.replace(".amazonaws.com", "")} ${x.calls}`).join(", ")));
+    root.append(link);
+  }
+  return root;
+}
+
+async function tracePage(params) {
+  const of = params.get("of") || "";
+  const since = params.get("since") || "";
+  const input = h("input", { name: "of", size: 60, value: of, placeholder: "ASIA…, arn:aws:sts::…:assumed-role/…, or an eventID", "data-testid": "trace-of" });
+  const sinceInput = h("input", { name: "since", size: 10, value: since, placeholder: "7d" });
+  const form = h("form", { className: "card", "data-testid": "trace-form", onsubmit: (e) => { e.preventDefault(); go("trace", { of: input.value.trim(), since: sinceInput.value.trim() }); } },
+    h("div", { className: "filters" }, h("label", {}, "Key, ARN or eventID", input), h("label", {}, "Since", sinceInput)),
+    h("div", { className: "toolbar" }, h("button", { type: "submit", className: "primary", "data-testid": "trace-submit" }, "Trace")));
+  const out = h("div", { className: "stack", "data-testid": "trace-result" });
+  main.replaceChildren(h("h1", {}, "Trace"), h("div", { className: "stack" }, form, out));
+  if (!of) {
+    out.append(h("p", { className: "muted" }, "Who is behind a session: the chain back to its origin, and every session minted from it. Also reachable from any event or finding."));
+    return;
+  }
+  out.append(h("p", { className: "muted" }, "Tracing…"));
+  try {
+    const trace = await api(`/api/v1/trace?${query({ of, since })}`);
+    out.replaceChildren(
+      h("div", { className: "card" },
+        trace.chains.map((c) => h("p", { "data-testid": "trace-origin-detail" }, h("strong", {}, "Origin: "), c.origin.detail)),
+        trace.truncated ? h("p", { className: "muted" }, "The trace stopped at its session limit; trace a session further down to see the rest.") : null,
+        h("div", { className: "scroll" }, traceGraph(trace))));
+  } catch (err) {
+    out.replaceChildren(failure(err));
+  }
+}
+
+const PAGES = { overview, search, sql: sqlConsole, findings, finding, insights, insight, posture, policy: policyPage, trace: tracePage, status };
 
 function go(page, params = {}) {
   const q = query(params);

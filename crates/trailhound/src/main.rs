@@ -56,6 +56,7 @@ fn main() -> ExitCode {
             | Command::Query(_)
             | Command::Report(_)
             | Command::Policy(_)
+            | Command::Trace(_)
             | Command::Search(_)
             | Command::Stats(_)
             | Command::Show(_)
@@ -98,6 +99,7 @@ fn main() -> ExitCode {
         Command::Posture(args) => commands::posture::posture(args, &cli.global),
         Command::Report(args) => commands::report::run(args, &cli.global),
         Command::Policy(args) => commands::policy::run(args, &cli.global),
+        Command::Trace(args) => commands::trace::run(args, &cli.global),
         Command::Setup(args) => commands::posture::setup(args, &cli.global),
         Command::Retention(args) => commands::retention::run(args, &cli.global),
         Command::Watch(args) => commands::watch::run(args, &cli.global),

@@ -126,8 +126,14 @@ impl Catalog {
                 ])?;
             }
             let mut retire = transaction.prepare("DELETE FROM lake_files WHERE path = ?1")?;
+            // The identity index counts each file's calls: a retired file's counts go with
+            // it, and the files replacing it are counted afresh (they are unfolded), so the
+            // index always counts exactly the calls the lake holds.
+            let mut forget_usage =
+                transaction.prepare("DELETE FROM credential_usage WHERE file = ?1")?;
             for path in retired {
                 retire.execute([path])?;
+                forget_usage.execute([path])?;
             }
             let mut upsert = transaction.prepare(
                 "INSERT INTO sources (location, size, modified_ns, content_hash, events_read, events_new, rejected, outcome, error, ingested_at)

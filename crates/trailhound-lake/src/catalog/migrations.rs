@@ -46,6 +46,10 @@ const MIGRATIONS: &[Migration] = &[
         what: "which lake files the OCSF export has written",
         apply: version_6,
     },
+    Migration {
+        what: "the identity index: credentials handed out and how each was used",
+        apply: version_7,
+    },
 ];
 
 /// The version a catalog has once every migration ran.
@@ -284,6 +288,62 @@ CREATE TABLE IF NOT EXISTS posture_checks (
     fix         TEXT,
     PRIMARY KEY (run_id, check_id, resource)
 );
+";
+
+/// The identity index (see `catalog::identity`). Every lake file starts unfolded, so the
+/// first update after the upgrade indexes the lake's history.
+fn version_7(transaction: &Transaction<'_>) -> rusqlite::Result<()> {
+    transaction.execute_batch(VERSION_7)?;
+    add_flag_if_missing(transaction, "identity_folded")
+}
+
+const VERSION_7: &str = "
+CREATE TABLE IF NOT EXISTS credential_grants (
+    event_id           TEXT PRIMARY KEY,
+    issued_us          INTEGER NOT NULL,
+    method             TEXT NOT NULL,   -- AssumeRole, AssumeRoleWithSAML, SwitchRole, ConsoleLogin, …
+    account            TEXT,            -- recipientAccountId of the event
+    caller_type        TEXT,
+    caller_arn         TEXT,
+    caller_key         TEXT,
+    caller_issuer      TEXT,            -- the caller's role, when the caller is a role session
+    caller_service     TEXT,            -- userIdentity.invokedBy
+    role_arn           TEXT,
+    session_arn        TEXT,
+    access_key_id      TEXT,
+    expires            TEXT,
+    source_identity    TEXT,
+    federated_subject  TEXT,
+    federated_provider TEXT,
+    source_ip          TEXT,
+    user_agent         TEXT,
+    error_code         TEXT,
+    shared_event_id    TEXT
+);
+CREATE INDEX IF NOT EXISTS credential_grants_key ON credential_grants (access_key_id);
+CREATE INDEX IF NOT EXISTS credential_grants_session ON credential_grants (session_arn);
+CREATE INDEX IF NOT EXISTS credential_grants_caller_key ON credential_grants (caller_key);
+CREATE INDEX IF NOT EXISTS credential_grants_caller_arn ON credential_grants (caller_arn);
+CREATE TABLE IF NOT EXISTS credential_usage (
+    file             TEXT NOT NULL,   -- the lake file the calls are in
+    access_key_id    TEXT NOT NULL,   -- '' for calls without one (services)
+    arn              TEXT NOT NULL,
+    type             TEXT,
+    issuer_arn       TEXT,
+    source_identity  TEXT,
+    account          TEXT NOT NULL,
+    event_source     TEXT NOT NULL,
+    source_ip        TEXT NOT NULL,
+    calls            INTEGER NOT NULL,
+    errors           INTEGER NOT NULL,
+    first_us         INTEGER NOT NULL,
+    last_us          INTEGER NOT NULL,
+    first_event_id   TEXT,
+    PRIMARY KEY (file, access_key_id, arn, account, event_source, source_ip)
+);
+CREATE INDEX IF NOT EXISTS credential_usage_key ON credential_usage (access_key_id);
+CREATE INDEX IF NOT EXISTS credential_usage_arn ON credential_usage (arn);
+CREATE INDEX IF NOT EXISTS credential_usage_issuer ON credential_usage (issuer_arn);
 ";
 
 fn version_2(transaction: &Transaction<'_>) -> rusqlite::Result<()> {

@@ -11,6 +11,7 @@
 //! | [`triage`] | `finding_triage` | who moved a finding to which status, and why |
 //! | [`insights`] | `insights` | the Insights events Trailhound computed |
 //! | [`first_seen`] | `first_seen_entities`, `first_seen_pairs` | what first-seen detections remember between runs |
+//! | [`identity`] | `credential_grants`, `credential_usage`, `lake_files.identity_folded` | the identity index: credentials handed out, and each key's calls per lake file |
 //! | [`checkpoints`] | `checkpoints` | where each followed source stands |
 //! | [`outbox`] | `outbox`, `cursors` | alerts waiting for or taken by their sinks |
 //! | [`integrity`] | `integrity_checks` | the record of `validate` runs |
@@ -36,6 +37,7 @@ pub mod exports;
 pub mod files;
 pub mod findings;
 pub mod first_seen;
+pub mod identity;
 pub mod insights;
 pub mod integrity;
 pub mod lake_place;

@@ -9,6 +9,7 @@ use trailhound_source::{InputSpec, ReadSummary};
 
 use super::{Collected, Monitor, PollObserver, PollReport, Problem, Severity, Step};
 use crate::PipelineError;
+use crate::identity::update_identity_index;
 use crate::ingest::{IngestSettings, ingest};
 use crate::insights::update_pending_insights;
 
@@ -171,6 +172,15 @@ impl Monitor {
                     ),
                 ),
             }
+        }
+        match update_identity_index(&mut self.lake, &trailhound_identity::Settings::default()) {
+            Ok(updated) => report.findings += updated.new_findings,
+            Err(err) => problem(
+                observer,
+                report,
+                Severity::Warning,
+                format!("updating the identity index failed ({err}); the next poll tries again"),
+            ),
         }
         if stop(Step::InsightsUpdated).is_break() {
             return Ok(ControlFlow::Break(()));

@@ -12,6 +12,7 @@ mod sql;
 mod stats;
 mod status;
 mod tokens;
+mod trace;
 
 use arrow::array::RecordBatch;
 use axum::Router;
@@ -72,6 +73,7 @@ pub fn router() -> Router<AppState> {
         .route("/posture", get(status::posture))
         .route("/report", get(report::report))
         .route("/policy", get(policy::get).post(policy::post))
+        .route("/trace", get(trace::trace))
         .route("/tokens", get(tokens::list).post(tokens::create))
         .route("/tokens/{id}", delete(tokens::revoke))
         .route("/openapi.json", get(crate::openapi::document))

@@ -8,10 +8,12 @@ use trailhound_source::{InputSpec, ReadLimits, ReadOptions, S3Settings, Selectio
 
 mod policy;
 mod report;
+mod trace;
 mod trail;
 
 pub(crate) use policy::{PolicyArgs, PolicyFormat, ResourceMode};
 pub(crate) use report::ReportArgs;
+pub(crate) use trace::{TraceArgs, TraceFormat};
 pub(crate) use trail::{
     PostureArgs, PostureFormat, RetentionArgs, RetentionCommand, S3LifecycleArgs, SetupArgs,
     Severity,
@@ -226,6 +228,17 @@ pub(crate) enum Command {
     /// the calls named. Calls refused (AccessDenied…) are listed apart, not granted. Prints
     /// the policy document; --format table shows each action's uses.
     Policy(PolicyArgs),
+    /// Who is really behind a key, session or event: the chain back to its origin, and
+    /// everything minted from it.
+    ///
+    /// Walks back through the credentials CloudTrail saw handed out (AssumeRole and its SAML
+    /// and web identity forms, console role switches, GetSessionToken, GetFederationToken,
+    /// instance profiles; across accounts by access key) to the origin: an IAM user's
+    /// long-term key, a console sign-in, a federation and its subject, a service, an EC2
+    /// instance. Then forward to every session minted from the one asked about, each with its
+    /// API calls by service, errors, source addresses and accounts. Reads the identity index
+    /// that ingest builds, not the events, so it answers at once.
+    Trace(TraceArgs),
     /// Create or complete a trail the way best practice says; prints the plan, changes
     /// nothing without --apply.
     ///
@@ -481,6 +494,10 @@ pub(crate) struct IngestArgs {
     /// make smaller files and lose less work to an interruption.
     #[arg(long, value_parser = parse_size, default_value = "384MiB", value_name = "SIZE")]
     pub(crate) commit_size: u64,
+    /// Do not bring the identity index (`trailhound trace`, the `sessions` table, the chain
+    /// signals) up to date; the next ingest, watch poll or trace does.
+    #[arg(long)]
+    pub(crate) no_identity: bool,
     #[command(flatten)]
     pub(crate) pipeline: PipelineArgs,
 }

@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use trailhound_lake::{Access, CompactOptions, Lake, WriteOptions};
-use trailhound_pipeline::{IngestSettings, ingest, update_pending_insights};
+use trailhound_pipeline::{IngestSettings, ingest, update_identity_index, update_pending_insights};
 
 use crate::cli::{GlobalArgs, IngestArgs, SourcesArgs, input_specs};
 use crate::commands::cat::selection;
@@ -48,6 +48,14 @@ pub(crate) fn run(args: IngestArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
         update_pending_insights(&mut lake, &trailhound_insights::Settings::default())
             .context("the events are in the lake, but computing their Insights failed; run `trailhound insights` to retry")?
     };
+    let identities = if args.no_identity {
+        None
+    } else {
+        Some(
+            update_identity_index(&mut lake, &trailhound_identity::Settings::default())
+                .context("the events are in the lake, but indexing their identities failed; `trailhound trace` retries")?,
+        )
+    };
     if !global.quiet {
         eprintln!(
             "lake {}: {} new events, {} already present, {} findings; {} files ({:.1} MiB) in {} commits; {:.0} events/s",
@@ -65,6 +73,22 @@ pub(crate) fn run(args: IngestArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
                 "insights: {} unusual API call or error rates (`trailhound insights list`), {} new first-seen findings",
                 insights.computation.insights.len(),
                 insights.new_findings
+            );
+        }
+        if let Some(identities) = identities.filter(|i| i.findings > 0 || !i.unreadable.is_empty())
+        {
+            eprintln!(
+                "identities: {} credentials handed out, {} new chain findings{}",
+                identities.grants,
+                identities.new_findings,
+                if identities.unreadable.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "; {} lake files could not be read and stay pending",
+                        identities.unreadable.len()
+                    )
+                }
             );
         }
         if let Some(compacted) = compacted.filter(|c| c.files_before > 0) {
@@ -116,6 +140,9 @@ pub(crate) fn compact(global: &GlobalArgs) -> anyhow::Result<u8> {
     let started = Instant::now();
     let mut lake = Lake::open(&global.data_dir()?, Access::Write)?;
     let report = lake.compact(CompactOptions::manual())?;
+    // Merged files are counted afresh by the identity index (the merged ones took their
+    // counts with them).
+    update_identity_index(&mut lake, &trailhound_identity::Settings::default())?;
     if !global.quiet {
         eprintln!(
             "compacted {} files into {} in {} partitions ({} rows) in {:.2}s",

@@ -19,5 +19,6 @@ pub(crate) mod retention;
 pub(crate) mod rules;
 pub(crate) mod serve;
 pub(crate) mod status;
+pub(crate) mod trace;
 pub(crate) mod validate;
 pub(crate) mod watch;

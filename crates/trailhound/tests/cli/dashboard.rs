@@ -61,6 +61,18 @@ fn the_dashboard_works_in_a_real_browser() -> TestResult {
         "{report}"
     );
     assert_eq!(report["principalLabelsDistinct"], true, "{report}");
+    // The Trace view from the event opened: its origin, the session asked about, linked to
+    // its events.
+    assert_eq!(report["traceOrigins"], 1, "{report}");
+    assert!(report["traceNodes"].as_u64() >= Some(1), "{report}");
+    assert_eq!(report["traceTraced"], 1, "{report}");
+    assert!(
+        report["traceDetail"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("Origin: ")),
+        "{report}"
+    );
+    assert_eq!(report["traceLinked"], true, "{report}");
     // The generated estate's CloudTrail calls, asked in Athena's SQL and in Logs Insights.
     assert!(report["athenaRows"].as_u64() >= Some(1), "{report}");
     assert_eq!(report["athenaRows"], report["insightsRows"], "{report}");
@@ -68,7 +80,8 @@ fn the_dashboard_works_in_a_real_browser() -> TestResult {
     // The account-wide checks at least: CT-01, DE-01, DE-02, IN-01 and the 15 alarms.
     assert!(report["postureRows"].as_u64() >= Some(19), "{report}");
     for name in [
-        "overview", "report", "policy", "search", "sql", "finding", "insight", "posture", "status",
+        "overview", "report", "policy", "search", "trace", "sql", "finding", "insight", "posture",
+        "status",
     ] {
         let png = std::fs::read(shots.join(format!("{name}.png")))?;
         assert!(

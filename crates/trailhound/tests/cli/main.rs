@@ -36,6 +36,9 @@ mod integrity;
 /// policy: least privilege from a principal's activity.
 mod policy;
 
+/// trace: the identity index, chains to their origin, the chain signals.
+mod trace;
+
 /// report: figures against their SQL and the input, the HTML in Chromium, the PDF.
 mod report;
 

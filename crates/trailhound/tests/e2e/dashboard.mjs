@@ -1,5 +1,5 @@
 // Drives the dashboard in headless Debian Chromium: log in, read the overview's charts, search
-// and open an event's JSON, run SQL (and download it as CSV), acknowledge a finding, open an
+// and open an event's JSON, trace its caller, run SQL (and download it as CSV), acknowledge a finding, open an
 // Insight and the status page. Screenshots go to SCREENSHOTS. Any console error (a script
 // failure, a Content-Security-Policy refusal) fails the run.
 //
@@ -136,6 +136,24 @@ try {
     if (!record.eventID || !record.eventName.startsWith("Delete")) throw new Error("the JSON is not the event's");
     report.eventShown = record.eventID;
     await shot("search");
+  });
+
+  await step("trace", async () => {
+    // From the event just opened, its caller's chain: an origin, the session drawn as a
+    // node that links to the session's events.
+    await page.click("[data-testid=trace-event]");
+    await page.waitForURL(/#\/trace\?of=/);
+    await page.locator("[data-testid=trace-graph]").waitFor();
+    report.traceOrigins = await page.locator("[data-testid=trace-origin]").count();
+    report.traceNodes = await page.locator("[data-testid=trace-node]").count();
+    report.traceTraced = await page.locator("[data-testid=trace-node].traced").count();
+    report.traceDetail = await page.locator("[data-testid=trace-origin-detail]").first().textContent();
+    await shot("trace");
+    const principal = await page.locator("[data-testid=trace-node].traced").first().getAttribute("data-principal");
+    await page.locator("[data-testid=trace-node].traced").first().click();
+    await page.waitForURL(/#\/search\?user=/);
+    await page.locator("[data-testid=search-results] tbody tr").first().waitFor();
+    report.traceLinked = decodeURIComponent(page.url().split("user=")[1].replace(/\+/g, " ")) === principal;
   });
 
   await step("sql", async () => {

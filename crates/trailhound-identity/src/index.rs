@@ -1,0 +1,473 @@
+//! Building the identity index: the lake files it does not count yet are read (a few small
+//! columns; the request and response only of the rare events that hand out credentials), each
+//! file's calls summed per access key, principal, account, service and source address, the
+//! credentials handed out collected, the chain signals concluded, and all of it recorded with
+//! the files marked, in one catalog transaction.
+//!
+//! Files are read on every core, each on its own: the counts are kept per file so that a file
+//! a compaction or retention later retires takes its counts with it.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use arrow::array::{Array, AsArray, RecordBatch, StringArray, StructArray};
+use arrow::datatypes::TimestampMicrosecondType;
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::{
+    ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowSelection, RowSelector,
+};
+use parquet::file::metadata::PageIndexPolicy;
+use trailhound_lake::{CredentialGrant, CredentialUsage, IdentityChanges, Lake, file_schema};
+
+use crate::IdentityError;
+use crate::grant::{Call, Exchange, grant_of, may_grant};
+use crate::signals::{Settings, Signals, UseFromOutside, is_instance_session};
+
+/// What one update of the index did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct IndexUpdate {
+    /// Lake files read.
+    pub files: usize,
+    /// Calls counted.
+    pub calls: u64,
+    /// Credentials handed out, found in them.
+    pub grants: usize,
+    /// Chain signals concluded.
+    pub findings: usize,
+    /// Findings recorded for the first time.
+    pub new_findings: u64,
+    /// Files that could not be read (path, reason); they stay pending and are tried again.
+    pub unreadable: Vec<(String, String)>,
+}
+
+/// What one lake file holds for the index.
+#[derive(Default)]
+struct FileIndex {
+    path: String,
+    calls: u64,
+    usage: Vec<CredentialUsage>,
+    grants: Vec<CredentialGrant>,
+    outside: Vec<UseFromOutside>,
+}
+
+/// Brings the identity index up to date: reads the lake files it does not count yet and
+/// records what they hold, with the chain signals as findings.
+///
+/// # Errors
+///
+/// When the catalog cannot be read or written. A lake file that cannot be read is reported in
+/// [`IndexUpdate::unreadable`] and stays pending.
+pub fn update_index(lake: &mut Lake, settings: &Settings) -> Result<IndexUpdate, IdentityError> {
+    let pending = lake.catalog().identity_pending()?;
+    if pending.is_empty() {
+        return Ok(IndexUpdate::default());
+    }
+    let listing = lake.listing();
+    let next = AtomicUsize::new(0);
+    let read: Mutex<Vec<Result<FileIndex, (String, String)>>> = Mutex::new(Vec::new());
+    let workers = std::thread::available_parallelism()
+        .map_or(2, std::num::NonZero::get)
+        .min(pending.len());
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    let at = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(path) = pending.get(at) else { break };
+                    let result = listing
+                        .open(path)
+                        .map_err(|err| err.to_string())
+                        .and_then(|file| index_file(path, file))
+                        .map_err(|reason| (path.clone(), reason));
+                    if let Ok(mut read) = read.lock() {
+                        read.push(result);
+                    }
+                }
+            });
+        }
+    });
+    let read = read
+        .into_inner()
+        .map_err(|_| IdentityError::Internal("a reader of the lake panicked".to_owned()))?;
+    let mut update = IndexUpdate::default();
+    let (mut usage, mut grants, mut outside, mut folded) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for result in read {
+        match result {
+            Ok(file) => {
+                update.files += 1;
+                update.calls += file.calls;
+                folded.push(file.path);
+                usage.extend(file.usage);
+                grants.extend(file.grants);
+                outside.extend(file.outside);
+            }
+            Err((path, reason)) => {
+                tracing::warn!(file = %path, "the identity index cannot read this lake file: {reason}; it is tried again next time");
+                update.unreadable.push((path, reason));
+            }
+        }
+    }
+    // The same call recorded twice (its copies in two accounts share no eventID, but one file
+    // never holds an eventID twice) is handed out once per event; sorting puts chains in order.
+    grants.sort_by(|a, b| (a.issued_us, &a.event_id).cmp(&(b.issued_us, &b.event_id)));
+    grants.dedup_by(|a, b| a.event_id == b.event_id);
+    let findings = Signals::new(lake.catalog(), settings).conclude(&grants, outside)?;
+    update.grants = grants.len();
+    update.findings = findings.len();
+    update.new_findings = lake.catalog_mut()?.record_identity(&IdentityChanges {
+        grants: &grants,
+        usage: &usage,
+        folded: &folded,
+        findings: &findings,
+    })?;
+    tracing::info!(
+        files = update.files,
+        calls = update.calls,
+        grants = update.grants,
+        findings = update.findings,
+        "identity index updated"
+    );
+    Ok(update)
+}
+
+/// The text columns of the first read (besides `eventTime` and `userIdentity`), in order.
+const TEXT_COLUMNS: [&str; 9] = [
+    "eventSource",
+    "eventName",
+    "sourceIPAddress",
+    "userAgent",
+    "errorCode",
+    "eventID",
+    "recipientAccountId",
+    "sharedEventID",
+    "awsRegion",
+];
+
+/// The columns read for the events that may hand out credentials.
+const EXCHANGE: [&str; 3] = [
+    "requestParameters",
+    "responseElements",
+    "additionalEventData",
+];
+
+fn mask(
+    builder_schema: &parquet::schema::types::SchemaDescriptor,
+    names: &[&str],
+) -> Result<ProjectionMask, String> {
+    let schema = file_schema();
+    let roots = names
+        .iter()
+        .map(|name| schema.index_of(name).map_err(|e| e.to_string()))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(ProjectionMask::roots(builder_schema, roots))
+}
+
+fn text<'b>(batch: &'b RecordBatch, name: &str) -> Result<&'b StringArray, String> {
+    batch
+        .column_by_name(name)
+        .and_then(|column| column.as_string_opt::<i32>())
+        .ok_or_else(|| format!("its {name} column is not the text Trailhound writes"))
+}
+
+fn child<'b>(parent: &'b StructArray, name: &str) -> Option<&'b StringArray> {
+    parent
+        .column_by_name(name)
+        .and_then(|column| column.as_string_opt::<i32>())
+}
+
+/// A field of `userIdentity`, absent where the whole structure is null.
+fn of(structure_null: bool, column: Option<&StringArray>) -> Option<&StringArray> {
+    column.filter(|_| !structure_null)
+}
+
+fn get(column: Option<&StringArray>, row: usize) -> Option<&str> {
+    column
+        .filter(|c| !c.is_null(row))
+        .map(|c| c.value(row))
+        .filter(|v| !v.is_empty())
+}
+
+/// One lake file's calls, grants and uses from outside AWS.
+fn index_file(path: &str, file: File) -> Result<FileIndex, String> {
+    let reopen = file.try_clone().map_err(|e| e.to_string())?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| e.to_string())?;
+    let columns: Vec<&str> = ["eventTime", "userIdentity"]
+        .into_iter()
+        .chain(TEXT_COLUMNS)
+        .collect();
+    let projection = mask(builder.parquet_schema(), &columns)?;
+    let reader = builder
+        .with_projection(projection)
+        .with_batch_size(8192)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let mut index = FileIndex {
+        path: path.to_owned(),
+        ..FileIndex::default()
+    };
+    let mut usage: HashMap<u128, CredentialUsage> = HashMap::new();
+    let mut scratch = Vec::new();
+    let mut outside: HashMap<(String, String), UseFromOutside> = HashMap::new();
+    // Rows (in the file) of events that may hand out credentials, with their calls' columns.
+    let mut granting: Vec<(usize, OwnedCall)> = Vec::new();
+    let mut row_base = 0;
+    for batch in reader {
+        let batch = batch.map_err(|e| e.to_string())?;
+        let times = batch
+            .column_by_name("eventTime")
+            .and_then(|c| c.as_primitive_opt::<TimestampMicrosecondType>())
+            .ok_or("its eventTime column is not the timestamp Trailhound writes")?;
+        let identity = batch
+            .column_by_name("userIdentity")
+            .and_then(|c| c.as_struct_opt())
+            .ok_or("its userIdentity column is not the structure Trailhound writes")?;
+        let session = identity
+            .column_by_name("sessionContext")
+            .and_then(|c| c.as_struct_opt());
+        let issuer = session
+            .and_then(|s| s.column_by_name("sessionIssuer"))
+            .and_then(|c| c.as_struct_opt());
+        let [
+            kind,
+            arn,
+            key,
+            principal_id,
+            identity_account,
+            user_name,
+            invoked_by,
+            provider,
+        ] = [
+            "type",
+            "arn",
+            "accessKeyId",
+            "principalId",
+            "accountId",
+            "userName",
+            "invokedBy",
+            "identityProvider",
+        ]
+        .map(|name| child(identity, name));
+        let issuer_arn = issuer.and_then(|i| child(i, "arn"));
+        let source_identity = session.and_then(|s| child(s, "sourceIdentity"));
+        let [
+            source,
+            name,
+            ip,
+            agent,
+            error,
+            event_id,
+            account,
+            shared,
+            region,
+        ] = TEXT_COLUMNS.map(|name| text(&batch, name).ok());
+        for row in 0..batch.num_rows() {
+            if times.is_null(row) {
+                continue;
+            }
+            let identity_null = identity.is_null(row);
+            let call = Call {
+                time_us: times.value(row),
+                event_id: get(event_id, row),
+                event_source: get(source, row),
+                event_name: get(name, row),
+                account: get(account, row)
+                    .or_else(|| get(of(identity_null, identity_account), row)),
+                kind: get(of(identity_null, kind), row),
+                arn: get(of(identity_null, arn), row),
+                access_key_id: get(of(identity_null, key), row),
+                principal_id: get(of(identity_null, principal_id), row),
+                identity_account: get(of(identity_null, identity_account), row),
+                user_name: get(of(identity_null, user_name), row),
+                invoked_by: get(of(identity_null, invoked_by), row),
+                identity_provider: get(of(identity_null, provider), row),
+                issuer_arn: get(of(identity_null, issuer_arn), row),
+                source_identity: get(of(identity_null, source_identity), row),
+                source_ip: get(ip, row),
+                user_agent: get(agent, row),
+                error_code: get(error, row),
+                shared_event_id: get(shared, row),
+            };
+            index.calls += 1;
+            count(&mut usage, &mut scratch, &call);
+            if let (Some(key), Some(ip)) = (call.access_key_id, call.source_ip)
+                && is_instance_session(&call)
+                && crate::network::origin_of(ip) == crate::network::Origin::Outside
+            {
+                let first = UseFromOutside::of(&call, get(region, row));
+                outside
+                    .entry((key.to_owned(), ip.to_owned()))
+                    .and_modify(|kept| {
+                        if (first.time_us, &first.event_id) < (kept.time_us, &kept.event_id) {
+                            *kept = first.clone();
+                        }
+                    })
+                    .or_insert(first);
+            }
+            if call.error_code.is_none() && may_grant(call.event_source, call.event_name) {
+                granting.push((row_base + row, OwnedCall::of(&call)));
+            }
+        }
+        row_base += batch.num_rows();
+    }
+    if !granting.is_empty() {
+        index.grants = grants_of(reopen, &granting)?;
+    }
+    index.usage = usage
+        .into_values()
+        .map(|mut u| {
+            path.clone_into(&mut u.file);
+            u
+        })
+        .collect();
+    index.outside = outside.into_values().collect();
+    Ok(index)
+}
+
+/// Adds `call` to the file's usage. Groups are found by a 128-bit hash of their parts,
+/// assembled in `scratch`, so a call of a group already there allocates nothing.
+fn count(usage: &mut HashMap<u128, CredentialUsage>, scratch: &mut Vec<u8>, call: &Call<'_>) {
+    let parts = [
+        call.access_key_id.unwrap_or_default(),
+        call.principal(),
+        call.account.unwrap_or_default(),
+        call.event_source.unwrap_or_default(),
+        call.source_ip.unwrap_or_default(),
+    ];
+    scratch.clear();
+    for part in parts {
+        scratch.extend_from_slice(part.as_bytes());
+        scratch.push(0);
+    }
+    let entry = usage
+        .entry(xxhash_rust::xxh3::xxh3_128(scratch))
+        .or_insert_with(|| CredentialUsage {
+            access_key_id: parts[0].to_owned(),
+            arn: parts[1].to_owned(),
+            kind: call.kind.map(str::to_owned),
+            issuer_arn: call.issuer_arn.map(str::to_owned),
+            source_identity: call.source_identity.map(str::to_owned),
+            account: parts[2].to_owned(),
+            event_source: parts[3].to_owned(),
+            source_ip: parts[4].to_owned(),
+            first_us: call.time_us,
+            last_us: call.time_us,
+            first_event_id: call.event_id.map(str::to_owned),
+            ..CredentialUsage::default()
+        });
+    entry.calls += 1;
+    entry.errors += u64::from(call.error_code.is_some());
+    if (call.time_us, call.event_id) < (entry.first_us, entry.first_event_id.as_deref()) {
+        entry.first_us = call.time_us;
+        entry.first_event_id = call.event_id.map(str::to_owned);
+    }
+    entry.last_us = entry.last_us.max(call.time_us);
+    if entry.source_identity.is_none() && call.source_identity.is_some() {
+        entry.source_identity = call.source_identity.map(str::to_owned);
+    }
+}
+
+/// A [`Call`] kept past its batch.
+#[derive(Debug, Default, Clone)]
+struct OwnedCall {
+    fields: [Option<String>; 18],
+    time_us: i64,
+}
+
+impl OwnedCall {
+    fn of(call: &Call<'_>) -> OwnedCall {
+        let own = |v: Option<&str>| v.map(str::to_owned);
+        OwnedCall {
+            time_us: call.time_us,
+            fields: [
+                own(call.event_id),
+                own(call.event_source),
+                own(call.event_name),
+                own(call.account),
+                own(call.kind),
+                own(call.arn),
+                own(call.access_key_id),
+                own(call.principal_id),
+                own(call.identity_account),
+                own(call.user_name),
+                own(call.invoked_by),
+                own(call.identity_provider),
+                own(call.issuer_arn),
+                own(call.source_identity),
+                own(call.source_ip),
+                own(call.user_agent),
+                own(call.error_code),
+                own(call.shared_event_id),
+            ],
+        }
+    }
+
+    fn call(&self) -> Call<'_> {
+        let f = |i: usize| self.fields[i].as_deref();
+        Call {
+            time_us: self.time_us,
+            event_id: f(0),
+            event_source: f(1),
+            event_name: f(2),
+            account: f(3),
+            kind: f(4),
+            arn: f(5),
+            access_key_id: f(6),
+            principal_id: f(7),
+            identity_account: f(8),
+            user_name: f(9),
+            invoked_by: f(10),
+            identity_provider: f(11),
+            issuer_arn: f(12),
+            source_identity: f(13),
+            source_ip: f(14),
+            user_agent: f(15),
+            error_code: f(16),
+            shared_event_id: f(17),
+        }
+    }
+}
+
+/// Reads the request and response of the rows in `granting` (ascending) and makes their
+/// grants. Only the pages holding those rows are decoded.
+fn grants_of(file: File, granting: &[(usize, OwnedCall)]) -> Result<Vec<CredentialGrant>, String> {
+    let options = ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional);
+    let builder = ParquetRecordBatchReaderBuilder::try_new_with_options(file, options)
+        .map_err(|e| e.to_string())?;
+    let projection = mask(builder.parquet_schema(), &EXCHANGE)?;
+    let mut selectors = Vec::new();
+    let mut at = 0;
+    for (row, _) in granting {
+        if *row > at {
+            selectors.push(RowSelector::skip(row - at));
+        }
+        selectors.push(RowSelector::select(1));
+        at = row + 1;
+    }
+    let reader = builder
+        .with_projection(projection)
+        .with_row_selection(RowSelection::from(selectors))
+        .with_batch_size(1024)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let mut grants = Vec::new();
+    let mut calls = granting.iter();
+    for batch in reader {
+        let batch = batch.map_err(|e| e.to_string())?;
+        let [request, response, additional] = EXCHANGE.map(|name| text(&batch, name).ok());
+        for row in 0..batch.num_rows() {
+            let Some((_, call)) = calls.next() else {
+                return Err("the file gave more rows than were asked for".to_owned());
+            };
+            let exchange = Exchange {
+                request: get(request, row),
+                response: get(response, row),
+                additional: get(additional, row),
+            };
+            grants.extend(grant_of(&call.call(), &exchange));
+        }
+    }
+    Ok(grants)
+}
