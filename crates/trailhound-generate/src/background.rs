@@ -71,10 +71,15 @@ pub(crate) fn event(
         IdentityShape::IamUser { user_name } => user_name.as_str(),
         _ => "",
     };
+    let caller_role = match &principal.shape {
+        IdentityShape::AssumedRole { role_name, .. } => Some(role_name.as_str()),
+        _ => None,
+    };
     let ctx = CallContext {
         account,
         region,
         caller,
+        caller_role,
     };
     // Failures: people and automation hit permissions and throttling; services rarely do.
     let fails = match principal.actor {

@@ -233,6 +233,8 @@ pub(crate) struct CallContext<'a> {
     pub(crate) account: &'a str,
     pub(crate) region: &'a str,
     pub(crate) caller: &'a str,
+    /// The role of the caller's session, when it is one.
+    pub(crate) caller_role: Option<&'a str>,
 }
 
 /// `requestParameters`, `responseElements` and `resources` for a successful call.
@@ -250,12 +252,18 @@ pub(crate) fn call_details(
         "analytics-raw",
     ][rng.usize(..4)];
     let bucket = format!("{bucket}-{account}");
-    let role = [
+    let roles = [
         "orders-api-lambda-role",
         "eks-node-group-role",
         "terraform-apply",
         "payments-service-role",
-    ][rng.usize(..4)];
+    ];
+    let mut role = roles[rng.usize(..4)];
+    // A role's session assuming the same role is the self-assume loop the pack detects: the
+    // background chains to another role.
+    if ctx.caller_role == Some(role) {
+        role = roles[(roles.iter().position(|r| *r == role).unwrap_or_default() + 1) % 4];
+    }
     let instance = format!("i-0{:016x}", rng.u64(..));
     let key_id = format!(
         "arn:aws:kms:{region}:{account}:key/{}",

@@ -231,9 +231,11 @@ fn role(
         ],
         Actor::Machine => (0..3)
             .map(|_| {
+                // EC2 addresses (3.208.0.0/12 is one of AWS's published ranges): machines
+                // run inside AWS.
                 format!(
                     "3.{}.{}.{}",
-                    rng.u8(80..240),
+                    rng.u8(208..224),
                     rng.u8(0..255),
                     rng.u8(1..255)
                 )

@@ -23,7 +23,7 @@ use trailhound_lake::{CredentialGrant, CredentialUsage, IdentityChanges, Lake, f
 
 use crate::IdentityError;
 use crate::grant::{Call, Exchange, grant_of, may_grant};
-use crate::signals::{Settings, Signals, UseFromOutside, is_instance_session};
+use crate::signals::{Settings, Signals, UseFromOutside};
 
 /// What one update of the index did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -293,7 +293,7 @@ fn index_file(path: &str, file: File) -> Result<FileIndex, String> {
             index.calls += 1;
             count(&mut usage, &mut scratch, &call);
             if let (Some(key), Some(ip)) = (call.access_key_id, call.source_ip)
-                && is_instance_session(&call)
+                && key.starts_with("ASIA")
                 && crate::network::origin_of(ip) == crate::network::Origin::Outside
             {
                 let first = UseFromOutside::of(&call, get(region, row));

@@ -1,10 +1,11 @@
 //! Signals on credential chains, concluded while the index is updated: what only the chain
-//! (or AWS's address ranges) shows, beside the pack's per-event and correlation rules (the
-//! source address changing inside one session, a role assuming itself).
+//! (or AWS's address ranges) shows, beside the pack's per-event rules (a role assuming
+//! itself).
 //!
 //! | rule | fires when |
 //! |---|---|
 //! | `trailhound-chain-instance-credentials-outside-aws` | an EC2 instance role's temporary key is used from a public address outside AWS's ranges (first use from each address) |
+//! | `trailhound-chain-session-address-changed` | a temporary key (one session) is used from a public address outside AWS after another address (first use from each); an instance role's key is left to the rule above |
 //! | `trailhound-chain-new-role-edge` | a role's session assumes a role no session of it assumed before (after the learning period) |
 //! | `trailhound-chain-too-long` | a session is handed out more role hops away from its origin than allowed |
 //! | `trailhound-chain-source-identity-missing` | a role whose sessions so far all carried a source identity gets one without |
@@ -25,6 +26,8 @@ pub struct Settings {
     pub max_chain: usize,
     /// How much history the lake must hold before a role-to-role edge counts as new (µs).
     pub learning_us: i64,
+    /// Whether to conclude the signals at all (`ingest --no-detect` indexes without them).
+    pub enabled: bool,
 }
 
 impl Default for Settings {
@@ -32,13 +35,15 @@ impl Default for Settings {
         Settings {
             max_chain: 3,
             learning_us: 7 * 86_400_000_000,
+            enabled: true,
         }
     }
 }
 
 /// The signals' rules, for listings: (id, title, level).
-pub const RULES: [(&str, &str, Level); 4] = [
+pub const RULES: [(&str, &str, Level); 5] = [
     (OUTSIDE.id, OUTSIDE.title, OUTSIDE.level),
+    (MOVED.id, MOVED.title, MOVED.level),
     (NEW_EDGE.id, NEW_EDGE.title, NEW_EDGE.level),
     (TOO_LONG.id, TOO_LONG.title, TOO_LONG.level),
     (
@@ -62,6 +67,17 @@ const OUTSIDE: Rule = Rule {
     tags: &[
         "attack.credential-access",
         "attack.t1552.005",
+        "attack.t1078.004",
+    ],
+};
+
+const MOVED: Rule = Rule {
+    id: "trailhound-chain-session-address-changed",
+    title: "Temporary credentials used from a second address",
+    level: Level::Medium,
+    tags: &[
+        "attack.credential-access",
+        "attack.t1550.001",
         "attack.t1078.004",
     ],
 };
@@ -125,6 +141,8 @@ pub struct UseFromOutside {
     pub(crate) event_source: Option<String>,
     pub(crate) event_name: Option<String>,
     pub(crate) user_agent: Option<String>,
+    /// Whether the key is an EC2 instance role's.
+    pub(crate) instance: bool,
 }
 
 impl UseFromOutside {
@@ -141,6 +159,7 @@ impl UseFromOutside {
             event_source: own(call.event_source),
             event_name: own(call.event_name),
             user_agent: own(call.user_agent),
+            instance: is_instance_session(call),
         }
     }
 }
@@ -184,6 +203,9 @@ impl<'c> Signals<'c> {
         outside: Vec<UseFromOutside>,
     ) -> Result<Vec<Finding>, IdentityError> {
         let mut findings = Vec::new();
+        if !self.settings.enabled {
+            return Ok(findings);
+        }
         self.outside(outside, &mut findings)?;
         let by_key: HashMap<&str, &CredentialGrant> = grants
             .iter()
@@ -275,24 +297,62 @@ impl<'c> Signals<'c> {
         Ok(hops)
     }
 
+    /// The first use of each (temporary key, outside address) of this update: from an
+    /// instance role's key, always a finding; from another session's key, when the session
+    /// was used from another address before.
     fn outside(
         &self,
-        uses: Vec<UseFromOutside>,
+        mut uses: Vec<UseFromOutside>,
         findings: &mut Vec<Finding>,
     ) -> Result<(), IdentityError> {
-        for used in uses {
+        // The same key and address in several files of one update: the first use counts.
+        uses.sort_by(|a, b| {
+            (&a.key, &a.ip, a.time_us, &a.event_id).cmp(&(&b.key, &b.ip, b.time_us, &b.event_id))
+        });
+        uses.dedup_by(|later, first| later.key == first.key && later.ip == first.ip);
+        uses.sort_by(|a, b| (a.time_us, &a.event_id).cmp(&(b.time_us, &b.event_id)));
+        let mut here: HashMap<&str, Vec<(i64, &str)>> = HashMap::new();
+        for used in &uses {
+            here.entry(used.key.as_str())
+                .or_default()
+                .push((used.time_us, used.ip.as_str()));
+        }
+        for used in &uses {
             if self
                 .catalog
                 .usage_seen_before(&used.key, &used.ip, used.time_us)?
             {
                 continue;
             }
+            let rule = if used.instance {
+                &OUTSIDE
+            } else {
+                let mut before = self.catalog.addresses_before(&used.key, used.time_us)?;
+                before.extend(
+                    here.get(used.key.as_str())
+                        .into_iter()
+                        .flatten()
+                        .filter(|(time, _)| *time < used.time_us)
+                        .map(|(_, ip)| (*ip).to_owned()),
+                );
+                let other = before
+                    .into_iter()
+                    .filter(|ip| *ip != used.ip && ip.parse::<std::net::IpAddr>().is_ok())
+                    .min();
+                match other {
+                    Some(other) => {
+                        findings.push(moved(used, &other));
+                        continue;
+                    }
+                    None => continue,
+                }
+            };
             let time = format_us(used.time_us);
             findings.push(Finding {
-                rule_id: OUTSIDE.id.to_owned(),
-                rule_title: OUTSIDE.title.to_owned(),
-                level: OUTSIDE.level,
-                tags: OUTSIDE.tags.iter().map(|t| (*t).to_owned()).collect(),
+                rule_id: rule.id.to_owned(),
+                rule_title: rule.title.to_owned(),
+                level: rule.level,
+                tags: rule.tags.iter().map(|t| (*t).to_owned()).collect(),
                 time: Some(time.clone()),
                 first_time: Some(time),
                 event_count: 1,
@@ -316,5 +376,32 @@ impl<'c> Signals<'c> {
             });
         }
         Ok(())
+    }
+}
+
+/// The finding of a session's key used from `used.ip` after `other`.
+fn moved(used: &UseFromOutside, other: &str) -> Finding {
+    let time = format_us(used.time_us);
+    let session = used.arn.as_deref().unwrap_or("a session");
+    Finding {
+        rule_id: MOVED.id.to_owned(),
+        rule_title: MOVED.title.to_owned(),
+        level: MOVED.level,
+        tags: MOVED.tags.iter().map(|t| (*t).to_owned()).collect(),
+        time: Some(time.clone()),
+        first_time: Some(time),
+        event_count: 1,
+        event_ids: used.event_id.iter().cloned().collect(),
+        event_source: used.event_source.clone(),
+        event_name: used.event_name.clone(),
+        principal: used.arn.clone(),
+        account: used.account.clone(),
+        region: used.region.clone(),
+        source_ip: Some(used.ip.clone()),
+        summary: format!(
+            "temporary credentials {} of {session} used from {}, outside AWS, after {other}: \
+             one session on two networks (`trailhound trace {}`)",
+            used.key, used.ip, used.key
+        ),
     }
 }

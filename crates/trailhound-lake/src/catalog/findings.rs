@@ -142,8 +142,15 @@ pub(crate) fn insert_findings(
     // A correlation's burst is handed out again as it grows: the same rule, first event and
     // first time are the same finding, updated in place (the alert already routed for it is
     // not repeated).
+    // Reading the same events again (`ingest --force`) hands out the burst's smaller stages
+    // once more: a stage no larger than what is recorded is already there, and is not added
+    // as a second finding (whose growing would then collide with the first).
+    let mut recorded = transaction.prepare(
+        "SELECT count(*) > 0 FROM findings
+         WHERE rule_id = ?1 AND first_event_id = ?2 AND first_time IS ?3 AND event_count >= ?4",
+    )?;
     let mut grow = transaction.prepare(
-        "UPDATE findings SET time = ?4, event_count = ?5, event_ids = ?6, event_source = ?7,
+        "UPDATE OR IGNORE findings SET time = ?4, event_count = ?5, event_ids = ?6, event_source = ?7,
              event_name = ?8, principal = ?9, account = ?10, region = ?11, source_ip = ?12,
              summary = ?13
          WHERE rule_id = ?1 AND first_event_id = ?2 AND first_time IS ?3 AND event_count < ?5",
@@ -173,6 +180,18 @@ pub(crate) fn insert_findings(
                 finding.summary
             ])?;
             if grown > 0 {
+                continue;
+            }
+            let known: bool = recorded.query_row(
+                params![
+                    finding.rule_id,
+                    first_event_id,
+                    finding.first_time,
+                    finding.event_count as i64
+                ],
+                |row| row.get(0),
+            )?;
+            if known {
                 continue;
             }
         }
@@ -399,6 +418,11 @@ mod tests {
         assert_eq!(last, 1, "one row");
         assert_eq!(stored.finding.event_count, 40);
         assert_eq!(stored.finding.time.as_deref(), Some("2024-07-01T10:00:48Z"));
+        // The same events read again (`ingest --force`): the burst's stages come back smallest
+        // first, and stay the one finding.
+        catalog.add_findings(&[burst(10, "2024-07-01T10:00:12Z")])?;
+        catalog.add_findings(&[burst(40, "2024-07-01T10:00:48Z")])?;
+        assert_eq!(catalog.last_finding_id()?, 1, "still one row");
         Ok(())
     }
 }

@@ -445,6 +445,20 @@ impl Catalog {
         Ok(statement.query_row(params![key, source_ip, before_us], |row| row.get(0))?)
     }
 
+    /// The source addresses of access key `key` whose first call came before `before_us`.
+    ///
+    /// # Errors
+    ///
+    /// When the catalog cannot be read.
+    pub fn addresses_before(&self, key: &str, before_us: i64) -> Result<Vec<String>, LakeError> {
+        let mut statement = self.connection.prepare_cached(
+            "SELECT DISTINCT source_ip FROM credential_usage
+             WHERE access_key_id = ?1 AND first_us < ?2",
+        )?;
+        let rows = statement.query_map(params![key, before_us], |row| row.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// How many sessions of role `role_arn` were handed out before `before_us`, and how many
     /// of them carried a source identity.
     ///

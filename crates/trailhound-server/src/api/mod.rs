@@ -25,7 +25,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 /// The routes under `/api/v1`, relative to it. Each one is in `openapi.json` (a test checks).
-pub const ROUTES: [(&str, &str); 23] = [
+pub const ROUTES: [(&str, &str); 24] = [
     ("get", "/me"),
     ("get", "/events"),
     ("get", "/events/{id}"),
@@ -46,6 +46,7 @@ pub const ROUTES: [(&str, &str); 23] = [
     ("get", "/report"),
     ("get", "/policy"),
     ("post", "/policy"),
+    ("get", "/trace"),
     ("get", "/tokens"),
     ("post", "/tokens"),
     ("delete", "/tokens/{id}"),

@@ -52,8 +52,14 @@ pub(crate) fn run(args: IngestArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
         None
     } else {
         Some(
-            update_identity_index(&mut lake, &trailhound_identity::Settings::default())
-                .context("the events are in the lake, but indexing their identities failed; `trailhound trace` retries")?,
+            update_identity_index(
+                &mut lake,
+                &trailhound_identity::Settings {
+                    enabled: !args.pipeline.no_detect,
+                    ..trailhound_identity::Settings::default()
+                },
+            )
+            .context("the events are in the lake, but indexing their identities failed; `trailhound trace` retries")?,
         )
     };
     if !global.quiet {

@@ -401,7 +401,11 @@ fn ingest_runs_the_rules_and_findings_are_a_sql_table_recorded_once() -> TestRes
     let count = |sql: &str| crate::support::scalar(&data, sql);
     let total: u64 = count("SELECT count(*) FROM findings")?.parse()?;
     assert!(total > 0);
-    // What ingest found is what a hunt over the same files finds.
+    // What the rules found at ingest is what a hunt over the same files finds (the identity
+    // index's chain signals come from the chains, which a hunt does not follow).
+    let by_rules: u64 =
+        count("SELECT count(*) FROM findings WHERE ruleId NOT LIKE 'trailhound-chain-%'")?
+            .parse()?;
     let hunted = run(&[
         "hunt",
         &path_str(&logs),
@@ -411,7 +415,7 @@ fn ingest_runs_the_rules_and_findings_are_a_sql_table_recorded_once() -> TestRes
         "jsonl",
         "-q",
     ])?;
-    assert_eq!(findings(&hunted.stdout).len() as u64, total);
+    assert_eq!(findings(&hunted.stdout).len() as u64, by_rules);
     // Every planted scenario has a finding that points at one of its events.
     let rows = lake_run(
         &data,
