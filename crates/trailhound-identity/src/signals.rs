@@ -324,9 +324,7 @@ impl<'c> Signals<'c> {
             {
                 continue;
             }
-            let rule = if used.instance {
-                &OUTSIDE
-            } else {
+            if !used.instance {
                 let mut before = self.catalog.addresses_before(&used.key, used.time_us)?;
                 before.extend(
                     here.get(used.key.as_str())
@@ -339,31 +337,15 @@ impl<'c> Signals<'c> {
                     .into_iter()
                     .filter(|ip| *ip != used.ip && ip.parse::<std::net::IpAddr>().is_ok())
                     .min();
-                match other {
-                    Some(other) => {
-                        findings.push(moved(used, &other));
-                        continue;
-                    }
-                    None => continue,
+                if let Some(other) = other {
+                    findings.push(moved(used, &other));
                 }
-            };
-            let time = format_us(used.time_us);
-            findings.push(Finding {
-                rule_id: rule.id.to_owned(),
-                rule_title: rule.title.to_owned(),
-                level: rule.level,
-                tags: rule.tags.iter().map(|t| (*t).to_owned()).collect(),
-                time: Some(time.clone()),
-                first_time: Some(time),
-                event_count: 1,
-                event_ids: used.event_id.iter().cloned().collect(),
-                event_source: used.event_source.clone(),
-                event_name: used.event_name.clone(),
-                principal: used.arn.clone(),
-                account: used.account.clone(),
-                region: used.region.clone(),
-                source_ip: Some(used.ip.clone()),
-                summary: format!(
+                continue;
+            }
+            findings.push(use_finding(
+                &OUTSIDE,
+                used,
+                format!(
                     "instance credentials {} of {} used from {}, outside AWS's address ranges{}",
                     used.key,
                     used.arn.as_deref().unwrap_or("an instance role"),
@@ -373,7 +355,7 @@ impl<'c> Signals<'c> {
                         .map(|agent| format!(" (client {agent})"))
                         .unwrap_or_default()
                 ),
-            });
+            ));
         }
         Ok(())
     }
@@ -381,13 +363,26 @@ impl<'c> Signals<'c> {
 
 /// The finding of a session's key used from `used.ip` after `other`.
 fn moved(used: &UseFromOutside, other: &str) -> Finding {
-    let time = format_us(used.time_us);
     let session = used.arn.as_deref().unwrap_or("a session");
+    use_finding(
+        &MOVED,
+        used,
+        format!(
+            "temporary credentials {} of {session} used from {}, outside AWS, after {other}: \
+             one session on two networks (`trailhound trace {}`)",
+            used.key, used.ip, used.key
+        ),
+    )
+}
+
+/// The finding of `rule` on one use of a key from an address.
+fn use_finding(rule: &Rule, used: &UseFromOutside, summary: String) -> Finding {
+    let time = format_us(used.time_us);
     Finding {
-        rule_id: MOVED.id.to_owned(),
-        rule_title: MOVED.title.to_owned(),
-        level: MOVED.level,
-        tags: MOVED.tags.iter().map(|t| (*t).to_owned()).collect(),
+        rule_id: rule.id.to_owned(),
+        rule_title: rule.title.to_owned(),
+        level: rule.level,
+        tags: rule.tags.iter().map(|t| (*t).to_owned()).collect(),
         time: Some(time.clone()),
         first_time: Some(time),
         event_count: 1,
@@ -398,10 +393,6 @@ fn moved(used: &UseFromOutside, other: &str) -> Finding {
         account: used.account.clone(),
         region: used.region.clone(),
         source_ip: Some(used.ip.clone()),
-        summary: format!(
-            "temporary credentials {} of {session} used from {}, outside AWS, after {other}: \
-             one session on two networks (`trailhound trace {}`)",
-            used.key, used.ip, used.key
-        ),
+        summary,
     }
 }
