@@ -212,8 +212,12 @@ impl<'c> Signals<'c> {
             .filter_map(|g| Some((g.access_key_id.as_deref()?, g)))
             .collect();
         let (lake_from, _) = self.catalog.event_span_us()?;
+        // What the catalog says is asked once per role, pair and key, not once per grant: an
+        // update can hold a hundred thousand grants of a few dozen roles.
         let mut edges_here: HashSet<(&str, &str)> = HashSet::new();
         let mut roles_here: HashMap<&str, (u64, u64)> = HashMap::new();
+        let mut roles_before: HashMap<&str, (u64, u64)> = HashMap::new();
+        let mut parents: HashMap<String, Option<CredentialGrant>> = HashMap::new();
         for grant in grants {
             let Some(role) = grant.role_arn.as_deref() else {
                 continue;
@@ -221,7 +225,7 @@ impl<'c> Signals<'c> {
             if !grant.method.starts_with("AssumeRole") {
                 continue;
             }
-            let hops = self.hops(grant, &by_key)?;
+            let hops = self.hops(grant, &by_key, &mut parents)?;
             if hops > self.settings.max_chain {
                 findings.push(finding(
                     &TOO_LONG,
@@ -247,7 +251,16 @@ impl<'c> Signals<'c> {
                 }
                 edges_here.insert((from, role));
             }
-            let (before, with) = self.catalog.role_sessions_before(role, grant.issued_us)?;
+            // The role's sessions recorded before this update's first grant of it, plus this
+            // update's (a backfill interleaving older grants is counted from its start).
+            let (before, with) = match roles_before.get(role) {
+                Some(known) => *known,
+                None => {
+                    let known = self.catalog.role_sessions_before(role, grant.issued_us)?;
+                    roles_before.insert(role, known);
+                    known
+                }
+            };
             let here = roles_here.entry(role).or_default();
             let (all, carried) = (before + here.0, with + here.1);
             if grant.source_identity.is_none() && all > 0 && carried == all {
@@ -272,6 +285,7 @@ impl<'c> Signals<'c> {
         &self,
         grant: &CredentialGrant,
         here: &HashMap<&str, &CredentialGrant>,
+        recorded: &mut HashMap<String, Option<CredentialGrant>>,
     ) -> Result<usize, IdentityError> {
         let mut hops = 1;
         let mut seen = HashSet::new();
@@ -282,11 +296,18 @@ impl<'c> Signals<'c> {
             }
             let parent = match here.get(key.as_str()) {
                 Some(parent) => Some((*parent).clone()),
-                None => self
-                    .catalog
-                    .credential_grants(GrantLookup::Key(&key))?
-                    .into_iter()
-                    .next(),
+                None => match recorded.get(&key) {
+                    Some(known) => known.clone(),
+                    None => {
+                        let found = self
+                            .catalog
+                            .credential_grants(GrantLookup::Key(&key))?
+                            .into_iter()
+                            .next();
+                        recorded.insert(key.clone(), found.clone());
+                        found
+                    }
+                },
             };
             let Some(parent) = parent else { break };
             if parent.method.starts_with("AssumeRole") || parent.method == "SwitchRole" {
