@@ -360,23 +360,20 @@ impl Walk<'_> {
         let keys = self.catalog.access_keys_of(asked)?;
         if keys.is_empty() {
             // Handed out but never used (or used outside the lake's history).
-            let granted = self
+            let mut handed_out: Vec<Session> = Vec::new();
+            for grant in self
                 .catalog
-                .credential_grants(GrantLookup::Session(asked))?;
-            return Ok(granted
-                .into_iter()
-                .map(|g| Session {
-                    key: g.access_key_id,
+                .credential_grants(GrantLookup::Session(asked))?
+            {
+                let session = Session {
+                    key: grant.access_key_id,
                     principal: asked.to_owned(),
-                })
-                .collect::<Vec<_>>()
-                .into_iter()
-                .fold(Vec::new(), |mut all, s| {
-                    if !all.contains(&s) {
-                        all.push(s);
-                    }
-                    all
-                }));
+                };
+                if !handed_out.contains(&session) {
+                    handed_out.push(session);
+                }
+            }
+            return Ok(handed_out);
         }
         Ok(keys
             .into_iter()
