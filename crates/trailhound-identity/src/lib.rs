@@ -33,4 +33,4 @@ pub use index::{IndexUpdate, update_index};
 pub use render::{dot, tree};
 pub use sessions::{SessionRow, sessions};
 pub use signals::Settings;
-pub use trace::{Trace, TraceSettings, is_traceable, trace, trace_event};
+pub use trace::{Trace, TraceSettings, is_traceable, trace, trace_event, trace_record};

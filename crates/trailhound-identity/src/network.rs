@@ -14,8 +14,6 @@ static TABLE: &[u8] = include_bytes!("../data/aws-ip-ranges.txt.gz");
 struct Ranges {
     v4: Vec<(u32, u32)>,
     v6: Vec<(u128, u128)>,
-    /// `createDate` of the ip-ranges.json the table came from.
-    date: String,
 }
 
 static RANGES: LazyLock<Ranges> = LazyLock::new(|| {
@@ -26,13 +24,8 @@ static RANGES: LazyLock<Ranges> = LazyLock::new(|| {
     let mut ranges = Ranges {
         v4: Vec::new(),
         v6: Vec::new(),
-        date: String::new(),
     };
     for line in text.lines() {
-        if let Some(date) = line.strip_prefix("# ip-ranges.json createDate ") {
-            date.clone_into(&mut ranges.date);
-            continue;
-        }
         match line.parse::<IpNet>() {
             Ok(IpNet::V4(net)) => ranges
                 .v4
@@ -51,11 +44,6 @@ static RANGES: LazyLock<Ranges> = LazyLock::new(|| {
 fn within<T: Ord + Copy>(ranges: &[(T, T)], address: T) -> bool {
     let after = ranges.partition_point(|(first, _)| *first <= address);
     after > 0 && ranges[after - 1].1 >= address
-}
-
-/// When the built-in table of AWS's ranges was published (`createDate`).
-pub fn aws_ranges_date() -> &'static str {
-    &RANGES.date
 }
 
 /// Where a call's `sourceIPAddress` places it.
@@ -119,7 +107,6 @@ mod tests {
     fn the_table_is_built_in_and_places_addresses() {
         assert!(RANGES.v4.len() > 1000, "{}", RANGES.v4.len());
         assert!(RANGES.v6.len() > 1000);
-        assert!(!aws_ranges_date().is_empty());
         // 3.0.0.0/15 and 52.94.0.0/22 are EC2 and AWS ranges; 198.51.100.7 is a documentation
         // address (outside); 10.1.2.3 is private.
         assert_eq!(origin_of("3.0.5.32"), Origin::Aws);

@@ -40,24 +40,35 @@ impl Default for Settings {
     }
 }
 
-/// The signals' rules, for listings: (id, title, level).
-pub const RULES: [(&str, &str, Level); 5] = [
-    (OUTSIDE.id, OUTSIDE.title, OUTSIDE.level),
-    (MOVED.id, MOVED.title, MOVED.level),
-    (NEW_EDGE.id, NEW_EDGE.title, NEW_EDGE.level),
-    (TOO_LONG.id, TOO_LONG.title, TOO_LONG.level),
-    (
-        NO_SOURCE_IDENTITY.id,
-        NO_SOURCE_IDENTITY.title,
-        NO_SOURCE_IDENTITY.level,
-    ),
-];
-
 struct Rule {
     id: &'static str,
     title: &'static str,
     level: Level,
     tags: &'static [&'static str],
+}
+
+impl Rule {
+    /// A finding of this rule on one event at `time_us`; the caller fills in the event.
+    fn finding(&self, time_us: i64, event_id: Option<String>, summary: String) -> Finding {
+        let time = format_us(time_us);
+        Finding {
+            rule_id: self.id.to_owned(),
+            rule_title: self.title.to_owned(),
+            level: self.level,
+            tags: self.tags.iter().map(|t| (*t).to_owned()).collect(),
+            time: Some(time.clone()),
+            first_time: Some(time),
+            event_count: 1,
+            event_ids: event_id.into_iter().collect(),
+            event_source: None,
+            event_name: None,
+            principal: None,
+            account: None,
+            region: None,
+            source_ip: None,
+            summary,
+        }
+    }
 }
 
 const OUTSIDE: Rule = Rule {
@@ -165,23 +176,13 @@ impl UseFromOutside {
 }
 
 fn finding(rule: &Rule, grant: &CredentialGrant, summary: String) -> Finding {
-    let time = format_us(grant.issued_us);
     Finding {
-        rule_id: rule.id.to_owned(),
-        rule_title: rule.title.to_owned(),
-        level: rule.level,
-        tags: rule.tags.iter().map(|t| (*t).to_owned()).collect(),
-        time: Some(time.clone()),
-        first_time: Some(time),
-        event_count: 1,
-        event_ids: vec![grant.event_id.clone()],
         event_source: Some("sts.amazonaws.com".to_owned()),
         event_name: Some(grant.method.clone()),
         principal: grant.caller_arn.clone(),
         account: grant.account.clone(),
-        region: None,
         source_ip: grant.source_ip.clone(),
-        summary,
+        ..rule.finding(grant.issued_us, Some(grant.event_id.clone()), summary)
     }
 }
 
@@ -339,27 +340,25 @@ impl<'c> Signals<'c> {
                 .push((used.time_us, used.ip.as_str()));
         }
         for used in &uses {
-            if self
-                .catalog
-                .usage_seen_before(&used.key, &used.ip, used.time_us)?
-            {
+            let before = self.catalog.addresses_before(&used.key, used.time_us)?;
+            if before.contains(&used.ip) {
                 continue;
             }
             if !used.instance {
-                let mut before = self.catalog.addresses_before(&used.key, used.time_us)?;
-                before.extend(
-                    here.get(used.key.as_str())
-                        .into_iter()
-                        .flatten()
-                        .filter(|(time, _)| *time < used.time_us)
-                        .map(|(_, ip)| (*ip).to_owned()),
-                );
                 let other = before
-                    .into_iter()
+                    .iter()
+                    .map(String::as_str)
+                    .chain(
+                        here.get(used.key.as_str())
+                            .into_iter()
+                            .flatten()
+                            .filter(|(time, _)| *time < used.time_us)
+                            .map(|(_, ip)| *ip),
+                    )
                     .filter(|ip| *ip != used.ip && ip.parse::<std::net::IpAddr>().is_ok())
                     .min();
                 if let Some(other) = other {
-                    findings.push(moved(used, &other));
+                    findings.push(moved(used, other));
                 }
                 continue;
             }
@@ -398,22 +397,13 @@ fn moved(used: &UseFromOutside, other: &str) -> Finding {
 
 /// The finding of `rule` on one use of a key from an address.
 fn use_finding(rule: &Rule, used: &UseFromOutside, summary: String) -> Finding {
-    let time = format_us(used.time_us);
     Finding {
-        rule_id: rule.id.to_owned(),
-        rule_title: rule.title.to_owned(),
-        level: rule.level,
-        tags: rule.tags.iter().map(|t| (*t).to_owned()).collect(),
-        time: Some(time.clone()),
-        first_time: Some(time),
-        event_count: 1,
-        event_ids: used.event_id.iter().cloned().collect(),
         event_source: used.event_source.clone(),
         event_name: used.event_name.clone(),
         principal: used.arn.clone(),
         account: used.account.clone(),
         region: used.region.clone(),
         source_ip: Some(used.ip.clone()),
-        summary,
+        ..rule.finding(used.time_us, used.event_id.clone(), summary)
     }
 }

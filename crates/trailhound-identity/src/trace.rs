@@ -51,7 +51,8 @@ pub struct Trace {
 pub struct Chain {
     /// Where the chain begins.
     pub origin: Origin,
-    /// The first session (or principal) of the chain.
+    /// The session (or principal) at the top of the chain, where the origin handed out
+    /// credentials.
     pub root: Node,
 }
 
@@ -293,6 +294,32 @@ pub fn trace(
         )));
     }
     walk.chains(asked, targets)
+}
+
+/// Traces the caller of event `event_id`, whose original record is `record`: its key, or
+/// without one its principal.
+///
+/// # Errors
+///
+/// [`IdentityError::Internal`] when `record` is not JSON; otherwise as [`trace`].
+pub fn trace_record(
+    catalog: &Catalog,
+    event_id: &str,
+    record: &str,
+    settings: &TraceSettings,
+) -> Result<Trace, IdentityError> {
+    let event: serde_json::Value = serde_json::from_str(record).map_err(|err| {
+        IdentityError::Internal(format!(
+            "the lake's record of event {event_id} is not JSON: {err}"
+        ))
+    })?;
+    let identity = &event["userIdentity"];
+    let text = |name: &str| identity[name].as_str().filter(|v| !v.is_empty());
+    let principal = text("arn")
+        .or_else(|| text("invokedBy"))
+        .or_else(|| text("principalId"))
+        .unwrap_or_default();
+    trace_event(catalog, event_id, text("accessKeyId"), principal, settings)
 }
 
 /// Traces the key (or, without one, the principal) of one event.

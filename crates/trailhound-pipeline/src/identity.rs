@@ -44,22 +44,10 @@ pub fn trace_in_lake(
              lake has it as eventID"
         ))
     })?;
-    let event: serde_json::Value = serde_json::from_str(&record).map_err(|err| {
-        PipelineError::Internal(format!(
-            "the lake's record of event {asked} is not JSON: {err}"
-        ))
-    })?;
-    let identity = &event["userIdentity"];
-    let text = |name: &str| identity[name].as_str().filter(|v| !v.is_empty());
-    let principal = text("arn")
-        .or_else(|| text("invokedBy"))
-        .or_else(|| text("principalId"))
-        .unwrap_or_default();
-    Ok(trailhound_identity::trace_event(
+    Ok(trailhound_identity::trace_record(
         lake.catalog(),
         asked,
-        text("accessKeyId"),
-        principal,
+        &record,
         settings,
     )?)
 }

@@ -426,25 +426,6 @@ impl Catalog {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Whether the index holds calls of `key` from `source_ip` that began before
-    /// `before_us`: what tells a first use from one seen before.
-    ///
-    /// # Errors
-    ///
-    /// When the catalog cannot be read.
-    pub fn usage_seen_before(
-        &self,
-        key: &str,
-        source_ip: &str,
-        before_us: i64,
-    ) -> Result<bool, LakeError> {
-        let mut statement = self.connection.prepare_cached(
-            "SELECT count(*) > 0 FROM credential_usage
-             WHERE access_key_id = ?1 AND source_ip = ?2 AND first_us < ?3",
-        )?;
-        Ok(statement.query_row(params![key, source_ip, before_us], |row| row.get(0))?)
-    }
-
     /// The source addresses of access key `key` whose first call came before `before_us`.
     ///
     /// # Errors

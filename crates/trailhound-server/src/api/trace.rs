@@ -64,20 +64,10 @@ pub(super) async fn trace(
             "{of:?} is not an access key id or an ARN, and no event of the lake has it as eventID"
         ))
     })?;
-    let event: serde_json::Value = serde_json::from_str(&record).map_err(ApiError::internal)?;
-    let identity = &event["userIdentity"];
-    let text = |name: &str| identity[name].as_str().filter(|v| !v.is_empty());
-    let principal = text("arn")
-        .or_else(|| text("invokedBy"))
-        .or_else(|| text("principalId"))
-        .unwrap_or_default()
-        .to_owned();
-    let key = text("accessKeyId").map(str::to_owned);
     state
         .lake
         .with_catalog(|catalog| {
-            trailhound_identity::trace_event(catalog, &of, key.as_deref(), &principal, &settings)
-                .map_err(api_error)
+            trailhound_identity::trace_record(catalog, &of, &record, &settings).map_err(api_error)
         })
         .map(Json)
 }
