@@ -19,7 +19,9 @@ use parquet::arrow::arrow_reader::{
     ArrowReaderOptions, ParquetRecordBatchReaderBuilder, RowSelection, RowSelector,
 };
 use parquet::file::metadata::PageIndexPolicy;
-use trailhound_lake::{CredentialGrant, CredentialUsage, IdentityChanges, Lake, file_schema};
+use trailhound_lake::{
+    CredentialGrant, CredentialUsage, IdentityChanges, Lake, WrittenFiles, file_schema,
+};
 
 use crate::IdentityError;
 use crate::grant::{Call, Exchange, grant_of, may_grant};
@@ -52,6 +54,31 @@ struct FileIndex {
     outside: Vec<UseFromOutside>,
 }
 
+/// Counts each lake file an ingest writes from its rows while the writer holds them (a
+/// [`WrittenFiles`] observer for [`Lake::observe_written_files`]), so that
+/// [`update_index_counted`] need not read those files back.
+#[derive(Default)]
+pub struct WrittenCounts {
+    files: Mutex<HashMap<String, Result<FileIndex, String>>>,
+}
+
+impl WrittenCounts {
+    /// Nothing counted yet.
+    #[must_use]
+    pub fn new() -> WrittenCounts {
+        WrittenCounts::default()
+    }
+}
+
+impl WrittenFiles for WrittenCounts {
+    fn file_written(&self, path: &str, batches: &[RecordBatch]) {
+        let index = index_rows(path, batches);
+        if let Ok(mut files) = self.files.lock() {
+            files.insert(path.to_owned(), index);
+        }
+    }
+}
+
 /// Brings the identity index up to date: reads the lake files it does not count yet and
 /// records what they hold, with the chain signals as findings.
 ///
@@ -60,22 +87,54 @@ struct FileIndex {
 /// When the catalog cannot be read or written. A lake file that cannot be read is reported in
 /// [`IndexUpdate::unreadable`] and stays pending.
 pub fn update_index(lake: &mut Lake, settings: &Settings) -> Result<IndexUpdate, IdentityError> {
+    update_index_counted(lake, settings, None)
+}
+
+/// [`update_index`], taking the files `counted` while they were written as they are, and
+/// reading only the others.
+///
+/// # Errors
+///
+/// As [`update_index`].
+pub fn update_index_counted(
+    lake: &mut Lake,
+    settings: &Settings,
+    counted: Option<&WrittenCounts>,
+) -> Result<IndexUpdate, IdentityError> {
     let pending = lake.catalog().identity_pending()?;
     if pending.is_empty() {
         return Ok(IndexUpdate::default());
     }
+    let started = std::time::Instant::now();
+    let mut counted = counted
+        .and_then(|counts| counts.files.lock().ok())
+        .map(|mut files| std::mem::take(&mut *files))
+        .unwrap_or_default();
+    let mut read: Vec<Result<FileIndex, (String, String)>> = Vec::new();
+    let mut to_read = Vec::new();
+    for path in pending {
+        match counted.remove(&path) {
+            Some(Ok(index)) => read.push(Ok(index)),
+            Some(Err(reason)) => {
+                tracing::debug!(file = %path, "not counted while written ({reason}); read back");
+                to_read.push(path);
+            }
+            None => to_read.push(path),
+        }
+    }
+    let counted_files = read.len();
     let listing = lake.listing();
     let next = AtomicUsize::new(0);
-    let read: Mutex<Vec<Result<FileIndex, (String, String)>>> = Mutex::new(Vec::new());
+    let read = Mutex::new(read);
     let workers = std::thread::available_parallelism()
         .map_or(2, std::num::NonZero::get)
-        .min(pending.len());
+        .min(to_read.len());
     std::thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| {
                 loop {
                     let at = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(path) = pending.get(at) else { break };
+                    let Some(path) = to_read.get(at) else { break };
                     let result = listing
                         .open(path)
                         .map_err(|err| err.to_string())
@@ -114,7 +173,9 @@ pub fn update_index(lake: &mut Lake, settings: &Settings) -> Result<IndexUpdate,
     // never holds an eventID twice) is handed out once per event; sorting puts chains in order.
     grants.sort_by(|a, b| (a.issued_us, &a.event_id).cmp(&(b.issued_us, &b.event_id)));
     grants.dedup_by(|a, b| a.event_id == b.event_id);
+    let read_in = started.elapsed();
     let findings = Signals::new(lake.catalog(), settings).conclude(&grants, outside)?;
+    let concluded_in = started.elapsed() - read_in;
     update.grants = grants.len();
     update.findings = findings.len();
     update.new_findings = lake.catalog_mut()?.record_identity(&IdentityChanges {
@@ -124,7 +185,11 @@ pub fn update_index(lake: &mut Lake, settings: &Settings) -> Result<IndexUpdate,
         findings: &findings,
     })?;
     tracing::info!(
+        read_ms = read_in.as_millis(),
+        signals_ms = concluded_in.as_millis(),
+        recorded_ms = (started.elapsed() - read_in - concluded_in).as_millis(),
         files = update.files,
+        counted_while_written = counted_files,
         calls = update.calls,
         grants = update.grants,
         findings = update.findings,
@@ -190,7 +255,7 @@ fn get(column: Option<&StringArray>, row: usize) -> Option<&str> {
         .filter(|v| !v.is_empty())
 }
 
-/// One lake file's calls, grants and uses from outside AWS.
+/// One lake file's calls, grants and uses from outside AWS, read back from the lake.
 fn index_file(path: &str, file: File) -> Result<FileIndex, String> {
     let reopen = file.try_clone().map_err(|e| e.to_string())?;
     let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| e.to_string())?;
@@ -204,18 +269,60 @@ fn index_file(path: &str, file: File) -> Result<FileIndex, String> {
         .with_batch_size(8192)
         .build()
         .map_err(|e| e.to_string())?;
-    let mut index = FileIndex {
-        path: path.to_owned(),
-        ..FileIndex::default()
-    };
-    let mut usage: HashMap<u128, CredentialUsage> = HashMap::new();
-    let mut scratch = Vec::new();
-    let mut outside: HashMap<(String, String), UseFromOutside> = HashMap::new();
-    // Rows (in the file) of events that may hand out credentials, with their calls' columns.
-    let mut granting: Vec<(usize, OwnedCall)> = Vec::new();
-    let mut row_base = 0;
+    let mut counter = FileCounter::new(path);
     for batch in reader {
-        let batch = batch.map_err(|e| e.to_string())?;
+        counter.add(&batch.map_err(|e| e.to_string())?)?;
+    }
+    let (mut index, granting) = counter.finish();
+    if !granting.is_empty() {
+        index.grants = grants_of(reopen, &granting)?;
+    }
+    Ok(index)
+}
+
+/// One lake file's index, from its rows as an ingest wrote them (all columns at hand).
+fn index_rows(path: &str, batches: &[RecordBatch]) -> Result<FileIndex, String> {
+    let mut counter = FileCounter::new(path);
+    for batch in batches {
+        counter.add(batch)?;
+    }
+    let (index, granting) = counter.finish();
+    if granting.is_empty() {
+        Ok(index)
+    } else {
+        Err("its rows came without their requests and responses".to_owned())
+    }
+}
+
+/// Sums a file's rows batch by batch.
+struct FileCounter {
+    index: FileIndex,
+    usage: HashMap<u128, CredentialUsage>,
+    scratch: Vec<u8>,
+    outside: HashMap<(String, String), UseFromOutside>,
+    /// Rows (in the file) of events that may hand out credentials, with their calls'
+    /// columns, when the batches lack the requests and responses (read later, for these rows
+    /// only).
+    granting: Vec<(usize, OwnedCall)>,
+    rows: usize,
+}
+
+impl FileCounter {
+    fn new(path: &str) -> FileCounter {
+        FileCounter {
+            index: FileIndex {
+                path: path.to_owned(),
+                ..FileIndex::default()
+            },
+            usage: HashMap::new(),
+            scratch: Vec::new(),
+            outside: HashMap::new(),
+            granting: Vec::new(),
+            rows: 0,
+        }
+    }
+
+    fn add(&mut self, batch: &RecordBatch) -> Result<(), String> {
         let times = batch
             .column_by_name("eventTime")
             .and_then(|c| c.as_primitive_opt::<TimestampMicrosecondType>())
@@ -262,7 +369,14 @@ fn index_file(path: &str, file: File) -> Result<FileIndex, String> {
             account,
             shared,
             region,
-        ] = TEXT_COLUMNS.map(|name| text(&batch, name).ok());
+        ] = TEXT_COLUMNS.map(|name| text(batch, name).ok());
+        // An ingest's rows carry the requests and responses: grants are made right away.
+        let exchange = match EXCHANGE.map(|name| text(batch, name).ok()) {
+            [Some(request), Some(response), Some(additional)] => {
+                Some((request, response, additional))
+            }
+            _ => None,
+        };
         for row in 0..batch.num_rows() {
             if times.is_null(row) {
                 continue;
@@ -290,14 +404,14 @@ fn index_file(path: &str, file: File) -> Result<FileIndex, String> {
                 error_code: get(error, row),
                 shared_event_id: get(shared, row),
             };
-            index.calls += 1;
-            count(&mut usage, &mut scratch, &call);
+            self.index.calls += 1;
+            count(&mut self.usage, &mut self.scratch, &call);
             if let (Some(key), Some(ip)) = (call.access_key_id, call.source_ip)
                 && key.starts_with("ASIA")
                 && crate::network::origin_of(ip) == crate::network::Origin::Outside
             {
                 let first = UseFromOutside::of(&call, get(region, row));
-                outside
+                self.outside
                     .entry((key.to_owned(), ip.to_owned()))
                     .and_modify(|kept| {
                         if (first.time_us, &first.event_id) < (kept.time_us, &kept.event_id) {
@@ -307,23 +421,42 @@ fn index_file(path: &str, file: File) -> Result<FileIndex, String> {
                     .or_insert(first);
             }
             if call.error_code.is_none() && may_grant(call.event_source, call.event_name) {
-                granting.push((row_base + row, OwnedCall::of(&call)));
+                match exchange {
+                    Some((request, response, additional)) => {
+                        let exchange = Exchange {
+                            request: get(Some(request), row),
+                            response: get(Some(response), row),
+                            additional: get(Some(additional), row),
+                        };
+                        self.index.grants.extend(grant_of(&call, &exchange));
+                    }
+                    None => self.granting.push((self.rows + row, OwnedCall::of(&call))),
+                }
             }
         }
-        row_base += batch.num_rows();
+        self.rows += batch.num_rows();
+        Ok(())
     }
-    if !granting.is_empty() {
-        index.grants = grants_of(reopen, &granting)?;
+
+    /// The file's index, and the rows whose grants are still to be read.
+    fn finish(self) -> (FileIndex, Vec<(usize, OwnedCall)>) {
+        let FileCounter {
+            mut index,
+            usage,
+            outside,
+            granting,
+            ..
+        } = self;
+        index.usage = usage
+            .into_values()
+            .map(|mut u| {
+                index.path.clone_into(&mut u.file);
+                u
+            })
+            .collect();
+        index.outside = outside.into_values().collect();
+        (index, granting)
     }
-    index.usage = usage
-        .into_values()
-        .map(|mut u| {
-            path.clone_into(&mut u.file);
-            u
-        })
-        .collect();
-    index.outside = outside.into_values().collect();
-    Ok(index)
 }
 
 /// Adds `call` to the file's usage. Groups are found by a 128-bit hash of their parts,

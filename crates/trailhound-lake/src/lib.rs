@@ -73,4 +73,4 @@ pub use retention::{RetentionPlan, RetentionReport, RetiredPartition};
 pub use scan::for_each_record;
 pub use schema::{JSON_TEXT_COLUMNS, PARTITION_COLUMNS, file_schema};
 pub use store::{Access, Lake, data_dir};
-pub use writer::{FOOTER_BYTES, IngestReport, LakeWriter, WriteOptions};
+pub use writer::{FOOTER_BYTES, IngestReport, LakeWriter, WriteOptions, WrittenFiles};

@@ -62,6 +62,8 @@ pub struct Lake {
     remote: Option<RemoteLake>,
     /// Held while this handle may write; released on drop.
     _lock: Option<File>,
+    /// Told of each file an ingest writes (see [`Lake::observe_written_files`]).
+    pub(crate) written_files: Option<std::sync::Arc<dyn crate::WrittenFiles>>,
 }
 
 /// How a lake is opened.
@@ -138,6 +140,7 @@ impl Lake {
             catalog,
             remote,
             _lock: lock,
+            written_files: None,
         };
         if access == Access::Write {
             lake.recover()?;

@@ -47,6 +47,24 @@ impl Default for WriteOptions {
 /// the set needs only a fast hasher, not SipHash.
 type Identities = HashSet<u128, foldhash::fast::RandomState>;
 
+/// Told of every lake file a [`LakeWriter`] writes, with the file's rows, while the writer
+/// still holds them in memory: an index computed from the same rows (the identity index)
+/// then need not read the file back. Called on the writer's worker threads, once per file,
+/// before the file is committed; a file whose commit fails is never in the catalog, so an
+/// observer keeps what it learns per path and uses only the paths the catalog lists.
+pub trait WrittenFiles: Send + Sync {
+    /// `path` is the file's path in the lake as the catalog records it; `batches` its rows
+    /// (with the lake's file schema), not yet in time order.
+    fn file_written(&self, path: &str, batches: &[RecordBatch]);
+}
+
+impl Lake {
+    /// Has `observer` told of every file written from now on (until [`None`] is set).
+    pub fn observe_written_files(&mut self, observer: Option<std::sync::Arc<dyn WrittenFiles>>) {
+        self.written_files = observer;
+    }
+}
+
 /// What an ingest did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct IngestReport {
@@ -207,7 +225,8 @@ impl LakeWriter<'_> {
         let buffers: Vec<(PartitionKey, Vec<RecordBatch>)> =
             std::mem::take(&mut self.buffers).into_iter().collect();
         self.buffered_bytes = 0;
-        let written = stage_all(&self.lake.staging_dir(), buffers);
+        let observer = self.lake.written_files.clone();
+        let written = stage_all(&self.lake.staging_dir(), buffers, observer.as_deref());
         let files: Vec<LakeFileRecord> = written.into_iter().collect::<Result<_, _>>()?;
         self.report.findings +=
             self.lake
@@ -261,6 +280,7 @@ impl LakeWriter<'_> {
 fn stage_all(
     staging: &Path,
     mut work: Vec<(PartitionKey, Vec<RecordBatch>)>,
+    observer: Option<&dyn WrittenFiles>,
 ) -> Vec<Result<LakeFileRecord, LakeError>> {
     let rows = |batches: &[RecordBatch]| batches.iter().map(RecordBatch::num_rows).sum::<usize>();
     work.sort_by_key(|(_, batches)| std::cmp::Reverse(rows(batches)));
@@ -282,6 +302,9 @@ fn stage_all(
             .enumerate()
             .map(|(at, (key, batches))| {
                 let (record, unsynced) = write_partition(staging, &key, &batches)?;
+                if let Some(observer) = observer {
+                    observer.file_written(&record.path, &batches);
+                }
                 // Each task frees its own rows, on every core while the others encode: freed
                 // all at once after the commit, hundreds of MB of buffers held the reading
                 // up while one thread handed them back to the allocator and the system.

@@ -74,7 +74,7 @@ pub mod watch;
 pub use error::PipelineError;
 pub use file::write_atomically;
 pub use hunt::{Activity, HuntBatch, HuntOutcome, HuntSettings, hunt_files, hunt_lake};
-pub use identity::{trace_in_lake, update_identity_index};
+pub use identity::{count_written_files, trace_in_lake, update_identity_index};
 pub use ingest::{Conclude, IngestMessage, IngestSettings, ingest, ingest_with};
 pub use insights::{InsightsUpdate, update_insights, update_pending_insights};
 pub use pull::{PullReport, PullTally, Pulled, pull};

@@ -98,7 +98,7 @@ pub fn apply(
     };
     // A category's retention rewrites files without some of their events: the identity
     // index counts the rewritten files afresh (the retired ones took their counts with them).
-    crate::identity::update_identity_index(lake, &trailhound_identity::Settings::default())?;
+    crate::identity::update_identity_index(lake, &trailhound_identity::Settings::default(), None)?;
     Ok(report)
 }
 

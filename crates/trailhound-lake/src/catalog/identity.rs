@@ -152,6 +152,12 @@ pub enum GrantLookup<'a> {
     Event(&'a str),
 }
 
+/// The page cache an identity update may fill (KiB); see [`Catalog::record_identity`].
+const UPDATE_CACHE_KIB: i64 = 256 * 1024;
+
+/// SQLite's own page cache size (KiB), restored after an identity update.
+const DEFAULT_CACHE_KIB: i64 = 2000;
+
 const GRANT_COLUMNS: &str =
     "SELECT event_id, issued_us, method, account, caller_type, caller_arn, caller_key,
     caller_issuer, caller_service, role_arn, session_arn, access_key_id, expires, source_identity,
@@ -226,6 +232,25 @@ impl Catalog {
     ///
     /// When the catalog cannot be written.
     pub fn record_identity(&mut self, changes: &IdentityChanges<'_>) -> Result<u64, LakeError> {
+        // An update of a large ingest writes hundreds of thousands of rows into five
+        // B-trees in random order; with SQLite's 2 MB page cache their pages were spilled and
+        // read back all along (measured: 4.1 s instead of 2.5 s for 166k grants). The pages
+        // are only cached up to this bound, for this transaction.
+        self.connection
+            .pragma_update(None, "cache_size", -UPDATE_CACHE_KIB)?;
+        let recorded = self.record_identity_in_transaction(changes);
+        let restored = self
+            .connection
+            .pragma_update(None, "cache_size", -DEFAULT_CACHE_KIB);
+        let inserted = recorded?;
+        restored?;
+        Ok(inserted)
+    }
+
+    fn record_identity_in_transaction(
+        &mut self,
+        changes: &IdentityChanges<'_>,
+    ) -> Result<u64, LakeError> {
         let now = chrono::Utc::now().to_rfc3339();
         let transaction = self.connection.transaction()?;
         let inserted;

@@ -100,6 +100,7 @@ impl Monitor {
             .iter_mut()
             .flat_map(|c| std::mem::take(&mut c.inputs))
             .collect();
+        let mut counted = None;
         if !inputs.is_empty() {
             let mut summary = ReadSummary::default();
             let settings = IngestSettings {
@@ -107,6 +108,7 @@ impl Monitor {
                 rules: self.settings.rules.as_ref(),
                 force: false,
             };
+            counted = Some(crate::identity::count_written_files(&mut self.lake));
             let ingested = ingest(
                 &mut self.lake,
                 inputs,
@@ -173,7 +175,12 @@ impl Monitor {
                 ),
             }
         }
-        match update_identity_index(&mut self.lake, &trailhound_identity::Settings::default()) {
+        self.lake.observe_written_files(None);
+        match update_identity_index(
+            &mut self.lake,
+            &trailhound_identity::Settings::default(),
+            counted.as_deref(),
+        ) {
             Ok(updated) => report.findings += updated.new_findings,
             Err(err) => problem(
                 observer,

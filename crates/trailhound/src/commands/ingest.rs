@@ -4,7 +4,9 @@ use std::time::Instant;
 
 use anyhow::Context;
 use trailhound_lake::{Access, CompactOptions, Lake, WriteOptions};
-use trailhound_pipeline::{IngestSettings, ingest, update_identity_index, update_pending_insights};
+use trailhound_pipeline::{
+    IngestSettings, count_written_files, ingest, update_identity_index, update_pending_insights,
+};
 
 use crate::cli::{GlobalArgs, IngestArgs, SourcesArgs, input_specs};
 use crate::commands::cat::selection;
@@ -32,6 +34,8 @@ pub(crate) fn run(args: IngestArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
         rules: rules.as_ref(),
         force: args.force,
     };
+    // The identity index counts the new files from the rows the writer holds.
+    let counted = (!args.no_identity).then(|| count_written_files(&mut lake));
     let mut reporter = ReadReporter::new(global.quiet);
     let report = ingest(&mut lake, inputs, &read, &settings, |message| {
         reporter.observe(message)
@@ -48,6 +52,7 @@ pub(crate) fn run(args: IngestArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
         update_pending_insights(&mut lake, &trailhound_insights::Settings::default())
             .context("the events are in the lake, but computing their Insights failed; run `trailhound insights` to retry")?
     };
+    lake.observe_written_files(None);
     let identities = if args.no_identity {
         None
     } else {
@@ -58,6 +63,7 @@ pub(crate) fn run(args: IngestArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
                     enabled: !args.pipeline.no_detect,
                     ..trailhound_identity::Settings::default()
                 },
+                counted.as_deref(),
             )
             .context("the events are in the lake, but indexing their identities failed; `trailhound trace` retries")?,
         )
@@ -148,7 +154,7 @@ pub(crate) fn compact(global: &GlobalArgs) -> anyhow::Result<u8> {
     let report = lake.compact(CompactOptions::manual())?;
     // Merged files are counted afresh by the identity index (the merged ones took their
     // counts with them).
-    update_identity_index(&mut lake, &trailhound_identity::Settings::default())?;
+    update_identity_index(&mut lake, &trailhound_identity::Settings::default(), None)?;
     if !global.quiet {
         eprintln!(
             "compacted {} files into {} in {} partitions ({} rows) in {:.2}s",

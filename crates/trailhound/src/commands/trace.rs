@@ -22,7 +22,7 @@ pub(crate) fn run(args: TraceArgs, global: &GlobalArgs) -> anyhow::Result<u8> {
             eprintln!("indexing {pending} lake files for identities first (once)…");
         }
         lake = Lake::open(&data_dir, Access::Write)?;
-        update_identity_index(&mut lake, &trailhound_identity::Settings::default())
+        update_identity_index(&mut lake, &trailhound_identity::Settings::default(), None)
             .context("indexing the lake's identities failed")?;
     }
     let settings = TraceSettings {

@@ -383,6 +383,47 @@ fn the_index_counts_each_call_once_through_reingests_and_compaction() -> TestRes
 }
 
 #[test]
+fn counting_the_rows_an_ingest_writes_matches_reading_the_files_back() -> TestResult {
+    // An ingest counts its files from the rows it holds; `trace` on a lake ingested without
+    // the index reads the same files back. Both must index the same sessions and signals.
+    let (dir, counted) = fixture_lake()?;
+    let read_back = dir.path().join("read-back");
+    let out = lake_run(
+        &read_back,
+        &["ingest", "--no-identity", &fixture("identity/logs")],
+    )?;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let before = lake_run(
+        &read_back,
+        &[
+            "query",
+            "--format",
+            "csv",
+            "SELECT count(*) AS n FROM sessions",
+        ],
+    )?;
+    assert_eq!(before.stdout, "n\n0\n", "{}", before.stderr);
+    let trace = lake_run(&read_back, &["trace", "ASIAHOP4EXAMPLE0001"])?;
+    assert_eq!(trace.code, 0, "{}", trace.stderr);
+    let sql = "SELECT * FROM sessions ORDER BY session, accessKeyId";
+    let [counted_sessions, read_sessions] = [&counted, &read_back]
+        .map(|data| lake_run(data, &["query", "--format", "json", sql]).map(|out| out.stdout));
+    let counted_sessions = counted_sessions?;
+    assert!(counted_sessions.contains("ASIAHOP4EXAMPLE0001"));
+    assert_eq!(counted_sessions, read_sessions?);
+    let chain = |fired: BTreeMap<String, BTreeSet<String>>| {
+        fired
+            .into_iter()
+            .filter(|(rule, _)| rule.starts_with("trailhound-chain-"))
+            .collect::<BTreeMap<_, _>>()
+    };
+    let counted_signals = chain(fired(&counted)?);
+    assert!(!counted_signals.is_empty());
+    assert_eq!(counted_signals, chain(fired(&read_back)?));
+    Ok(())
+}
+
+#[test]
 fn wrong_input_gets_a_message_and_exit_code_2() -> TestResult {
     let (_dir, data) = fixture_lake()?;
     for (what, says) in [
