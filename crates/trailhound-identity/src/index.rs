@@ -57,24 +57,61 @@ struct FileIndex {
 /// Counts each lake file an ingest writes from its rows while the writer holds them (a
 /// [`WrittenFiles`] observer for [`Lake::observe_written_files`]), so that
 /// [`update_index_counted`] need not read those files back.
-#[derive(Default)]
+///
+/// It keeps the counts of a bounded number of rows; files written beyond are read back by the
+/// update, so a huge ingest does not hold its whole index in memory.
 pub struct WrittenCounts {
-    files: Mutex<HashMap<String, Result<FileIndex, String>>>,
+    files: Mutex<HeldCounts>,
+    limit: u64,
 }
 
+#[derive(Default)]
+struct HeldCounts {
+    files: HashMap<String, Result<FileIndex, String>>,
+    rows: u64,
+}
+
+/// Rows whose counts and grants one update holds and records in one transaction (about
+/// 300 MB of counts and grants at the generated estate's share of grants): the update of a
+/// lake larger than this goes in steps, memory bounded whatever the lake's size.
+pub const ROWS_PER_UPDATE: u64 = 4_000_000;
+
 impl WrittenCounts {
-    /// Nothing counted yet.
+    /// Nothing counted yet; keeps the counts of up to [`ROWS_PER_UPDATE`] rows.
     #[must_use]
     pub fn new() -> WrittenCounts {
-        WrittenCounts::default()
+        WrittenCounts::holding(ROWS_PER_UPDATE)
+    }
+
+    /// Nothing counted yet; keeps the counts of up to `rows` rows.
+    #[must_use]
+    pub fn holding(rows: u64) -> WrittenCounts {
+        WrittenCounts {
+            files: Mutex::new(HeldCounts::default()),
+            limit: rows,
+        }
+    }
+}
+
+impl Default for WrittenCounts {
+    fn default() -> Self {
+        WrittenCounts::new()
     }
 }
 
 impl WrittenFiles for WrittenCounts {
     fn file_written(&self, path: &str, batches: &[RecordBatch]) {
+        let rows: u64 = batches.iter().map(|b| b.num_rows() as u64).sum();
+        let has_room = |held: &HeldCounts| held.rows + rows <= self.limit;
+        if !self.files.lock().is_ok_and(|held| has_room(&held)) {
+            return;
+        }
         let index = index_rows(path, batches);
-        if let Ok(mut files) = self.files.lock() {
-            files.insert(path.to_owned(), index);
+        if let Ok(mut held) = self.files.lock()
+            && has_room(&held)
+        {
+            held.rows += rows;
+            held.files.insert(path.to_owned(), index);
         }
     }
 }
@@ -102,14 +139,43 @@ pub fn update_index_counted(
     counted: Option<&WrittenCounts>,
 ) -> Result<IndexUpdate, IdentityError> {
     let pending = lake.catalog().identity_pending()?;
-    if pending.is_empty() {
-        return Ok(IndexUpdate::default());
-    }
-    let started = std::time::Instant::now();
     let mut counted = counted
         .and_then(|counts| counts.files.lock().ok())
-        .map(|mut files| std::mem::take(&mut *files))
+        .map(|mut held| std::mem::take(&mut *held).files)
         .unwrap_or_default();
+    let mut update = IndexUpdate::default();
+    let mut step = Vec::new();
+    let mut step_rows = 0;
+    for (path, rows) in pending {
+        if !step.is_empty() && step_rows + rows > settings.rows_per_update {
+            update_step(
+                lake,
+                settings,
+                std::mem::take(&mut step),
+                &mut counted,
+                &mut update,
+            )?;
+            step_rows = 0;
+        }
+        step_rows += rows;
+        step.push(path);
+    }
+    if !step.is_empty() {
+        update_step(lake, settings, step, &mut counted, &mut update)?;
+    }
+    Ok(update)
+}
+
+/// Indexes the files `pending` (taking those `counted` holds as they are, reading the
+/// others) and records them in one transaction, adding to `update`.
+fn update_step(
+    lake: &mut Lake,
+    settings: &Settings,
+    pending: Vec<String>,
+    counted: &mut HashMap<String, Result<FileIndex, String>>,
+    update: &mut IndexUpdate,
+) -> Result<(), IdentityError> {
+    let started = std::time::Instant::now();
     let mut read: Vec<Result<FileIndex, (String, String)>> = Vec::new();
     let mut to_read = Vec::new();
     for path in pending {
@@ -150,7 +216,7 @@ pub fn update_index_counted(
     let read = read
         .into_inner()
         .map_err(|_| IdentityError::Internal("a reader of the lake panicked".to_owned()))?;
-    let mut update = IndexUpdate::default();
+    let (files_before, calls_before) = (update.files, update.calls);
     let (mut usage, mut grants, mut outside, mut folded) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for result in read {
@@ -176,9 +242,9 @@ pub fn update_index_counted(
     let read_in = started.elapsed();
     let findings = Signals::new(lake.catalog(), settings).conclude(&grants, outside)?;
     let concluded_in = started.elapsed() - read_in;
-    update.grants = grants.len();
-    update.findings = findings.len();
-    update.new_findings = lake.catalog_mut()?.record_identity(&IdentityChanges {
+    update.grants += grants.len();
+    update.findings += findings.len();
+    update.new_findings += lake.catalog_mut()?.record_identity(&IdentityChanges {
         grants: &grants,
         usage: &usage,
         folded: &folded,
@@ -188,14 +254,14 @@ pub fn update_index_counted(
         read_ms = read_in.as_millis(),
         signals_ms = concluded_in.as_millis(),
         recorded_ms = (started.elapsed() - read_in - concluded_in).as_millis(),
-        files = update.files,
+        files = update.files - files_before,
         counted_while_written = counted_files,
-        calls = update.calls,
-        grants = update.grants,
-        findings = update.findings,
+        calls = update.calls - calls_before,
+        grants = grants.len(),
+        findings = findings.len(),
         "identity index updated"
     );
-    Ok(update)
+    Ok(())
 }
 
 /// The text columns of the first read (besides `eventTime` and `userIdentity`), in order.

@@ -29,7 +29,7 @@ pub mod signals;
 pub mod trace;
 
 pub use error::IdentityError;
-pub use index::{IndexUpdate, WrittenCounts, update_index, update_index_counted};
+pub use index::{IndexUpdate, ROWS_PER_UPDATE, WrittenCounts, update_index, update_index_counted};
 pub use render::{dot, tree};
 pub use sessions::{SessionRow, sessions};
 pub use signals::Settings;

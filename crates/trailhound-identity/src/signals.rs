@@ -19,9 +19,12 @@ use crate::IdentityError;
 use crate::grant::Call;
 use crate::trace::format_us;
 
-/// How the chain signals judge.
+/// How the index is updated and the chain signals judge.
 #[derive(Debug, Clone, Copy)]
 pub struct Settings {
+    /// Rows whose counts and grants one step of an update holds in memory and records in one
+    /// transaction (see [`crate::ROWS_PER_UPDATE`]).
+    pub rows_per_update: u64,
     /// Most role hops from an origin before `trailhound-chain-too-long` fires.
     pub max_chain: usize,
     /// How much history the lake must hold before a role-to-role edge counts as new (µs).
@@ -33,6 +36,7 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Settings {
+            rows_per_update: crate::ROWS_PER_UPDATE,
             max_chain: 3,
             learning_us: 7 * 86_400_000_000,
             enabled: true,

@@ -611,3 +611,57 @@ fn a_days_bloom_filters_hold_its_event_ids_and_names() -> TestResult {
     assert!(!by_id.check("00000000-0000-0000-0000-000000000000"));
     Ok(())
 }
+
+#[test]
+fn the_identity_index_is_the_same_counted_while_written_or_read_back_in_steps() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let logs = dir.path().join("logs");
+    generate_day(&logs, 6000, 3, &["us-east-1", "eu-west-1"], 11)?;
+    let input = || vec![InputSpec::Path(logs.clone())];
+    // At once: every file counted from the rows the writer held, in one step.
+    let whole = dir.path().join("whole");
+    let mut lake = Lake::open(&whole, Access::Write)?;
+    let counts = trailhound_pipeline::count_written_files(&mut lake);
+    let settings = IngestSettings::default();
+    trailhound_pipeline::ingest(
+        &mut lake,
+        input(),
+        &ReadOptions::default(),
+        &settings,
+        |_| {},
+    )?;
+    let identity = trailhound_identity::Settings::default();
+    let at_once = trailhound_pipeline::update_identity_index(&mut lake, &identity, Some(&counts))?;
+    // In steps of about a thousand rows: half the files held while written (the rest beyond
+    // the holding limit), the others read back.
+    let stepped = dir.path().join("stepped");
+    let mut lake_in_steps = Lake::open(&stepped, Access::Write)?;
+    let held = std::sync::Arc::new(trailhound_identity::WrittenCounts::holding(3000));
+    lake_in_steps.observe_written_files(Some(held.clone()));
+    trailhound_pipeline::ingest(
+        &mut lake_in_steps,
+        input(),
+        &ReadOptions::default(),
+        &settings,
+        |_| {},
+    )?;
+    let small_steps = trailhound_identity::Settings {
+        rows_per_update: 1000,
+        ..identity
+    };
+    let in_steps =
+        trailhound_pipeline::update_identity_index(&mut lake_in_steps, &small_steps, Some(&held))?;
+    assert!(at_once.files > 2, "several files: {at_once:?}");
+    assert_eq!(at_once.calls, 6000);
+    assert!(at_once.grants > 0, "the generated day hands out sessions");
+    assert_eq!(
+        (in_steps.files, in_steps.calls, in_steps.grants),
+        (at_once.files, at_once.calls, at_once.grants)
+    );
+    assert!(lake_in_steps.catalog().identity_pending()?.is_empty());
+    assert_eq!(
+        trailhound_identity::sessions(lake_in_steps.catalog())?,
+        trailhound_identity::sessions(lake.catalog())?
+    );
+    Ok(())
+}

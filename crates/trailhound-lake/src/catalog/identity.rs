@@ -210,16 +210,22 @@ fn list(joined: Option<String>) -> Vec<String> {
 }
 
 impl Catalog {
-    /// Lake files whose calls the identity index does not count yet.
+    /// Lake files whose calls the identity index does not count yet, with their rows, by
+    /// partition date (roughly in time order, as the chain signals learn best).
     ///
     /// # Errors
     ///
     /// When the catalog cannot be read.
-    pub fn identity_pending(&self) -> Result<Vec<String>, LakeError> {
-        let mut statement = self
-            .connection
-            .prepare("SELECT path FROM lake_files WHERE identity_folded = 0 ORDER BY path")?;
-        let rows = statement.query_map([], |row| row.get(0))?;
+    pub fn identity_pending(&self) -> Result<Vec<(String, u64)>, LakeError> {
+        let mut statement = self.connection.prepare(
+            "SELECT path, rows FROM lake_files WHERE identity_folded = 0 ORDER BY date, path",
+        )?;
+        let rows = statement.query_map([], |row| {
+            Ok((
+                row.get(0)?,
+                u64::try_from(row.get::<_, i64>(1)?).unwrap_or(0),
+            ))
+        })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 

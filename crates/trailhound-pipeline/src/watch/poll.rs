@@ -176,11 +176,12 @@ impl Monitor {
             }
         }
         self.lake.observe_written_files(None);
-        match update_identity_index(
-            &mut self.lake,
-            &trailhound_identity::Settings::default(),
-            counted.as_deref(),
-        ) {
+        // Without detection (`--no-detect`) the index is kept, without its chain signals.
+        let identity = trailhound_identity::Settings {
+            enabled: self.settings.rules.is_some(),
+            ..trailhound_identity::Settings::default()
+        };
+        match update_identity_index(&mut self.lake, &identity, counted.as_deref()) {
             Ok(updated) => report.findings += updated.new_findings,
             Err(err) => problem(
                 observer,

@@ -505,7 +505,7 @@ pub(crate) struct IngestArgs {
 /// What happens to new events, and which are read: shared by `ingest` and `watch`.
 #[derive(Debug, Args)]
 pub(crate) struct PipelineArgs {
-    /// Do not run detection rules on the new events.
+    /// Do not run detection rules (nor the identity chain signals) on the new events.
     #[arg(long)]
     pub(crate) no_detect: bool,
     /// Do not compute Insights (unusual API call and error rates) or first-seen findings for
