@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 use trailhound_lake::{Catalog, CredentialGrant};
 
 use crate::IdentityError;
-use crate::trace::{Session, caller_of, origin_of_grant, origin_of_session};
+use crate::trace::{Session, caller_of, is_better_copy, origin_of_grant, origin_of_session};
 
 /// One row of `sessions`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,10 +98,9 @@ impl<'g> Chains<'g> {
         let mut by_session: HashMap<&str, Vec<&CredentialGrant>> = HashMap::new();
         for grant in grants {
             if let Some(key) = grant.access_key_id.as_deref() {
-                // The copy that names its caller's key is the one a chain continues through.
                 let better = by_key
                     .get(key)
-                    .is_none_or(|kept| kept.caller_key.is_none() && grant.caller_key.is_some());
+                    .is_none_or(|kept| is_better_copy(grant, kept));
                 if better {
                     by_key.insert(key, grant);
                 }

@@ -471,11 +471,12 @@ impl Walk<'_> {
     fn grant_of(&self, session: &Session) -> Result<Option<CredentialGrant>, IdentityError> {
         if let Some(key) = &session.key {
             let grants = self.catalog.credential_grants(GrantLookup::Key(key))?;
-            let best = grants
-                .iter()
-                .find(|g| g.caller_key.is_some())
-                .or_else(|| grants.iter().find(|g| g.caller_arn.is_some()))
-                .or(grants.first());
+            let mut best: Option<&CredentialGrant> = None;
+            for grant in &grants {
+                if best.is_none_or(|kept| is_better_copy(grant, kept)) {
+                    best = Some(grant);
+                }
+            }
             if let Some(best) = best {
                 return Ok(Some(best.clone()));
             }
@@ -677,6 +678,20 @@ pub(crate) fn origin_of_session(
 }
 
 /// The session that asked for `grant`, when it was one the index can follow.
+/// Whether `candidate` is a better record of a key's grant than `kept` (the earlier one): a
+/// call recorded in two accounts has two copies, and the one naming its caller's key (else its
+/// caller's ARN) is the one a chain continues through.
+pub(crate) fn is_better_copy(candidate: &CredentialGrant, kept: &CredentialGrant) -> bool {
+    let rank = |g: &CredentialGrant| {
+        if g.caller_key.is_some() {
+            2
+        } else {
+            u8::from(g.caller_arn.is_some())
+        }
+    };
+    rank(candidate) > rank(kept)
+}
+
 pub(crate) fn caller_of(grant: &CredentialGrant) -> Option<Session> {
     if grant.method == "ConsoleLogin" {
         return None;
@@ -802,5 +817,33 @@ fn merge(into: &mut Node, other: Node) {
             Some(kept) => merge(kept, child),
             None => into.children.push(child),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn copy(caller_key: Option<&str>, caller_arn: Option<&str>) -> CredentialGrant {
+        CredentialGrant {
+            caller_key: caller_key.map(str::to_owned),
+            caller_arn: caller_arn.map(str::to_owned),
+            ..CredentialGrant::default()
+        }
+    }
+
+    #[test]
+    fn the_copy_naming_the_callers_key_wins_then_the_one_naming_its_arn() {
+        let bare = copy(None, None);
+        let by_arn = copy(None, Some("arn:aws:iam::111122223333:user/alice"));
+        let by_key = copy(
+            Some("AKIAEXAMPLE"),
+            Some("arn:aws:iam::111122223333:user/alice"),
+        );
+        assert!(is_better_copy(&by_key, &by_arn));
+        assert!(is_better_copy(&by_arn, &bare));
+        assert!(!is_better_copy(&bare, &by_arn));
+        // Of equals, the earlier copy is kept.
+        assert!(!is_better_copy(&by_key, &by_key.clone()));
     }
 }
