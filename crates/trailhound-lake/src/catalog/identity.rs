@@ -504,8 +504,8 @@ impl Catalog {
         before_us: i64,
     ) -> Result<bool, LakeError> {
         let mut statement = self.connection.prepare_cached(
-            "SELECT count(*) > 0 FROM credential_grants
-             WHERE caller_issuer = ?1 AND role_arn = ?2 AND issued_us < ?3",
+            "SELECT EXISTS (SELECT 1 FROM credential_grants
+             WHERE role_arn = ?2 AND caller_issuer = ?1 AND issued_us < ?3)",
         )?;
         Ok(statement.query_row(params![from_role, to_role, before_us], |row| row.get(0))?)
     }
